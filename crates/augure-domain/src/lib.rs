@@ -1,0 +1,15 @@
+//! augure's business rules. Nothing here performs I/O: time comes from a [`Clock`],
+//! randomness and storage from the callers.
+
+pub mod account;
+pub mod clock;
+pub mod ids;
+pub mod jobs;
+pub mod money;
+pub mod site;
+
+pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
+pub use clock::{Clock, FakeClock};
+pub use ids::{JobId, MailId, SiteId, UserId};
+pub use money::{Currency, Money, MoneyError};
+pub use site::{NewSite, Site, SiteCode, Tariff};

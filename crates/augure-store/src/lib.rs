@@ -1,0 +1,104 @@
+//! The storage port. One supertrait, [`Store`], split by aggregate; each backend crate
+//! implements it and runs the [`conformance`] suite against itself. Methods take `now`
+//! explicitly: a store never reads a clock.
+
+mod error;
+mod model;
+#[doc(hidden)]
+pub mod sql;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId, site::NewSite};
+use chrono::{DateTime, Utc};
+
+pub use error::{StoreError, StoreResult};
+pub use model::*;
+
+#[async_trait]
+pub trait SiteStore {
+    /// Creates a site; `Conflict("site_code")` if the code is taken.
+    async fn create_site(&self, site: &NewSite) -> StoreResult<Site>;
+    async fn list_sites(&self) -> StoreResult<Vec<Site>>;
+    async fn site_by_code(&self, code: &SiteCode) -> StoreResult<Site>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    /// Creates an account; `Conflict("email")` or `Conflict("expert_code")` when taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<User>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<User>;
+    async fn user_by_expert_code(&self, code: u32) -> StoreResult<User>;
+    async fn list_users(&self, role: Option<Role>, limit: i64, offset: i64) -> StoreResult<Vec<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn set_user_locale(&self, id: UserId, locale: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The live session with this token hash and its user; `NotFound` if unknown or expired.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait PasswordResetStore {
+    async fn create_reset_token(&self, token: &NewResetToken) -> StoreResult<()>;
+    /// In one transaction: spends the token, sets the new password hash and signs the user
+    /// out everywhere. `NotFound`, `TokenExpired` or `TokenUsed` change nothing.
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        new_password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UserId>;
+}
+
+#[async_trait]
+pub trait MailStore {
+    /// Records a mail in the outbox once per `key`: a second call with the same key
+    /// returns the first mail's id and records nothing.
+    async fn record_mail(&self, mail: &OutboxMail) -> StoreResult<MailId>;
+    async fn mail(&self, id: MailId) -> StoreResult<StoredMail>;
+    /// Newest first.
+    async fn list_mail(&self, limit: i64, offset: i64) -> StoreResult<Vec<StoredMail>>;
+    async fn mail_to(&self, to: &str) -> StoreResult<Vec<StoredMail>>;
+}
+
+#[async_trait]
+pub trait JobStore {
+    /// Queues a job. With a `unique_key` already queued or done, returns the existing job's
+    /// id and queues nothing: enqueueing is idempotent.
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
+    /// Takes the oldest due job (or one whose lease ran out) and leases it until
+    /// `lease_until`. Two workers never hold the same job at once.
+    async fn claim_job(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<Job>>;
+    async fn complete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failure; `retry_at` requeues it, `None` gives it up.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn job(&self, id: JobId) -> StoreResult<Job>;
+    /// Newest first.
+    async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>>;
+}
+
+/// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
+#[async_trait]
+pub trait Store:
+    SiteStore + UserStore + SessionStore + PasswordResetStore + MailStore + JobStore + Send + Sync + 'static
+{
+    /// Answers when the database can serve queries (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+    /// The backend's name for logs and `/readyz`: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}

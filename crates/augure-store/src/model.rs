@@ -1,0 +1,153 @@
+//! Rows as the rest of augure sees them.
+
+use augure_domain::{Email, ExpertCode, JobId, MailId, Role, SiteId, UserId};
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: Email,
+    pub role: Role,
+    pub display_name: String,
+    pub locale: String,
+    pub site_id: Option<SiteId>,
+    pub expert_code: Option<ExpertCode>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub display_name: String,
+    pub locale: String,
+    pub site_id: Option<SiteId>,
+    pub expert_code: Option<ExpertCode>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Browser sessions ride in a cookie; API sessions are bearer tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Web,
+    Api,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Api => "api",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(SessionKind::Web),
+            "api" => Some(SessionKind::Api),
+            _ => None,
+        }
+    }
+}
+
+/// Only the hash of a session token is stored: a leaked table signs nobody in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub kind: SessionKind,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub kind: SessionKind,
+    pub user: User,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewResetToken {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMail {
+    /// Idempotency key: the same key is recorded once.
+    pub key: String,
+    pub to: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMail {
+    pub id: MailId,
+    pub mail: OutboxMail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    /// Gave up after its last attempt.
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(JobStatus::Queued),
+            "running" => Some(JobStatus::Running),
+            "done" => Some(JobStatus::Done),
+            "failed" => Some(JobStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// Which handler runs it, e.g. `mail.deliver`.
+    pub kind: String,
+    /// JSON the handler understands.
+    pub payload: serde_json::Value,
+    pub unique_key: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub unique_key: Option<String>,
+    pub status: JobStatus,
+    /// Runs started so far, including the current one.
+    pub attempts: u32,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,641 @@
+//! The SQL both backends share. Both engines accept the same statements here (`$N`
+//! placeholders, `RETURNING`, `ON CONFLICT`, instants as integer microseconds), so the
+//! queries are written once, in [`impl_sql_store!`], and each backend crate expands it
+//! with its own pool type and the few statements that differ. Row decoding lives in plain
+//! functions so that it is checked once, without sqlx.
+
+use augure_domain::site::NewSite;
+use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Role, Site, SiteCode, SiteId, UserId};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::{Job, JobStatus, OutboxMail, StoreError, StoreResult, StoredMail, User};
+
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub fn instant(us: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt(format!("instant {us}")))
+}
+
+/// Which uniqueness rule a backend's violation message or constraint name is about.
+pub fn conflict_target(text: &str) -> &'static str {
+    const TARGETS: [(&str, &str); 5] = [
+        ("expert_code", "expert_code"),
+        ("email", "email"),
+        ("sites", "site_code"),
+        ("unique_key", "job"),
+        ("mail_outbox", "mail"),
+    ];
+    TARGETS
+        .iter()
+        .find(|(needle, _)| text.contains(needle))
+        .map_or("record", |(_, target)| target)
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub display_name: String,
+    pub locale: String,
+    pub site_id: Option<i64>,
+    pub expert_code: Option<i64>,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn into_user(self) -> StoreResult<User> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("user {}: {what}", self.id));
+        let expert_code = match self.expert_code {
+            Some(c) => Some(ExpertCode(u32::try_from(c).map_err(|_| corrupt("expert_code"))?)),
+            None => None,
+        };
+        Ok(User {
+            id: UserId(self.id),
+            email: self.email.parse::<Email>().map_err(|_| corrupt("email"))?,
+            role: self.role.parse::<Role>().map_err(|_| corrupt("role"))?,
+            display_name: self.display_name,
+            locale: self.locale,
+            site_id: self.site_id.map(SiteId),
+            expert_code,
+            password_hash: self.password_hash,
+            created_at: instant(self.created_at)?,
+        })
+    }
+}
+
+pub struct SiteRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub default_locale: String,
+    pub phone_numbers: String,
+    pub tariffs: String,
+}
+
+impl SiteRow {
+    pub fn into_site(self) -> StoreResult<Site> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("site {}: {what}", self.id));
+        Ok(Site {
+            id: SiteId(self.id),
+            code: self.code.parse::<SiteCode>().map_err(|_| corrupt("code"))?,
+            name: self.name,
+            currency: self.currency.parse::<Currency>().map_err(|_| corrupt("currency"))?,
+            time_zone: self.time_zone.parse::<Tz>().map_err(|_| corrupt("time_zone"))?,
+            default_locale: self.default_locale,
+            phone_numbers: serde_json::from_str(&self.phone_numbers).map_err(|_| corrupt("phone_numbers"))?,
+            tariffs: serde_json::from_str(&self.tariffs).map_err(|_| corrupt("tariffs"))?,
+        })
+    }
+}
+
+/// The JSON columns of a site, ready to bind.
+pub fn site_json(site: &NewSite) -> (String, String) {
+    // Serializing plain strings and integers cannot fail.
+    let phones = serde_json::to_string(&site.phone_numbers).unwrap_or_else(|_| "[]".into());
+    let tariffs = serde_json::to_string(&site.tariffs).unwrap_or_else(|_| "[]".into());
+    (phones, tariffs)
+}
+
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub unique_key: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub run_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl JobRow {
+    pub fn into_job(self) -> StoreResult<Job> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("job {}: {what}", self.id));
+        Ok(Job {
+            id: JobId(self.id),
+            kind: self.kind,
+            payload: serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?,
+            unique_key: self.unique_key,
+            status: JobStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
+            run_at: instant(self.run_at)?,
+            last_error: self.last_error,
+            created_at: instant(self.created_at)?,
+            finished_at: self.finished_at.map(instant).transpose()?,
+        })
+    }
+}
+
+pub struct MailRow {
+    pub id: i64,
+    pub key: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: i64,
+}
+
+impl MailRow {
+    pub fn into_mail(self) -> StoreResult<StoredMail> {
+        Ok(StoredMail {
+            id: MailId(self.id),
+            mail: OutboxMail {
+                key: self.key,
+                to: self.to_addr,
+                subject: self.subject,
+                text_body: self.text_body,
+                html_body: self.html_body,
+                created_at: instant(self.created_at)?,
+            },
+        })
+    }
+}
+
+pub const USER_COLUMNS: &str =
+    "id, email, role, display_name, locale, site_id, expert_code, password_hash, created_at";
+pub const JOB_COLUMNS: &str =
+    "id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at";
+pub const MAIL_COLUMNS: &str = "id, mail_key, to_addr, subject, text_body, html_body, created_at";
+pub const SITE_COLUMNS: &str =
+    "id, code, name, currency, time_zone, default_locale, phone_numbers, tariffs";
+
+/// Implements every store trait for `$store`, a struct with `reader` and `writer` fields of
+/// type `sqlx::Pool<$db>`. `claim_job_sql` is the one statement whose locking differs by
+/// engine; it takes `$1` = now (micros), `$2` = lease end, and returns `JOB_COLUMNS`.
+#[macro_export]
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, backend = $backend:literal, claim_job_sql = $claim:expr $(,)?) => {
+        mod __augure_sql_store {
+            use ::async_trait::async_trait;
+            use ::augure_domain::site::NewSite;
+            use ::augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId};
+            use ::augure_store::sql::{self, JobRow, MailRow, SiteRow, UserRow};
+            use ::augure_store::*;
+            use ::chrono::{DateTime, Utc};
+            use ::sqlx::Row;
+
+            use super::*;
+
+            // Statements built with format! only splice the column-list constants above,
+            // never input, hence `AssertSqlSafe`.
+            type DbRow = <$db as ::sqlx::Database>::Row;
+
+            fn err(e: ::sqlx::Error) -> StoreError {
+                match e {
+                    ::sqlx::Error::RowNotFound => StoreError::NotFound,
+                    ::sqlx::Error::Database(db) if db.is_unique_violation() => {
+                        let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+                        StoreError::Conflict(sql::conflict_target(&text))
+                    }
+                    other => StoreError::Backend(Box::new(other)),
+                }
+            }
+
+            fn user(row: &DbRow) -> StoreResult<User> {
+                UserRow {
+                    id: row.try_get("id").map_err(err)?,
+                    email: row.try_get("email").map_err(err)?,
+                    role: row.try_get("role").map_err(err)?,
+                    display_name: row.try_get("display_name").map_err(err)?,
+                    locale: row.try_get("locale").map_err(err)?,
+                    site_id: row.try_get("site_id").map_err(err)?,
+                    expert_code: row.try_get("expert_code").map_err(err)?,
+                    password_hash: row.try_get("password_hash").map_err(err)?,
+                    created_at: row.try_get("created_at").map_err(err)?,
+                }
+                .into_user()
+            }
+
+            fn site(row: &DbRow) -> StoreResult<Site> {
+                SiteRow {
+                    id: row.try_get("id").map_err(err)?,
+                    code: row.try_get("code").map_err(err)?,
+                    name: row.try_get("name").map_err(err)?,
+                    currency: row.try_get("currency").map_err(err)?,
+                    time_zone: row.try_get("time_zone").map_err(err)?,
+                    default_locale: row.try_get("default_locale").map_err(err)?,
+                    phone_numbers: row.try_get("phone_numbers").map_err(err)?,
+                    tariffs: row.try_get("tariffs").map_err(err)?,
+                }
+                .into_site()
+            }
+
+            fn job(row: &DbRow) -> StoreResult<Job> {
+                JobRow {
+                    id: row.try_get("id").map_err(err)?,
+                    kind: row.try_get("kind").map_err(err)?,
+                    payload: row.try_get("payload").map_err(err)?,
+                    unique_key: row.try_get("unique_key").map_err(err)?,
+                    status: row.try_get("status").map_err(err)?,
+                    attempts: row.try_get("attempts").map_err(err)?,
+                    run_at: row.try_get("run_at").map_err(err)?,
+                    last_error: row.try_get("last_error").map_err(err)?,
+                    created_at: row.try_get("created_at").map_err(err)?,
+                    finished_at: row.try_get("finished_at").map_err(err)?,
+                }
+                .into_job()
+            }
+
+            fn mail(row: &DbRow) -> StoreResult<StoredMail> {
+                MailRow {
+                    id: row.try_get("id").map_err(err)?,
+                    key: row.try_get("mail_key").map_err(err)?,
+                    to_addr: row.try_get("to_addr").map_err(err)?,
+                    subject: row.try_get("subject").map_err(err)?,
+                    text_body: row.try_get("text_body").map_err(err)?,
+                    html_body: row.try_get("html_body").map_err(err)?,
+                    created_at: row.try_get("created_at").map_err(err)?,
+                }
+                .into_mail()
+            }
+
+            #[async_trait]
+            impl SiteStore for $store {
+                async fn create_site(&self, new: &NewSite) -> StoreResult<Site> {
+                    let (phones, tariffs) = sql::site_json(new);
+                    let q = format!(
+                        "INSERT INTO sites (code, name, currency, time_zone, default_locale, phone_numbers, tariffs) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
+                        sql::SITE_COLUMNS
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(new.code.as_str())
+                        .bind(&new.name)
+                        .bind(new.currency.code())
+                        .bind(new.time_zone.name())
+                        .bind(&new.default_locale)
+                        .bind(phones)
+                        .bind(tariffs)
+                        .fetch_one(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    site(&row)
+                }
+
+                async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+                    let q = format!("SELECT {} FROM sites ORDER BY id", sql::SITE_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(site).collect()
+                }
+
+                async fn site_by_code(&self, code: &SiteCode) -> StoreResult<Site> {
+                    let q = format!("SELECT {} FROM sites WHERE code = $1", sql::SITE_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(code.as_str()).fetch_one(&self.reader).await.map_err(err)?;
+                    site(&row)
+                }
+            }
+
+            #[async_trait]
+            impl UserStore for $store {
+                async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
+                    let q = format!(
+                        "INSERT INTO users (email, role, display_name, locale, site_id, expert_code, password_hash, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                        sql::USER_COLUMNS
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(new.email.as_str())
+                        .bind(new.role.as_str())
+                        .bind(&new.display_name)
+                        .bind(&new.locale)
+                        .bind(new.site_id.map(|s| s.0))
+                        .bind(new.expert_code.map(|c| i64::from(c.0)))
+                        .bind(&new.password_hash)
+                        .bind(sql::micros(new.created_at))
+                        .fetch_one(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    user(&row)
+                }
+
+                async fn user_by_id(&self, id: UserId) -> StoreResult<User> {
+                    let q = format!("SELECT {} FROM users WHERE id = $1", sql::USER_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    user(&row)
+                }
+
+                async fn user_by_email(&self, email: &Email) -> StoreResult<User> {
+                    let q = format!("SELECT {} FROM users WHERE email = $1", sql::USER_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(email.as_str()).fetch_one(&self.reader).await.map_err(err)?;
+                    user(&row)
+                }
+
+                async fn user_by_expert_code(&self, code: u32) -> StoreResult<User> {
+                    let q = format!("SELECT {} FROM users WHERE expert_code = $1", sql::USER_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(i64::from(code)).fetch_one(&self.reader).await.map_err(err)?;
+                    user(&row)
+                }
+
+                async fn list_users(&self, role: Option<Role>, limit: i64, offset: i64) -> StoreResult<Vec<User>> {
+                    let q = format!(
+                        "SELECT {} FROM users WHERE ($1 IS NULL OR role = $1) ORDER BY id LIMIT $2 OFFSET $3",
+                        sql::USER_COLUMNS
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(role.map(|r| r.as_str()))
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    rows.iter().map(user).collect()
+                }
+
+                async fn count_users(&self) -> StoreResult<i64> {
+                    ::sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(err)
+                }
+
+                async fn set_user_locale(&self, id: UserId, locale: &str) -> StoreResult<()> {
+                    let done = ::sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+                        .bind(locale)
+                        .bind(id.0)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                }
+            }
+
+            #[async_trait]
+            impl SessionStore for $store {
+                async fn create_session(&self, s: &NewSession) -> StoreResult<()> {
+                    ::sqlx::query(
+                        "INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&s.token_hash)
+                    .bind(s.user_id.0)
+                    .bind(s.kind.as_str())
+                    .bind(sql::micros(s.created_at))
+                    .bind(sql::micros(s.expires_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
+                    let row = ::sqlx::query(
+                        "SELECT s.token_hash, s.kind, s.created_at AS session_created_at, s.expires_at, \
+                         u.id, u.email, u.role, u.display_name, u.locale, u.site_id, u.expert_code, u.password_hash, u.created_at \
+                         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(sql::micros(now))
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    let kind: String = row.try_get("kind").map_err(err)?;
+                    Ok(Session {
+                        token_hash: row.try_get("token_hash").map_err(err)?,
+                        kind: SessionKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("session kind {kind}")))?,
+                        user: user(&row)?,
+                        created_at: sql::instant(row.try_get("session_created_at").map_err(err)?)?,
+                        expires_at: sql::instant(row.try_get("expires_at").map_err(err)?)?,
+                    })
+                }
+
+                async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                    ::sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                        .bind(token_hash)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                    let done = ::sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                        .bind(sql::micros(now))
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(done.rows_affected())
+                }
+            }
+
+            #[async_trait]
+            impl PasswordResetStore for $store {
+                async fn create_reset_token(&self, t: &NewResetToken) -> StoreResult<()> {
+                    ::sqlx::query(
+                        "INSERT INTO password_reset_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&t.token_hash)
+                    .bind(t.user_id.0)
+                    .bind(sql::micros(t.created_at))
+                    .bind(sql::micros(t.expires_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn reset_password(
+                    &self,
+                    token_hash: &str,
+                    new_password_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<UserId> {
+                    let now_us = sql::micros(now);
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    let row = ::sqlx::query(
+                        "SELECT user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    let user_id: i64 = row.try_get("user_id").map_err(err)?;
+                    let expires_at: i64 = row.try_get("expires_at").map_err(err)?;
+                    let used_at: Option<i64> = row.try_get("used_at").map_err(err)?;
+                    if used_at.is_some() {
+                        return Err(StoreError::TokenUsed);
+                    }
+                    if expires_at <= now_us {
+                        return Err(StoreError::TokenExpired);
+                    }
+                    // The guard on used_at makes a concurrent second use lose the race.
+                    let spent = ::sqlx::query(
+                        "UPDATE password_reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+                    )
+                    .bind(now_us)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    if spent.rows_affected() == 0 {
+                        return Err(StoreError::TokenUsed);
+                    }
+                    ::sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                        .bind(new_password_hash)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    tx.commit().await.map_err(err)?;
+                    Ok(UserId(user_id))
+                }
+            }
+
+            #[async_trait]
+            impl MailStore for $store {
+                async fn record_mail(&self, m: &OutboxMail) -> StoreResult<MailId> {
+                    let inserted: Option<i64> = ::sqlx::query_scalar(
+                        "INSERT INTO mail_outbox (mail_key, to_addr, subject, text_body, html_body, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (mail_key) DO NOTHING RETURNING id",
+                    )
+                    .bind(&m.key)
+                    .bind(&m.to)
+                    .bind(&m.subject)
+                    .bind(&m.text_body)
+                    .bind(&m.html_body)
+                    .bind(sql::micros(m.created_at))
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    let id = match inserted {
+                        Some(id) => id,
+                        None => ::sqlx::query_scalar("SELECT id FROM mail_outbox WHERE mail_key = $1")
+                            .bind(&m.key)
+                            .fetch_one(&self.writer)
+                            .await
+                            .map_err(err)?,
+                    };
+                    Ok(MailId(id))
+                }
+
+                async fn mail(&self, id: MailId) -> StoreResult<StoredMail> {
+                    let q = format!("SELECT {} FROM mail_outbox WHERE id = $1", sql::MAIL_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    mail(&row)
+                }
+
+                async fn list_mail(&self, limit: i64, offset: i64) -> StoreResult<Vec<StoredMail>> {
+                    let q = format!("SELECT {} FROM mail_outbox ORDER BY id DESC LIMIT $1 OFFSET $2", sql::MAIL_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(mail).collect()
+                }
+
+                async fn mail_to(&self, to: &str) -> StoreResult<Vec<StoredMail>> {
+                    let q = format!("SELECT {} FROM mail_outbox WHERE to_addr = $1 ORDER BY id", sql::MAIL_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(to).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(mail).collect()
+                }
+            }
+
+            #[async_trait]
+            impl JobStore for $store {
+                async fn enqueue_job(&self, j: &NewJob) -> StoreResult<JobId> {
+                    let inserted: Option<i64> = ::sqlx::query_scalar(
+                        "INSERT INTO jobs (kind, payload, unique_key, status, attempts, run_at, created_at) \
+                         VALUES ($1, $2, $3, 'queued', 0, $4, $5) ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+                    )
+                    .bind(&j.kind)
+                    .bind(j.payload.to_string())
+                    .bind(j.unique_key.as_deref())
+                    .bind(sql::micros(j.run_at))
+                    .bind(sql::micros(j.created_at))
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    let id = match inserted {
+                        Some(id) => id,
+                        None => ::sqlx::query_scalar("SELECT id FROM jobs WHERE unique_key = $1")
+                            .bind(j.unique_key.as_deref())
+                            .fetch_one(&self.writer)
+                            .await
+                            .map_err(err)?,
+                    };
+                    Ok(JobId(id))
+                }
+
+                async fn claim_job(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<Job>> {
+                    let row = ::sqlx::query($claim)
+                        .bind(sql::micros(now))
+                        .bind(sql::micros(lease_until))
+                        .fetch_optional(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    row.as_ref().map(job).transpose()
+                }
+
+                async fn complete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<()> {
+                    ::sqlx::query(
+                        "UPDATE jobs SET status = 'done', finished_at = $2, locked_until = NULL WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind(sql::micros(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn fail_job(
+                    &self,
+                    id: JobId,
+                    error: &str,
+                    retry_at: Option<DateTime<Utc>>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let q = match retry_at {
+                        Some(_) => "UPDATE jobs SET status = 'queued', run_at = $3, last_error = $2, locked_until = NULL WHERE id = $1",
+                        None => "UPDATE jobs SET status = 'failed', finished_at = $3, last_error = $2, locked_until = NULL WHERE id = $1",
+                    };
+                    ::sqlx::query(q)
+                        .bind(id.0)
+                        .bind(error)
+                        .bind(sql::micros(retry_at.unwrap_or(now)))
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn job(&self, id: JobId) -> StoreResult<Job> {
+                    let q = format!("SELECT {} FROM jobs WHERE id = $1", sql::JOB_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    job(&row)
+                }
+
+                async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {
+                    let q = format!(
+                        "SELECT {} FROM jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
+                        sql::JOB_COLUMNS
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(status.map(|s| s.as_str()))
+                        .bind(limit)
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    rows.iter().map(job).collect()
+                }
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                async fn ping(&self) -> StoreResult<()> {
+                    ::sqlx::query("SELECT 1").execute(&self.reader).await.map_err(err)?;
+                    Ok(())
+                }
+
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+            }
+        }
+    };
+}
