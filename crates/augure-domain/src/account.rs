@@ -67,11 +67,7 @@ impl FromStr for Email {
             && !domain.ends_with('.')
             && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
             && !local.contains('@');
-        if ok {
-            Ok(Email(s.to_lowercase()))
-        } else {
-            Err(InvalidEmail)
-        }
+        if ok { Ok(Email(s.to_lowercase())) } else { Err(InvalidEmail) }
     }
 }
 
@@ -104,10 +100,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self {
-            min_len: 10,
-            max_len: 128,
-        }
+        Self { min_len: 10, max_len: 128 }
     }
 }
 

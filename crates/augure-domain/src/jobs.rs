@@ -14,11 +14,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            base_seconds: 30,
-            max_delay_seconds: 3600,
-            max_attempts: 8,
-        }
+        Self { base_seconds: 30, max_delay_seconds: 3600, max_attempts: 8 }
     }
 }
 
@@ -43,10 +39,7 @@ mod tests {
     fn backoff_doubles_then_caps_then_gives_up() {
         let p = RetryPolicy::default();
         let secs: Vec<_> = (1..=8).map(|a| p.delay_after(a).map(|d| d.num_seconds())).collect();
-        assert_eq!(
-            secs,
-            [Some(30), Some(60), Some(120), Some(240), Some(480), Some(960), Some(1920), None]
-        );
+        assert_eq!(secs, [Some(30), Some(60), Some(120), Some(240), Some(480), Some(960), Some(1920), None]);
         let capped = RetryPolicy { max_attempts: 100, ..p };
         assert_eq!(capped.delay_after(50).unwrap().num_seconds(), 3600);
     }

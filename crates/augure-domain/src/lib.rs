@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod expert;
 pub mod ids;
 pub mod jobs;
 pub mod money;
@@ -10,6 +11,7 @@ pub mod site;
 
 pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
 pub use clock::{Clock, FakeClock};
+pub use expert::Mode;
 pub use ids::{JobId, MailId, SiteId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use site::{NewSite, Site, SiteCode, Tariff};

@@ -17,13 +17,7 @@ pub enum Currency {
 }
 
 impl Currency {
-    pub const ALL: [Currency; 5] = [
-        Currency::Eur,
-        Currency::Chf,
-        Currency::Cad,
-        Currency::Usd,
-        Currency::Gbp,
-    ];
+    pub const ALL: [Currency; 5] = [Currency::Eur, Currency::Chf, Currency::Cad, Currency::Usd, Currency::Gbp];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -119,11 +113,7 @@ impl Money {
         let den = i128::from(denominator);
         let (q, r) = (product / den, product % den);
         // Round half away from zero: compare twice the remainder with the divisor.
-        let rounded = if 2 * r.abs() >= den.abs() {
-            if (product < 0) != (den < 0) { q - 1 } else { q + 1 }
-        } else {
-            q
-        };
+        let rounded = if 2 * r.abs() >= den.abs() { if (product < 0) != (den < 0) { q - 1 } else { q + 1 } } else { q };
         let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
@@ -152,15 +142,9 @@ impl Money {
         }
         let scale = 10_i64.pow(exp as u32);
         let whole: i64 = whole.parse().map_err(|_| MoneyError::Overflow)?;
-        let frac_value: i64 = if frac.is_empty() {
-            0
-        } else {
-            format!("{frac:0<exp$}").parse().map_err(|_| malformed())?
-        };
-        let minor = whole
-            .checked_mul(scale)
-            .and_then(|v| v.checked_add(frac_value))
-            .ok_or(MoneyError::Overflow)?;
+        let frac_value: i64 =
+            if frac.is_empty() { 0 } else { format!("{frac:0<exp$}").parse().map_err(|_| malformed())? };
+        let minor = whole.checked_mul(scale).and_then(|v| v.checked_add(frac_value)).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(if negative { -minor } else { minor }, currency))
     }
 
@@ -222,10 +206,7 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
-        assert_eq!(
-            Money::new(i64::MAX, EUR).checked_add(Money::new(1, EUR)),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::new(i64::MAX, EUR).checked_add(Money::new(1, EUR)), Err(MoneyError::Overflow));
     }
 
     #[test]

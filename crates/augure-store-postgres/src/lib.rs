@@ -29,10 +29,7 @@ impl PgStore {
             .await
             .map_err(backend)?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(backend)?;
-        Ok(Self {
-            reader: pool.clone(),
-            writer: pool,
-        })
+        Ok(Self { reader: pool.clone(), writer: pool })
     }
 
     /// A store in a new, empty schema of the database at `url`: what tests use to get a
@@ -47,10 +44,7 @@ impl PgStore {
             .map_err(backend)?;
         let schema = format!("augure_test_{}", unique_suffix());
         // The name is ours (digits and underscores), never input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await
-            .map_err(backend)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.map_err(backend)?;
         admin.close().await;
         let store = Self::connect_with(options.options([("search_path", schema.as_str())]), 8).await?;
         Ok((store, schema))
@@ -64,10 +58,8 @@ impl PgStore {
 fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     format!("{}_{nanos}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 

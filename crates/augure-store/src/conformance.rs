@@ -50,14 +50,20 @@ async fn user(store: &dyn Store, email: &str) -> User {
     store.create_user(&new_user(email, Role::Client)).await.expect("create user")
 }
 
-fn session(hash: &str, user: UserId, expires_at: DateTime<Utc>) -> NewSession {
-    NewSession {
-        token_hash: hash.into(),
+fn profile(user: UserId) -> ExpertProfile {
+    ExpertProfile {
         user_id: user,
-        kind: SessionKind::Web,
-        created_at: t0(),
-        expires_at,
+        headline: "Tarologue depuis 20 ans".into(),
+        specialties: vec!["tarot".into(), "astrology".into()],
+        languages: vec!["fr".into(), "it".into()],
+        modes: vec![augure_domain::Mode::Phone, augure_domain::Mode::Email],
+        price_per_minute: Money::new(299, Currency::Eur),
+        email_price: Some(Money::new(2500, Currency::Eur)),
     }
+}
+
+fn session(hash: &str, user: UserId, expires_at: DateTime<Utc>) -> NewSession {
+    NewSession { token_hash: hash.into(), user_id: user, kind: SessionKind::Web, created_at: t0(), expires_at }
 }
 
 fn job(kind: &str, key: Option<&str>, run_at: DateTime<Utc>) -> NewJob {
@@ -163,6 +169,21 @@ pub async fn user_locale_changes(store: Arc<dyn Store>) {
     store.set_user_locale(u.id, "it").await.unwrap();
     assert_eq!(store.user_by_id(u.id).await.unwrap().locale, "it");
     assert!(matches!(store.set_user_locale(UserId(999), "it").await, Err(StoreError::NotFound)));
+}
+
+pub async fn expert_profile_round_trips_and_is_replaced(store: Arc<dyn Store>) {
+    let mut new = new_user("luna@example.fr", Role::Expert);
+    new.expert_code = Some(ExpertCode(4321));
+    let u = store.create_user(&new).await.unwrap();
+    store.upsert_expert_profile(&profile(u.id)).await.unwrap();
+    assert_eq!(store.expert_profile(u.id).await.unwrap(), profile(u.id));
+    let changed = ExpertProfile { headline: "Nouveau".into(), email_price: None, ..profile(u.id) };
+    store.upsert_expert_profile(&changed).await.unwrap();
+    assert_eq!(store.expert_profile(u.id).await.unwrap(), changed);
+    let cards = store.list_expert_cards(10, 0).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!((cards[0].display_name.as_str(), cards[0].expert_code), ("Luna", Some(ExpertCode(4321))));
+    assert!(matches!(store.expert_profile(UserId(999)).await, Err(StoreError::NotFound)));
 }
 
 pub async fn session_finds_its_user_until_it_expires(store: Arc<dyn Store>) {
@@ -392,6 +413,7 @@ macro_rules! conformance_tests {
             unknown_user_is_not_found,
             users_list_by_role_with_paging,
             user_locale_changes,
+            expert_profile_round_trips_and_is_replaced,
             session_finds_its_user_until_it_expires,
             deleted_session_is_gone,
             expired_sessions_are_purged,

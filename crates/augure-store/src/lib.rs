@@ -92,10 +92,19 @@ pub trait JobStore {
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>>;
 }
 
+#[async_trait]
+pub trait ExpertStore {
+    /// Creates or replaces the profile of an expert account.
+    async fn upsert_expert_profile(&self, profile: &ExpertProfile) -> StoreResult<()>;
+    async fn expert_profile(&self, user: UserId) -> StoreResult<ExpertProfile>;
+    /// Profiles with their expert's name and code, oldest account first.
+    async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>>;
+}
+
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
 #[async_trait]
 pub trait Store:
-    SiteStore + UserStore + SessionStore + PasswordResetStore + MailStore + JobStore + Send + Sync + 'static
+    SiteStore + UserStore + ExpertStore + SessionStore + PasswordResetStore + MailStore + JobStore + Send + Sync + 'static
 {
     /// Answers when the database can serve queries (readiness).
     async fn ping(&self) -> StoreResult<()>;

@@ -1,6 +1,6 @@
 //! Rows as the rest of augure sees them.
 
-use augure_domain::{Email, ExpertCode, JobId, MailId, Role, SiteId, UserId};
+use augure_domain::{Email, ExpertCode, JobId, MailId, Mode, Money, Role, SiteId, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,4 +150,26 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What an expert shows clients. Issue-by-issue this grows into the full profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpertProfile {
+    pub user_id: UserId,
+    pub headline: String,
+    pub specialties: Vec<String>,
+    /// Spoken languages, ISO 639-1.
+    pub languages: Vec<String>,
+    pub modes: Vec<Mode>,
+    /// WG-rate: one per-minute price for phone, chat and video.
+    pub price_per_minute: Money,
+    pub email_price: Option<Money>,
+}
+
+/// A profile with the account fields a listing shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpertCard {
+    pub profile: ExpertProfile,
+    pub display_name: String,
+    pub expert_code: Option<ExpertCode>,
 }

@@ -5,11 +5,11 @@
 //! functions so that it is checked once, without sqlx.
 
 use augure_domain::site::NewSite;
-use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Role, Site, SiteCode, SiteId, UserId};
+use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::{Job, JobStatus, OutboxMail, StoreError, StoreResult, StoredMail, User};
+use crate::{ExpertProfile, Job, JobStatus, OutboxMail, StoreError, StoreResult, StoredMail, User};
 
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -28,10 +28,7 @@ pub fn conflict_target(text: &str) -> &'static str {
         ("unique_key", "job"),
         ("mail_outbox", "mail"),
     ];
-    TARGETS
-        .iter()
-        .find(|(needle, _)| text.contains(needle))
-        .map_or("record", |(_, target)| target)
+    TARGETS.iter().find(|(needle, _)| text.contains(needle)).map_or("record", |(_, target)| target)
 }
 
 pub struct UserRow {
@@ -159,13 +156,50 @@ impl MailRow {
     }
 }
 
-pub const USER_COLUMNS: &str =
-    "id, email, role, display_name, locale, site_id, expert_code, password_hash, created_at";
+pub struct ProfileRow {
+    pub user_id: i64,
+    pub headline: String,
+    pub specialties: String,
+    pub languages: String,
+    pub modes: String,
+    pub price_per_minute: i64,
+    pub currency: String,
+    pub email_price: Option<i64>,
+}
+
+impl ProfileRow {
+    pub fn into_profile(self) -> StoreResult<ExpertProfile> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("expert profile {}: {what}", self.user_id));
+        let currency: Currency = self.currency.parse().map_err(|_| corrupt("currency"))?;
+        Ok(ExpertProfile {
+            user_id: UserId(self.user_id),
+            headline: self.headline,
+            specialties: serde_json::from_str(&self.specialties).map_err(|_| corrupt("specialties"))?,
+            languages: serde_json::from_str(&self.languages).map_err(|_| corrupt("languages"))?,
+            modes: serde_json::from_str(&self.modes).map_err(|_| corrupt("modes"))?,
+            price_per_minute: Money::new(self.price_per_minute, currency),
+            email_price: self.email_price.map(|m| Money::new(m, currency)),
+        })
+    }
+}
+
+/// The JSON columns of a profile, ready to bind: specialties, languages, modes.
+pub fn profile_json(p: &ExpertProfile) -> (String, String, String) {
+    let json = |v: serde_json::Result<String>| v.unwrap_or_else(|_| "[]".into());
+    (
+        json(serde_json::to_string(&p.specialties)),
+        json(serde_json::to_string(&p.languages)),
+        json(serde_json::to_string(&p.modes)),
+    )
+}
+
+pub const PROFILE_COLUMNS: &str =
+    "p.user_id, p.headline, p.specialties, p.languages, p.modes, p.price_per_minute, p.currency, p.email_price";
+pub const USER_COLUMNS: &str = "id, email, role, display_name, locale, site_id, expert_code, password_hash, created_at";
 pub const JOB_COLUMNS: &str =
     "id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at";
 pub const MAIL_COLUMNS: &str = "id, mail_key, to_addr, subject, text_body, html_body, created_at";
-pub const SITE_COLUMNS: &str =
-    "id, code, name, currency, time_zone, default_locale, phone_numbers, tariffs";
+pub const SITE_COLUMNS: &str = "id, code, name, currency, time_zone, default_locale, phone_numbers, tariffs";
 
 /// Implements every store trait for `$store`, a struct with `reader` and `writer` fields of
 /// type `sqlx::Pool<$db>`. `claim_job_sql` is the one statement whose locking differs by
@@ -177,7 +211,7 @@ macro_rules! impl_sql_store {
             use ::async_trait::async_trait;
             use ::augure_domain::site::NewSite;
             use ::augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId};
-            use ::augure_store::sql::{self, JobRow, MailRow, SiteRow, UserRow};
+            use ::augure_store::sql::{self, JobRow, MailRow, ProfileRow, SiteRow, UserRow};
             use ::augure_store::*;
             use ::chrono::{DateTime, Utc};
             use ::sqlx::Row;
@@ -226,6 +260,20 @@ macro_rules! impl_sql_store {
                     tariffs: row.try_get("tariffs").map_err(err)?,
                 }
                 .into_site()
+            }
+
+            fn profile(row: &DbRow) -> StoreResult<ExpertProfile> {
+                ProfileRow {
+                    user_id: row.try_get("user_id").map_err(err)?,
+                    headline: row.try_get("headline").map_err(err)?,
+                    specialties: row.try_get("specialties").map_err(err)?,
+                    languages: row.try_get("languages").map_err(err)?,
+                    modes: row.try_get("modes").map_err(err)?,
+                    price_per_minute: row.try_get("price_per_minute").map_err(err)?,
+                    currency: row.try_get("currency").map_err(err)?,
+                    email_price: row.try_get("email_price").map_err(err)?,
+                }
+                .into_profile()
             }
 
             fn job(row: &DbRow) -> StoreResult<Job> {
@@ -361,6 +409,57 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(err)?;
                     if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                }
+            }
+
+            #[async_trait]
+            impl ExpertStore for $store {
+                async fn upsert_expert_profile(&self, p: &ExpertProfile) -> StoreResult<()> {
+                    let (specialties, languages, modes) = sql::profile_json(p);
+                    ::sqlx::query(
+                        "INSERT INTO expert_profiles (user_id, headline, specialties, languages, modes, price_per_minute, currency, email_price) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (user_id) DO UPDATE SET headline = excluded.headline, specialties = excluded.specialties, \
+                         languages = excluded.languages, modes = excluded.modes, price_per_minute = excluded.price_per_minute, \
+                         currency = excluded.currency, email_price = excluded.email_price",
+                    )
+                    .bind(p.user_id.0)
+                    .bind(&p.headline)
+                    .bind(specialties)
+                    .bind(languages)
+                    .bind(modes)
+                    .bind(p.price_per_minute.minor)
+                    .bind(p.price_per_minute.currency.code())
+                    .bind(p.email_price.map(|m| m.minor))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn expert_profile(&self, user_id: UserId) -> StoreResult<ExpertProfile> {
+                    let q = format!("SELECT {} FROM expert_profiles p WHERE p.user_id = $1", sql::PROFILE_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(user_id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    profile(&row)
+                }
+
+                async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>> {
+                    let q = format!(
+                        "SELECT {}, u.display_name, u.expert_code FROM expert_profiles p JOIN users u ON u.id = p.user_id \
+                         ORDER BY u.id LIMIT $1 OFFSET $2",
+                        sql::PROFILE_COLUMNS
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter()
+                        .map(|row| {
+                            let code: Option<i64> = row.try_get("expert_code").map_err(err)?;
+                            Ok(ExpertCard {
+                                profile: profile(row)?,
+                                display_name: row.try_get("display_name").map_err(err)?,
+                                expert_code: code.and_then(|c| u32::try_from(c).ok()).map(::augure_domain::ExpertCode),
+                            })
+                        })
+                        .collect()
                 }
             }
 

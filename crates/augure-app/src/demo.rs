@@ -1,0 +1,258 @@
+//! Demo data for `augure serve --demo`: five storefronts, an admin, twelve experts and a
+//! few clients, so the platform can be tried at once. Only an empty database is filled.
+
+use augure_domain::site::NewSite;
+use augure_domain::{Currency, Mode, Money, Role, SiteCode, Tariff};
+use augure_store::ExpertProfile;
+
+use crate::App;
+use crate::accounts::{AccountError, SignUp};
+
+pub const ADMIN_EMAIL: &str = "admin@augure.localhost";
+pub const ADMIN_PASSWORD: &str = "augure-admin";
+/// Shared by every demo expert and client.
+pub const DEMO_PASSWORD: &str = "augure-demo";
+
+/// Whether anything was seeded.
+pub async fn seed(app: &App) -> Result<bool, AccountError> {
+    if app.store.count_users().await? > 0 || !app.store.list_sites().await?.is_empty() {
+        return Ok(false);
+    }
+    for site in sites() {
+        app.store.create_site(&site).await?;
+    }
+    app.accounts.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD, "Admin").await?;
+    for e in EXPERTS {
+        let site: SiteCode = e.site.parse().map_err(|_| AccountError::UnknownSite)?;
+        let currency = app.store.site_by_code(&site).await?.currency;
+        let user = app
+            .accounts
+            .create(SignUp {
+                email: format!("{}@augure.localhost", e.login),
+                password: DEMO_PASSWORD.into(),
+                display_name: e.name.into(),
+                role: Role::Expert,
+                locale: e.languages[0].into(),
+                site: Some(site),
+            })
+            .await?;
+        app.store
+            .upsert_expert_profile(&ExpertProfile {
+                user_id: user.id,
+                headline: e.headline.into(),
+                specialties: e.specialties.iter().map(|s| s.to_string()).collect(),
+                languages: e.languages.iter().map(|s| s.to_string()).collect(),
+                modes: e.modes.to_vec(),
+                price_per_minute: Money::new(e.per_minute, currency),
+                email_price: e.email_price.map(|p| Money::new(p, currency)),
+            })
+            .await?;
+    }
+    for (login, name, site, locale) in CLIENTS {
+        app.accounts
+            .create(SignUp {
+                email: format!("{login}@augure.localhost"),
+                password: DEMO_PASSWORD.into(),
+                display_name: name.into(),
+                role: Role::Client,
+                locale: locale.into(),
+                site: Some(site.parse().map_err(|_| AccountError::UnknownSite)?),
+            })
+            .await?;
+    }
+    Ok(true)
+}
+
+fn sites() -> Vec<NewSite> {
+    let site = |code: &str, name: &str, currency, tz, phone: &str, tariffs| NewSite {
+        code: code.parse().expect("demo site code"),
+        name: name.into(),
+        currency,
+        time_zone: tz,
+        default_locale: "fr".into(),
+        phone_numbers: vec![phone.into()],
+        tariffs,
+    };
+    let premium = |phone: &str, label: &str, per_minute: i64, currency| {
+        vec![Tariff {
+            code: "audiotel".into(),
+            label: label.into(),
+            phone_number: Some(phone.into()),
+            per_minute: Some(Money::new(per_minute, currency)),
+            per_call: None,
+        }]
+    };
+    vec![
+        site("FR", "augure France", Currency::Eur, chrono_tz::Europe::Paris, "+33170000001", vec![]),
+        site(
+            "BE",
+            "augure Belgique",
+            Currency::Eur,
+            chrono_tz::Europe::Brussels,
+            "+3290200001",
+            premium("+3290200001", "Numéro surtaxé 1,50 €/min", 150, Currency::Eur),
+        ),
+        site("LU", "augure Luxembourg", Currency::Eur, chrono_tz::Europe::Luxembourg, "+35220000001", vec![]),
+        site(
+            "CH",
+            "augure Suisse",
+            Currency::Chf,
+            chrono_tz::Europe::Zurich,
+            "+41901000001",
+            premium("+41901000001", "Numéro 0901 : 2,90 CHF/min", 290, Currency::Chf),
+        ),
+        site("CA", "augure Canada", Currency::Cad, chrono_tz::America::Toronto, "+15140000001", vec![]),
+    ]
+}
+
+struct DemoExpert {
+    login: &'static str,
+    name: &'static str,
+    site: &'static str,
+    headline: &'static str,
+    specialties: &'static [&'static str],
+    languages: &'static [&'static str],
+    modes: &'static [Mode],
+    per_minute: i64,
+    email_price: Option<i64>,
+}
+
+use Mode::{Chat, Email, Phone, Video};
+
+const EXPERTS: [DemoExpert; 12] = [
+    DemoExpert {
+        login: "luna",
+        name: "Luna",
+        site: "FR",
+        headline: "Tarologue depuis 20 ans, à l'écoute et précise.",
+        specialties: &["tarot", "cartomancy"],
+        languages: &["fr"],
+        modes: &[Phone, Chat, Email],
+        per_minute: 299,
+        email_price: Some(2500),
+    },
+    DemoExpert {
+        login: "orion",
+        name: "Orion",
+        site: "FR",
+        headline: "Astrologue : thème natal et révolutions solaires.",
+        specialties: &["astrology"],
+        languages: &["fr", "en"],
+        modes: &[Phone, Email],
+        per_minute: 350,
+        email_price: Some(3000),
+    },
+    DemoExpert {
+        login: "selene",
+        name: "Sélène",
+        site: "BE",
+        headline: "Médium pure, sans support.",
+        specialties: &["mediumship", "clairvoyance"],
+        languages: &["fr"],
+        modes: &[Phone, Chat],
+        per_minute: 320,
+        email_price: None,
+    },
+    DemoExpert {
+        login: "marco",
+        name: "Marco",
+        site: "CH",
+        headline: "Cartomante e numerologo, consulti in italiano.",
+        specialties: &["cartomancy", "numerology"],
+        languages: &["it", "fr"],
+        modes: &[Phone, Chat, Email, Video],
+        per_minute: 390,
+        email_price: Some(3500),
+    },
+    DemoExpert {
+        login: "iris",
+        name: "Iris",
+        site: "FR",
+        headline: "Interprétation des rêves et coaching de vie.",
+        specialties: &["dream-interpretation", "coaching"],
+        languages: &["fr"],
+        modes: &[Chat, Email],
+        per_minute: 190,
+        email_price: Some(1800),
+    },
+    DemoExpert {
+        login: "gaia",
+        name: "Gaïa",
+        site: "LU",
+        headline: "Magnétiseuse, soins énergétiques à distance.",
+        specialties: &["magnetism"],
+        languages: &["fr", "en"],
+        modes: &[Phone],
+        per_minute: 250,
+        email_price: None,
+    },
+    DemoExpert {
+        login: "elias",
+        name: "Elias",
+        site: "CA",
+        headline: "Canalisation et guidance spirituelle.",
+        specialties: &["channeling", "mediumship"],
+        languages: &["fr", "en"],
+        modes: &[Phone, Chat, Video],
+        per_minute: 420,
+        email_price: None,
+    },
+    DemoExpert {
+        login: "nora",
+        name: "Nora",
+        site: "FR",
+        headline: "Numérologue : vos cycles et vos chiffres.",
+        specialties: &["numerology"],
+        languages: &["fr"],
+        modes: &[Email],
+        per_minute: 200,
+        email_price: Some(2200),
+    },
+    DemoExpert {
+        login: "victor",
+        name: "Victor",
+        site: "CH",
+        headline: "Voyant flash, réponses claires et rapides.",
+        specialties: &["clairvoyance", "tarot"],
+        languages: &["fr"],
+        modes: &[Phone, Chat, Email],
+        per_minute: 450,
+        email_price: Some(4000),
+    },
+    DemoExpert {
+        login: "alba",
+        name: "Alba",
+        site: "FR",
+        headline: "Coach certifiée : carrière et confiance en soi.",
+        specialties: &["coaching"],
+        languages: &["fr", "it", "en"],
+        modes: &[Video, Email],
+        per_minute: 280,
+        email_price: Some(2500),
+    },
+    DemoExpert {
+        login: "yann",
+        name: "Yann",
+        site: "BE",
+        headline: "Astrologie karmique et tarot de Marseille.",
+        specialties: &["astrology", "tarot"],
+        languages: &["fr"],
+        modes: &[Phone, Chat],
+        per_minute: 240,
+        email_price: None,
+    },
+    DemoExpert {
+        login: "chiara",
+        name: "Chiara",
+        site: "CH",
+        headline: "Sensitiva e medium, ascolto senza giudizio.",
+        specialties: &["mediumship", "clairvoyance", "tarot"],
+        languages: &["it"],
+        modes: &[Phone, Chat, Email],
+        per_minute: 330,
+        email_price: Some(2900),
+    },
+];
+
+const CLIENTS: [(&str, &str, &str, &str); 3] =
+    [("claire", "Claire", "FR", "fr"), ("giulia", "Giulia", "CH", "it"), ("sam", "Sam", "CA", "en")];

@@ -1,0 +1,146 @@
+//! The durable job queue's worker. Jobs live in the store; the worker claims due ones,
+//! runs their handler and records the outcome: done, retried later with backoff, or given
+//! up. Handlers are idempotent, since a job whose worker died is run again. Tests call
+//! [`JobRunner::run_due`] under the fake clock instead of waiting for the loop.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use augure_domain::Clock;
+use augure_store::{Job, OutboxMail, Store, StoreResult};
+use chrono::Duration;
+use tokio::sync::watch;
+
+use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct JobRunner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    settings: Arc<Settings>,
+}
+
+/// What one pass over the due jobs did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub done: usize,
+    pub retried: usize,
+    pub given_up: usize,
+}
+
+enum Failure {
+    Retry(String),
+    GiveUp(String),
+}
+
+impl JobRunner {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, settings: Arc<Settings>) -> Self {
+        Self { store, clock, mailer, settings }
+    }
+
+    pub fn mailer_name(&self) -> &'static str {
+        self.mailer.name()
+    }
+
+    /// Runs every job due now, until none is left.
+    pub async fn run_due(&self) -> StoreResult<RunReport> {
+        let mut report = RunReport::default();
+        loop {
+            let now = self.clock.now();
+            let lease_until = now + Duration::seconds(self.settings.jobs.lease_seconds);
+            let Some(job) = self.store.claim_job(now, lease_until).await? else {
+                return Ok(report);
+            };
+            let policy = &self.settings.jobs.retry;
+            let outcome = if job.attempts > policy.max_attempts {
+                // A job that keeps killing its worker would otherwise run forever.
+                Err(Failure::GiveUp("too many attempts".into()))
+            } else {
+                self.execute(&job).await
+            };
+            let now = self.clock.now();
+            let label = match outcome {
+                Ok(()) => {
+                    self.store.complete_job(job.id, now).await?;
+                    report.done += 1;
+                    "done"
+                }
+                Err(Failure::Retry(error)) => match policy.delay_after(job.attempts) {
+                    Some(delay) => {
+                        tracing::warn!(job = %job.id, kind = job.kind, attempts = job.attempts, error, "job failed, will retry");
+                        self.store.fail_job(job.id, &error, Some(now + delay), now).await?;
+                        report.retried += 1;
+                        "retried"
+                    }
+                    None => {
+                        tracing::error!(job = %job.id, kind = job.kind, error, "job failed for the last time");
+                        self.store.fail_job(job.id, &error, None, now).await?;
+                        report.given_up += 1;
+                        "given_up"
+                    }
+                },
+                Err(Failure::GiveUp(error)) => {
+                    tracing::error!(job = %job.id, kind = job.kind, error, "job cannot succeed, given up");
+                    self.store.fail_job(job.id, &error, None, now).await?;
+                    report.given_up += 1;
+                    "given_up"
+                }
+            };
+            metrics::counter!("augure_jobs_total", "kind" => job.kind.clone(), "outcome" => label).increment(1);
+        }
+    }
+
+    /// Polls for due jobs until `shutdown` turns true; also purges expired sessions.
+    pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let interval = StdDuration::from_millis(self.settings.jobs.poll_interval_ms.max(10));
+        tokio::spawn(async move {
+            let mut last_purge = self.clock.now() - Duration::days(1);
+            loop {
+                if let Err(e) = self.run_due().await {
+                    tracing::error!(error = %e, "job queue unavailable");
+                }
+                let now = self.clock.now();
+                if now - last_purge > Duration::hours(1) {
+                    last_purge = now;
+                    match self.store.delete_expired_sessions(now).await {
+                        Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = shutdown.changed() => return,
+                }
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        })
+    }
+
+    async fn execute(&self, job: &Job) -> Result<(), Failure> {
+        match job.kind.as_str() {
+            DELIVER_JOB => {
+                let mail: Mail = serde_json::from_value(job.payload.clone())
+                    .map_err(|e| Failure::GiveUp(format!("bad payload: {e}")))?;
+                let outbox = OutboxMail {
+                    // One key per job: a rerun after a crash records the mail once.
+                    key: format!("job-{}", job.id),
+                    to: mail.to,
+                    subject: mail.subject,
+                    text_body: mail.text_body,
+                    html_body: mail.html_body,
+                    created_at: self.clock.now(),
+                };
+                self.mailer.deliver(&outbox).await.map_err(|e| match e {
+                    MailError::Transient(m) => Failure::Retry(m),
+                    MailError::Permanent(m) => Failure::GiveUp(m),
+                })
+            }
+            other => Err(Failure::GiveUp(format!("no handler for job kind {other:?}"))),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! augure's use cases. They speak to the outside only through ports ([`Mailer`], the
+//! [`Store`](augure_store::Store), the [`Clock`](augure_domain::Clock)), so every rule here
+//! runs in tests on a fake clock with the outbox as mail.
+
+pub mod accounts;
+pub mod demo;
+pub mod i18n;
+pub mod jobs;
+pub mod mail;
+pub mod settings;
+mod tokens;
+
+use std::sync::Arc;
+
+use augure_domain::Clock;
+use augure_store::Store;
+use chrono::{DateTime, Utc};
+
+pub use accounts::{AccountError, Accounts, SignUp};
+pub use i18n::I18n;
+pub use jobs::JobRunner;
+pub use mail::{MailError, Mailer};
+pub use settings::Settings;
+
+/// The real clock, for production.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Everything a use case needs, built once at start-up and shared.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub i18n: Arc<I18n>,
+    pub accounts: Accounts,
+    pub jobs: JobRunner,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, settings: Settings) -> Self {
+        let settings = Arc::new(settings);
+        let i18n = Arc::new(I18n::new());
+        let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone());
+        let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
+        Self { store, clock, settings, i18n, accounts, jobs }
+    }
+}

@@ -1,0 +1,163 @@
+//! Every limit the platform enforces, with the specification's defaults. Loaded by the
+//! binary from defaults, then `augure.toml`, then `AUGURE_…` variables.
+
+use augure_domain::PasswordPolicy;
+use augure_domain::jobs::RetryPolicy;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The address people reach the platform at, used in links sent by mail.
+    pub public_url: String,
+    pub accounts: AccountSettings,
+    pub limits: RateLimits,
+    pub mail: MailSettings,
+    pub jobs: JobSettings,
+    pub http: HttpSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            accounts: AccountSettings::default(),
+            limits: RateLimits::default(),
+            mail: MailSettings::default(),
+            jobs: JobSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Cookies get `Secure` only when people reach us over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AccountSettings {
+    pub password: PasswordPolicy,
+    pub session_ttl_hours: i64,
+    pub api_token_ttl_hours: i64,
+    pub reset_link_ttl_minutes: i64,
+    pub hashing: HashingCost,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            password: PasswordPolicy::default(),
+            session_ttl_hours: 24 * 30,
+            api_token_ttl_hours: 24 * 90,
+            reset_link_ttl_minutes: 60,
+            hashing: HashingCost::default(),
+        }
+    }
+}
+
+/// argon2id cost. The defaults are OWASP's recommendation; tests lower them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct HashingCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashingCost {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+/// Attempts allowed per client address before `429 Too Many Requests`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    pub sign_in_per_minute: u32,
+    pub sign_up_per_hour: u32,
+    pub password_reset_per_hour: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { sign_in_per_minute: 10, sign_up_per_hour: 20, password_reset_per_hour: 5 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// The `From:` of every mail.
+    pub from: String,
+    /// Without SMTP, mail goes to the outbox shown on the admin page.
+    pub smtp: Option<SmtpSettings>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { from: "augure <no-reply@augure.localhost>".into(), smtp: None }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same host or a test sink.
+    None,
+    #[default]
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    pub retry: RetryPolicy,
+    /// How long a worker may hold a job before another may take it over.
+    pub lease_seconds: i64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), lease_seconds: 300, poll_interval_ms: 500 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// Largest JSON or form body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { max_body_bytes: 64 * 1024, request_timeout_seconds: 30 }
+    }
+}
