@@ -1,0 +1,6 @@
+//! The ports' implementations. Each provider has a local default that needs nothing
+//! installed (the outbox for mail) and a production adapter (SMTP).
+
+mod mail;
+
+pub use mail::{OutboxMailer, SmtpMailer};
