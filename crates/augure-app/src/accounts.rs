@@ -154,12 +154,13 @@ impl Accounts {
     }
 
     /// Checks the password and opens a session. `entry` is the role whose sign-in page was
-    /// used: clients and experts have separate entry points (SP-login).
+    /// used: clients and experts have separate entry points (SP-login); the API has one
+    /// entry point for all (`None`).
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
-        entry: Role,
+        entry: Option<Role>,
         kind: SessionKind,
     ) -> Result<(User, String), AccountError> {
         let user = match email.parse::<Email>() {
@@ -176,7 +177,7 @@ impl Accounts {
             Some(user) if matches => user,
             _ => return Err(AccountError::WrongCredentials),
         };
-        if user.role != entry {
+        if entry.is_some_and(|entry| entry != user.role) {
             return Err(AccountError::WrongEntryPoint(user.role));
         }
         let token = self.open_session(&user, kind).await?;

@@ -1,0 +1,337 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document it serves at
+//! `/api/v1/openapi.json`. Bodies reject unknown fields; errors are
+//! `application/problem+json` (see [`crate::error`]).
+
+use augure_app::SignUp;
+use augure_domain::{Role, Site};
+use augure_store::{SessionKind, User};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Duration;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::auth::{ApiCaller, ClientIp, check_rate};
+use crate::error::{Problem, default_key};
+use crate::locale;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/token", post(create_token).delete(revoke_token))
+        .route("/auth/password/forgot", post(forgot_password))
+        .route("/auth/password/reset", post(reset_password))
+        .route("/me", get(me))
+        .route("/sites", get(sites))
+        .route("/openapi.json", get(openapi))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites),
+    components(schemas(
+        SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
+        ProblemView, SignUpRole
+    )),
+    modifiers(&BearerToken),
+    tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"))
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// A JSON body whose rejections (malformed, unknown field, too large, wrong type) become
+/// problem documents.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state).await.map(|Json(v)| ApiJson(v)).map_err(|e: JsonRejection| {
+            let status = e.status();
+            Problem::new(status, default_key(status)).with_detail(e.body_text())
+        })
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Serialize, ToSchema)]
+struct ProblemView {
+    #[serde(rename = "type")]
+    kind: String,
+    /// What went wrong, in the caller's language (`Accept-Language`).
+    title: String,
+    status: u16,
+    detail: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum SignUpRole {
+    Client,
+    Expert,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SignUpRequest {
+    #[schema(example = "marie@example.fr")]
+    email: String,
+    /// At least 10 characters (a setting).
+    password: String,
+    display_name: String,
+    role: SignUpRole,
+    /// `fr`, `it` or `en`; defaults to `Accept-Language`.
+    #[serde(default)]
+    locale: Option<String>,
+    /// Home site code, e.g. `FR`.
+    #[serde(default)]
+    site: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ForgotRequest {
+    email: String,
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    /// The token from the emailed link (`/password/reset/{token}`).
+    token: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct UserView {
+    id: i64,
+    email: String,
+    #[schema(example = "client")]
+    role: String,
+    display_name: String,
+    locale: String,
+    site_id: Option<i64>,
+    /// SP-code: experts only.
+    expert_code: Option<u32>,
+    /// RFC 3339.
+    created_at: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.0,
+            email: u.email.to_string(),
+            role: u.role.as_str().into(),
+            display_name: u.display_name.clone(),
+            locale: u.locale.clone(),
+            site_id: u.site_id.map(|s| s.0),
+            expert_code: u.expert_code.map(|c| c.0),
+            created_at: u.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct SessionView {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    expires_at: String,
+    user: UserView,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TariffView {
+    code: String,
+    label: String,
+    phone_number: Option<String>,
+    /// Minor units of the site's currency.
+    per_minute: Option<i64>,
+    per_call: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SiteView {
+    code: String,
+    name: String,
+    currency: String,
+    time_zone: String,
+    default_locale: String,
+    phone_numbers: Vec<String>,
+    tariffs: Vec<TariffView>,
+}
+
+impl From<Site> for SiteView {
+    fn from(s: Site) -> Self {
+        Self {
+            code: s.code.to_string(),
+            name: s.name,
+            currency: s.currency.code().into(),
+            time_zone: s.time_zone.name().into(),
+            default_locale: s.default_locale,
+            phone_numbers: s.phone_numbers,
+            tariffs: s
+                .tariffs
+                .into_iter()
+                .map(|t| TariffView {
+                    code: t.code,
+                    label: t.label,
+                    phone_number: t.phone_number,
+                    per_minute: t.per_minute.map(|m| m.minor),
+                    per_call: t.per_call.map(|m| m.minor),
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn session_view(st: &AppState, user: &User) -> Result<SessionView, Problem> {
+    let token = st.app.accounts.open_session(user, SessionKind::Api).await?;
+    let expires_at = st.app.clock.now() + Duration::hours(st.app.settings.accounts.api_token_ttl_hours);
+    Ok(SessionView { token, expires_at: expires_at.to_rfc3339(), user: user.into() })
+}
+
+/// Opens a client or expert account and returns an API token for it.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts", request_body = SignUpRequest,
+    responses(
+        (status = 201, body = SessionView),
+        (status = 409, description = "Email already used", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this address", body = ProblemView, content_type = "application/problem+json"),
+    ))]
+async fn signup(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignUpRequest>,
+) -> Result<Response, Problem> {
+    check_rate(&st.limits.sign_up, &ip)?;
+    let site = match body.site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(code) => Some(code.parse().map_err(|_| Problem::from(augure_app::AccountError::UnknownSite))?),
+        None => None,
+    };
+    let locale = body.locale.unwrap_or_else(|| locale::from_headers(&headers).to_owned());
+    let role = match body.role {
+        SignUpRole::Client => Role::Client,
+        SignUpRole::Expert => Role::Expert,
+    };
+    let user = st
+        .app
+        .accounts
+        .sign_up(SignUp {
+            email: body.email,
+            password: body.password,
+            display_name: body.display_name,
+            role,
+            locale,
+            site,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(session_view(&st, &user).await?)).into_response())
+}
+
+/// Exchanges an email and password for an API token.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "accounts", request_body = TokenRequest,
+    responses(
+        (status = 200, body = SessionView),
+        (status = 401, description = "Wrong email or password", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = ProblemView, content_type = "application/problem+json"),
+    ))]
+async fn create_token(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<Json<SessionView>, Problem> {
+    check_rate(&st.limits.sign_in, &ip)?;
+    // The API has one entry point for every role; the role is in the answer.
+    let (user, token) = st.app.accounts.sign_in(&body.email, &body.password, None, SessionKind::Api).await?;
+    let expires_at = st.app.clock.now() + Duration::hours(st.app.settings.accounts.api_token_ttl_hours);
+    Ok(Json(SessionView { token, expires_at: expires_at.to_rfc3339(), user: (&user).into() }))
+}
+
+/// Revokes the token used to call it.
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"), (status = 401, body = ProblemView, content_type = "application/problem+json")))]
+async fn revoke_token(State(st): State<AppState>, caller: ApiCaller) -> Result<StatusCode, Problem> {
+    st.app.accounts.sign_out(&caller.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails a single-use reset link if the address has an account; answers 202 either way.
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "accounts", request_body = ForgotRequest,
+    responses((status = 202, description = "A link was mailed if the account exists"), (status = 429, body = ProblemView, content_type = "application/problem+json")))]
+async fn forgot_password(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ForgotRequest>,
+) -> Result<StatusCode, Problem> {
+    check_rate(&st.limits.password_reset, &ip)?;
+    let locale = body.locale.unwrap_or_else(|| locale::from_headers(&headers).to_owned());
+    st.app.accounts.request_password_reset(&body.email, &locale).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sets a new password with a reset token; the token is spent and every session closed.
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "accounts", request_body = ResetRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 404, description = "Unknown link", body = ProblemView, content_type = "application/problem+json"),
+        (status = 410, description = "Link expired or already used", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Password refused", body = ProblemView, content_type = "application/problem+json"),
+    ))]
+async fn reset_password(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<ResetRequest>,
+) -> Result<StatusCode, Problem> {
+    check_rate(&st.limits.password_reset, &ip)?;
+    st.app.accounts.reset_password(&body.token, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = ProblemView, content_type = "application/problem+json")))]
+async fn me(caller: ApiCaller) -> Json<UserView> {
+    Json((&caller.session.user).into())
+}
+
+/// The storefronts, with their currency, time zone, numbers and tariffs.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "sites", responses((status = 200, body = [SiteView])))]
+async fn sites(State(st): State<AppState>) -> Result<Json<Vec<SiteView>>, Problem> {
+    Ok(Json(st.app.store.list_sites().await?.into_iter().map(SiteView::from).collect()))
+}

@@ -1,0 +1,204 @@
+//! The one place where failures become responses. Handlers return a [`Problem`] (a status
+//! and a message key); [`render_errors`] turns it, and any bare error response from the
+//! framework (404, 405, 413, CSRF 403, a rejected body), into an HTML page in the
+//! visitor's language or, under `/api/`, an RFC 9457 `application/problem+json` document.
+
+use askama::Template;
+use augure_app::AccountError;
+use augure_app::i18n::Tr;
+use augure_domain::Role;
+use augure_domain::account::PasswordError;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::AppState;
+use crate::locale;
+use crate::pages::Layout;
+
+/// A failure to report: the status, the key of its message in the locale files, and for
+/// the API an optional technical detail.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub key: &'static str,
+    /// Fluent arguments for the message, e.g. a minimum length.
+    pub arg: Option<(&'static str, String)>,
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, key: &'static str) -> Self {
+        Self { status, key, arg: None, detail: None }
+    }
+
+    pub fn status(status: StatusCode) -> Self {
+        Self::new(status, default_key(status))
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::status(StatusCode::INTERNAL_SERVER_ERROR).with_detail(error.to_string())
+    }
+
+    /// The message people read, in their language.
+    pub fn message(&self, tr: &Tr<'_>) -> String {
+        match &self.arg {
+            Some((name, value)) => tr.t1(self.key, name, value),
+            None => tr.t(self.key),
+        }
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(e: AccountError) -> Self {
+        use AccountError as E;
+        let p = |status, key| Problem::new(status, key);
+        match e {
+            E::InvalidEmail => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-email"),
+            E::WeakPassword(PasswordError::TooShort(min)) => Problem {
+                arg: Some(("min", min.to_string())),
+                ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-password-too-short")
+            },
+            E::WeakPassword(PasswordError::TooLong(max)) => Problem {
+                arg: Some(("max", max.to_string())),
+                ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-password-too-long")
+            },
+            E::InvalidName => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-name"),
+            E::EmailTaken => p(StatusCode::CONFLICT, "err-email-taken"),
+            E::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
+            E::RoleNotAllowed => p(StatusCode::FORBIDDEN, "err-role-not-allowed"),
+            E::WrongCredentials => p(StatusCode::UNAUTHORIZED, "err-wrong-credentials"),
+            E::WrongEntryPoint(Role::Client) => p(StatusCode::FORBIDDEN, "err-wrong-entry-client"),
+            E::WrongEntryPoint(Role::Expert) => p(StatusCode::FORBIDDEN, "err-wrong-entry-expert"),
+            E::WrongEntryPoint(Role::Admin) => p(StatusCode::FORBIDDEN, "err-wrong-entry-admin"),
+            E::NotSignedIn => p(StatusCode::UNAUTHORIZED, "err-not-signed-in"),
+            E::ResetLinkUnknown => p(StatusCode::NOT_FOUND, "err-reset-unknown"),
+            E::ResetLinkExpired => p(StatusCode::GONE, "err-reset-expired"),
+            E::ResetLinkUsed => p(StatusCode::GONE, "err-reset-used"),
+            E::Store(e) => Problem::internal(e),
+            E::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<augure_store::StoreError> for Problem {
+    fn from(e: augure_store::StoreError) -> Self {
+        match e {
+            augure_store::StoreError::NotFound => Problem::status(StatusCode::NOT_FOUND),
+            other => Problem::internal(other),
+        }
+    }
+}
+
+impl From<askama::Error> for Problem {
+    fn from(e: askama::Error) -> Self {
+        Problem::internal(e)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        // An empty response carrying the problem; `render_errors` writes the body.
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+pub fn default_key(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "err-bad-request",
+        401 => "err-not-signed-in",
+        403 => "err-forbidden",
+        404 => "err-not-found",
+        405 => "err-method",
+        408 => "err-timeout",
+        409 => "err-conflict",
+        410 => "err-gone",
+        413 => "err-too-large",
+        415 => "err-unsupported-media",
+        422 => "err-invalid-input",
+        429 => "err-too-many",
+        s if s >= 500 => "err-internal",
+        _ => "err-bad-request",
+    }
+}
+
+pub async fn not_found() -> Problem {
+    Problem::status(StatusCode::NOT_FOUND)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    l: Layout<'a>,
+    status: u16,
+    message: String,
+}
+
+/// Gives every error response its body: HTML for pages, problem+json for the API.
+pub async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path().to_owned();
+    let locale = locale::from_headers(request.headers());
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let problem = response.extensions_mut().remove::<Problem>();
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let has_body = content_type.starts_with("text/html") || content_type.starts_with("application/problem+json");
+    if problem.is_none() && has_body {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let problem = match problem {
+        Some(problem) => problem,
+        None => {
+            // A framework rejection: keep its text as the detail.
+            let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+            let detail = String::from_utf8_lossy(&text).trim().to_owned();
+            let problem = Problem::status(status);
+            if detail.is_empty() { problem } else { problem.with_detail(detail) }
+        }
+    };
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            path,
+            detail = problem.detail.as_deref().unwrap_or(""),
+            "request failed"
+        );
+    }
+    let tr = Tr::new(&state.app.i18n, locale);
+    let title = problem.message(&tr);
+    // Internal details are logged, never shown.
+    let detail = if status.is_server_error() { None } else { problem.detail.clone() };
+    let (body, content_type) = if api {
+        let mut doc = json!({
+            "type": format!("/api/v1/problems#{}", problem.key),
+            "title": title,
+            "status": status.as_u16(),
+        });
+        if let Some(detail) = detail {
+            doc["detail"] = json!(detail);
+        }
+        (doc.to_string(), "application/problem+json")
+    } else {
+        let page = ErrorPage { l: Layout::anonymous(tr, &path), status: status.as_u16(), message: title };
+        (page.render().unwrap_or_else(|_| format!("{status}")), "text/html; charset=utf-8")
+    };
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(tr.locale));
+    Response::from_parts(parts, Body::from(body))
+}

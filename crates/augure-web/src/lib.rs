@@ -1,0 +1,103 @@
+//! The HTTP surface: server-rendered pages, the JSON API under `/api/v1`, health checks
+//! and metrics. Handlers translate between HTTP and the use cases in `augure-app`; every
+//! error is turned into a response in one place ([`error`]).
+
+mod api;
+mod auth;
+mod error;
+mod limits;
+mod locale;
+mod ops;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use augure_app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use ops::metrics_handle;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    limits: Arc<limits::Limits>,
+}
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        let limits = Arc::new(limits::Limits::new(&app.settings.limits));
+        Self { app, limits }
+    }
+}
+
+/// The whole application as one router.
+pub fn router(state: AppState) -> Router {
+    let settings = state.app.settings.clone();
+    // Install the recorder before the first request is counted.
+    ops::metrics_handle();
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(ops::routes())
+        .route_layer(middleware::from_fn(ops::record_metrics))
+        .route("/static/app.css", axum::routing::get(stylesheet))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
+        // Cross-site form posts are refused from the browser's own Sec-Fetch-Site/Origin.
+        .layer(CsrfLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.http.request_timeout_seconds),
+        ))
+        // Outside the layers above, so their rejections get a proper body too.
+        .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The stylesheet is compiled in: the binary is the whole deployment.
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,99 @@
+//! The storefront's home page and the language switcher.
+
+use askama::Template;
+use augure_app::i18n::I18n;
+use augure_domain::{Site, SiteCode};
+use augure_store::ExpertCard;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+
+use super::{Layout, PageCtx, PageForm, PageResult, render};
+use crate::AppState;
+use crate::locale::LANG_COOKIE;
+
+/// How many experts the home page lists until the ranked directory arrives.
+const HOME_LISTING: i64 = 48;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    l: Layout<'a>,
+    sites: Vec<Site>,
+    site: Option<Site>,
+    experts: Vec<CardView>,
+}
+
+/// An expert card with its texts already localized.
+struct CardView {
+    name: String,
+    code: String,
+    initial: String,
+    headline: String,
+    specialties: Vec<String>,
+    languages: String,
+    modes: Vec<String>,
+    price: String,
+}
+
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    site: Option<String>,
+}
+
+pub async fn home(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<HomeQuery>) -> PageResult {
+    let sites = st.app.store.list_sites().await?;
+    let wanted: Option<SiteCode> = q.site.as_deref().and_then(|s| s.parse().ok());
+    let site =
+        wanted.and_then(|code| sites.iter().find(|s| s.code == code).cloned()).or_else(|| sites.first().cloned());
+    let l = ctx.layout(&st);
+    let experts = st.app.store.list_expert_cards(HOME_LISTING, 0).await?.into_iter().map(|c| card(&l, c)).collect();
+    render(StatusCode::OK, &HomePage { l, sites, site, experts })
+}
+
+fn card(l: &Layout<'_>, c: ExpertCard) -> CardView {
+    let p = c.profile;
+    CardView {
+        initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),
+        name: c.display_name,
+        code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
+        headline: p.headline,
+        specialties: p.specialties.iter().map(|s| l.tr.t(&format!("specialty-{s}"))).collect(),
+        languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
+        modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn switch_language(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    jar: CookieJar,
+    PageForm(form): PageForm<LanguageForm>,
+) -> PageResult {
+    let Some(locale) = I18n::supported(&form.lang) else {
+        return Err(crate::error::Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into());
+    };
+    // Mail follows the language the person chose.
+    if let Some(session) = &ctx.session {
+        st.app.store.set_user_locale(session.user.id, locale).await?;
+    }
+    let cookie = Cookie::build((LANG_COOKIE, locale))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::days(365))
+        .build();
+    // Only local paths: never an open redirect.
+    let next = if form.next.starts_with('/') && !form.next.starts_with("//") { form.next } else { "/".into() };
+    Ok((jar.add(cookie), Redirect::to(&next)).into_response())
+}

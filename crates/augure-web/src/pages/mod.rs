@@ -1,0 +1,171 @@
+//! Server-rendered pages. Each page is an askama template around a [`Layout`] that carries
+//! the translator, the signed-in person and the current path (for the language switcher).
+
+mod account;
+mod admin;
+mod dashboard;
+mod home;
+
+use askama::Template;
+use augure_app::i18n::{LOCALES, Tr};
+use augure_domain::Role;
+use augure_store::{Session, User};
+use axum::extract::{Form, FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, extract::rejection::FormRejection};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::auth::Viewer;
+use crate::error::{Problem, default_key};
+use crate::locale;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/signup", get(account::client_signup_page).post(account::client_signup))
+        .route("/expert/signup", get(account::expert_signup_page).post(account::expert_signup))
+        .route("/login", get(account::client_login_page).post(account::client_login))
+        .route("/expert/login", get(account::expert_login_page).post(account::expert_login))
+        .route("/admin/login", get(account::admin_login_page).post(account::admin_login))
+        .route("/logout", post(account::logout))
+        .route("/password/forgot", get(account::forgot_page).post(account::forgot))
+        .route("/password/reset/{token}", get(account::reset_page).post(account::reset))
+        .route("/lang", post(home::switch_language))
+        .route("/dashboard", get(dashboard::client))
+        .route("/expert/dashboard", get(dashboard::expert))
+        .route("/admin", get(admin::home))
+        .route("/admin/outbox", get(admin::outbox))
+        .route("/admin/outbox/{id}", get(admin::outbox_mail))
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/users", get(admin::users))
+}
+
+/// What every page's frame needs.
+pub struct Layout<'a> {
+    pub tr: Tr<'a>,
+    pub user: Option<User>,
+    pub path: String,
+    pub locales: [&'static str; 3],
+}
+
+impl<'a> Layout<'a> {
+    pub fn anonymous(tr: Tr<'a>, path: &str) -> Self {
+        Self { tr, user: None, path: path.to_owned(), locales: LOCALES }
+    }
+
+    /// Where this person's dashboard is.
+    pub fn dashboard_url(&self) -> &'static str {
+        self.user.as_ref().map_or("/login", |u| dashboard_url(u.role))
+    }
+}
+
+pub fn dashboard_url(role: Role) -> &'static str {
+    match role {
+        Role::Client => "/dashboard",
+        Role::Expert => "/expert/dashboard",
+        Role::Admin => "/admin",
+    }
+}
+
+pub fn login_url(role: Role) -> &'static str {
+    match role {
+        Role::Client => "/login",
+        Role::Expert => "/expert/login",
+        Role::Admin => "/admin/login",
+    }
+}
+
+/// A page request: locale, path, and who is signed in.
+pub struct PageCtx {
+    pub locale: &'static str,
+    pub path: String,
+    pub session: Option<Session>,
+    pub token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let path = match parts.extensions.get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.path().to_owned(),
+            None => parts.uri.path().to_owned(),
+        };
+        let locale = locale::from_headers(&parts.headers);
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token })
+    }
+}
+
+impl PageCtx {
+    pub fn layout<'a>(&self, state: &'a AppState) -> Layout<'a> {
+        Layout {
+            tr: Tr::new(&state.app.i18n, self.locale),
+            user: self.session.as_ref().map(|s| s.user.clone()),
+            path: self.path.clone(),
+            locales: LOCALES,
+        }
+    }
+
+    /// The signed-in user if they have `role`; otherwise a redirect to that role's sign-in
+    /// page (not signed in) or 403 (signed in as someone else).
+    pub fn require(&self, role: Role) -> Result<&User, PageRejection> {
+        match &self.session {
+            Some(s) if s.user.role == role => Ok(&s.user),
+            Some(_) => Err(PageRejection::Problem(Problem::new(StatusCode::FORBIDDEN, "err-forbidden"))),
+            None => Err(PageRejection::Redirect(login_url(role))),
+        }
+    }
+}
+
+/// Why a page is not shown: send the visitor elsewhere, or an error page.
+pub enum PageRejection {
+    Redirect(&'static str),
+    Problem(Problem),
+}
+
+impl IntoResponse for PageRejection {
+    fn into_response(self) -> Response {
+        match self {
+            PageRejection::Redirect(to) => Redirect::to(to).into_response(),
+            PageRejection::Problem(p) => p.into_response(),
+        }
+    }
+}
+
+macro_rules! page_rejection_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for PageRejection {
+            fn from(e: $error) -> Self {
+                PageRejection::Problem(e.into())
+            }
+        }
+    )*};
+}
+
+page_rejection_from!(Problem, augure_app::AccountError, augure_store::StoreError, askama::Error);
+
+pub type PageResult = Result<Response, PageRejection>;
+
+/// Renders a template with a status.
+pub fn render(status: StatusCode, page: &impl Template) -> PageResult {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// A form body; a malformed one becomes an error page rather than plain text.
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Form::<T>::from_request(req, state).await.map(|Form(v)| PageForm(v)).map_err(|e: FormRejection| {
+            let status = e.status();
+            Problem::new(status, default_key(status)).with_detail(e.body_text())
+        })
+    }
+}

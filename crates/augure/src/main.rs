@@ -1,0 +1,212 @@
+//! `augure`: serves the platform, migrates its database, creates admins.
+//! With no arguments it is `augure serve --demo` on `sqlite://augure.db`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use augure_adapters::{OutboxMailer, SmtpMailer};
+use augure_app::mail::Mailer;
+use augure_app::{App, Settings, SystemClock, demo};
+use augure_store::Store;
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "augure", version, about = "A live paid-consultation marketplace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web site and the API.
+    Serve(ServeArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(DbArgs),
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator account.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        /// Read from AUGURE_ADMIN_PASSWORD when not given, so it stays out of shell history.
+        #[arg(long, env = "AUGURE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Admin")]
+        name: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://augure.db")]
+    database_url: String,
+    /// Settings file; AUGURE_… variables override it (e.g. AUGURE_LIMITS__SIGN_IN_PER_MINUTE).
+    #[arg(long, env = "AUGURE_CONFIG", default_value = "augure.toml")]
+    config: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    #[arg(long, env = "AUGURE_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Fill an empty database with demo sites, experts and clients.
+    #[arg(long)]
+    demo: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("augure: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.command.unwrap_or_else(|| {
+        Command::Serve(ServeArgs {
+            bind: "127.0.0.1:8080".parse().expect("literal address"),
+            db: DbArgs { database_url: "sqlite://augure.db".into(), config: "augure.toml".into() },
+            demo: true,
+        })
+    });
+    match runtime.block_on(run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("augure: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            let store = open_store(&db.database_url).await?;
+            println!("database migrated ({})", store.backend());
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { db, email, password, name } } => {
+            let app = build_app(&db).await?;
+            let admin = app.accounts.create_admin(&email, &password, &name).await.context("cannot create admin")?;
+            println!("admin {} created (id {})", admin.email, admin.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let app = build_app(&args.db).await?;
+    if args.demo && demo::seed(&app).await.context("cannot seed demo data")? {
+        tracing::info!("demo data created");
+        println!(
+            "demo data: admin {} / {}; experts luna@augure.localhost … and clients claire@augure.localhost, password {}",
+            demo::ADMIN_EMAIL,
+            demo::ADMIN_PASSWORD,
+            demo::DEMO_PASSWORD
+        );
+    }
+    let listener =
+        tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    let (stop_jobs, jobs_stopped) = watch::channel(false);
+    let worker = app.jobs.clone().spawn(jobs_stopped);
+    let router = augure_web::router(augure_web::AppState::new(app));
+    tracing::info!(%address, "augure listening");
+    println!("augure listening on http://{address}");
+    augure_web::serve(listener, router, shutdown_signal()).await?;
+    // Requests are finished; let the worker end its current job.
+    let _ = stop_jobs.send(true);
+    let _ = worker.await;
+    tracing::info!("augure stopped");
+    Ok(())
+}
+
+async fn build_app(db: &DbArgs) -> anyhow::Result<App> {
+    let settings = load_settings(&db.config)?;
+    let store = open_store(&db.database_url).await?;
+    let mailer: Arc<dyn Mailer> = match &settings.mail.smtp {
+        Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.mail.from).map_err(anyhow::Error::msg)?),
+        None => Arc::new(OutboxMailer::new(store.clone())),
+    };
+    Ok(App::new(store, Arc::new(SystemClock), mailer, settings))
+}
+
+/// Chooses the backend from the URL's scheme; anything else is refused, never guessed.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(augure_store_sqlite::SqliteStore::connect(url).await.with_context(|| format!("cannot open {url}"))?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(
+            augure_store_postgres::PgStore::connect(url).await.context("cannot connect to PostgreSQL or migrate it")?,
+        )
+    } else {
+        let scheme = url.split_once(':').map_or(url, |(s, _)| s);
+        bail!("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB")
+    };
+    Ok(store)
+}
+
+/// Defaults, then the optional settings file, then `AUGURE_…` variables. Reads only.
+fn load_settings(path: &std::path::Path) -> anyhow::Result<Settings> {
+    let built = config::Config::builder()
+        .add_source(config::File::from(path.to_path_buf()).format(config::FileFormat::Toml).required(false))
+        .add_source(config::Environment::with_prefix("AUGURE").prefix_separator("_").separator("__").try_parsing(true))
+        .build()
+        .with_context(|| format!("cannot read settings from {}", path.display()))?;
+    built.try_deserialize().context("invalid settings")
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("AUGURE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("AUGURE_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

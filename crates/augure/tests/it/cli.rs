@@ -1,0 +1,72 @@
+//! The binary itself: backend choice by URL scheme, migrations, admin creation, and a
+//! graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn augure() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_augure"));
+    command.env_remove("DATABASE_URL").env("AUGURE_LOG", "warn").env("AUGURE_CONFIG", "/nonexistent/augure.toml");
+    command
+}
+
+#[test]
+fn an_unknown_database_scheme_is_a_clear_error() {
+    let out = augure().args(["serve", "--database-url", "mysql://localhost/augure"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL scheme \"mysql\""), "{stderr}");
+}
+
+#[test]
+fn migrate_then_admin_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let out = augure().args(["migrate", "--database-url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = augure()
+        .args(["admin", "create", "--database-url", &url, "--email", "root@example.fr", "--name", "Root"])
+        .env("AUGURE_ADMIN_PASSWORD", "a long admin password")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("admin root@example.fr created"));
+    let again = augure()
+        .args(["admin", "create", "--database-url", &url, "--email", "root@example.fr"])
+        .env("AUGURE_ADMIN_PASSWORD", "a long admin password")
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a duplicate admin is refused");
+}
+
+/// Starts `augure serve` on port 0, reads the address it prints, checks it answers, then
+/// stops it with SIGTERM and expects a clean exit.
+#[tokio::test]
+async fn serve_answers_then_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let mut child = augure()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        lines.find_map(|l| l.ok().filter(|l| l.contains("listening on")))
+    })
+    .await
+    .unwrap()
+    .expect("the server prints its address");
+    let base = line.split_whitespace().last().unwrap().to_owned();
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    // Without --demo nothing is seeded.
+    let sites: serde_json::Value = reqwest::get(format!("{base}/api/v1/sites")).await.unwrap().json().await.unwrap();
+    assert_eq!(sites, serde_json::json!([]));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+}

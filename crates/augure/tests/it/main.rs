@@ -1,0 +1,9 @@
+//! End-to-end tests of the whole application over HTTP: one test binary (fast to link),
+//! one module per area.
+
+mod accounts_api;
+mod accounts_pages;
+mod bad_input;
+mod browser;
+mod cli;
+mod ops;

@@ -1,0 +1,143 @@
+//! What operators and integrators rely on: health, readiness, metrics, the OpenAPI
+//! document, and translations that cover every page.
+
+use std::collections::BTreeSet;
+
+use augure_app::I18n;
+use augure_app::i18n::DEFAULT_LOCALE;
+use augure_domain::{Mode, expert::DEFAULT_SPECIALTIES};
+use augure_testkit::TestApp;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["database"], app.store.backend());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = TestApp::spawn().await;
+    app.client.get(app.url("/password/reset/some-secret-token")).send().await.unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("augure_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/password/reset/{token}\""), "routes, not raw paths: {text}");
+    assert!(!text.contains("some-secret-token"));
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    let css = app.client.get(app.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in
+        ["/api/v1/auth/signup", "/api/v1/auth/token", "/api/v1/auth/password/reset", "/api/v1/me", "/api/v1/sites"]
+    {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(doc["components"]["schemas"]["SignUpRequest"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn sites_are_listed_with_currency_and_time_zone() {
+    let app = TestApp::spawn().await;
+    let empty: Value = app.client.get(app.url("/api/v1/sites")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(empty, serde_json::json!([]));
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let sites: Value = app.client.get(app.url("/api/v1/sites")).send().await.unwrap().json().await.unwrap();
+    let summary: Vec<_> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s["code"].as_str().unwrap(),
+                s["currency"].as_str().unwrap(),
+                s["time_zone"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "FR EUR Europe/Paris",
+            "BE EUR Europe/Brussels",
+            "LU EUR Europe/Luxembourg",
+            "CH CHF Europe/Zurich",
+            "CA CAD America/Toronto"
+        ]
+    );
+}
+
+/// Every key a template or the code asks for exists in the reference (French) file; the
+/// unit tests of `augure-app` check that Italian and English have the same keys.
+#[test]
+fn every_translation_key_in_use_exists() {
+    let i18n = I18n::new();
+    let known = i18n.keys(DEFAULT_LOCALE);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut used = BTreeSet::new();
+    for dir in [
+        "augure-web/templates",
+        "augure-web/templates/admin",
+        "augure-app/templates/mail",
+        "augure-web/src",
+        "augure-web/src/pages",
+        "augure-app/src",
+    ] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Keys appear as `t("key"`, `t1("key"` (templates, code) or `"err-key"` (errors).
+            for pattern in ["t(\"", "t1(\"", "\"err-"] {
+                for (i, _) in text.match_indices(pattern) {
+                    // `tr.t("…"` but not `try_get("…"`.
+                    if pattern != "\"err-" && !text[..i].ends_with('.') {
+                        continue;
+                    }
+                    let start = if pattern == "\"err-" { i + 1 } else { i + pattern.len() };
+                    let key: String =
+                        text[start..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+                    if text[start + key.len()..].starts_with('"') && key.len() > 4 {
+                        used.insert(key);
+                    }
+                }
+            }
+        }
+    }
+    for s in DEFAULT_SPECIALTIES {
+        used.insert(format!("specialty-{s}"));
+    }
+    for m in Mode::ALL {
+        used.insert(format!("mode-{m}"));
+    }
+    for r in ["client", "expert", "admin"] {
+        used.insert(format!("role-{r}"));
+    }
+    assert!(used.len() > 60, "the scan found too few keys: {used:?}");
+    let missing: Vec<_> = used.iter().filter(|k| !known.contains(*k)).collect();
+    assert!(missing.is_empty(), "keys used but not translated: {missing:?}");
+}
