@@ -6,6 +6,7 @@ pub mod clock;
 pub mod expert;
 pub mod ids;
 pub mod jobs;
+pub mod ledger;
 pub mod money;
 pub mod site;
 

@@ -77,4 +77,5 @@ augure_store::impl_sql_store!(
                     WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until <= $1) \
                     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
         RETURNING id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at",
+    lock_rows = "FOR UPDATE",
 );

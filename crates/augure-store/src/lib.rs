@@ -11,7 +11,10 @@ pub mod sql;
 pub mod conformance;
 
 use async_trait::async_trait;
-use augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId, site::NewSite};
+use augure_domain::ledger::{
+    AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
+};
+use augure_domain::{Currency, Email, JobId, MailId, Role, Site, SiteCode, UserId, site::NewSite};
 use chrono::{DateTime, Utc};
 
 pub use error::{StoreError, StoreResult};
@@ -101,10 +104,53 @@ pub trait ExpertStore {
     async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>>;
 }
 
+#[async_trait]
+pub trait LedgerStore {
+    /// The account of `owner` for `kind` and `currency`, created empty on first use with
+    /// the kind's default limits.
+    async fn ledger_account(
+        &self,
+        owner: LedgerOwner,
+        kind: AccountKind,
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LedgerAccount>;
+    async fn ledger_account_by_id(&self, id: AccountId) -> StoreResult<(LedgerAccount, LedgerOwner)>;
+    /// All accounts, oldest first.
+    async fn ledger_accounts(&self, limit: i64, offset: i64) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>>;
+    /// Applies a batch in one transaction, in order (see `augure_domain::ledger::plan_batch`).
+    /// Each request gets its transfer or the reason it was refused; refused ones change nothing.
+    async fn create_transfers(
+        &self,
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Result<Transfer, LedgerError>>>;
+    async fn transfer_by_key(&self, key: &str) -> StoreResult<Transfer>;
+    /// Transfers touching an account, newest first.
+    async fn account_transfers(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Transfer>>;
+    /// Newest first.
+    async fn recent_transfers(&self, limit: i64, offset: i64) -> StoreResult<Vec<Transfer>>;
+    /// Holds still pending whose time ran out at `now`.
+    async fn expired_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Transfer>>;
+    async fn trial_balance(&self) -> StoreResult<Vec<TrialBalance>>;
+    /// Everything `augure ledger verify` replays.
+    async fn ledger_snapshot(&self) -> StoreResult<(Vec<LedgerAccount>, Vec<ReplayedTransfer>, Vec<Entry>)>;
+}
+
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
 #[async_trait]
 pub trait Store:
-    SiteStore + UserStore + ExpertStore + SessionStore + PasswordResetStore + MailStore + JobStore + Send + Sync + 'static
+    SiteStore
+    + UserStore
+    + ExpertStore
+    + LedgerStore
+    + SessionStore
+    + PasswordResetStore
+    + MailStore
+    + JobStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the database can serve queries (readiness).
     async fn ping(&self) -> StoreResult<()>;

@@ -1,6 +1,7 @@
 //! Rows as the rest of augure sees them.
 
-use augure_domain::{Email, ExpertCode, JobId, MailId, Mode, Money, Role, SiteId, UserId};
+use augure_domain::ledger::{AccountId, TransferId, TransferMode};
+use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Mode, Money, Role, SiteId, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,4 +173,59 @@ pub struct ExpertCard {
     pub profile: ExpertProfile,
     pub display_name: String,
     pub expert_code: Option<ExpertCode>,
+}
+
+/// Who a ledger account belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LedgerOwner {
+    /// The operator: revenue, clearing, promotions.
+    Platform,
+    User(UserId),
+}
+
+impl LedgerOwner {
+    pub fn key(self) -> String {
+        match self {
+            LedgerOwner::Platform => "platform".into(),
+            LedgerOwner::User(id) => format!("user:{id}"),
+        }
+    }
+
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            LedgerOwner::Platform => None,
+            LedgerOwner::User(id) => Some(id),
+        }
+    }
+}
+
+/// A transfer as stored: immutable once written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub key: String,
+    pub debit: AccountId,
+    pub credit: AccountId,
+    /// What moved: for a post the posted part, 0 for a void or an expiry.
+    pub amount: i64,
+    /// As requested (`None`: post the whole hold).
+    pub requested_amount: Option<i64>,
+    pub currency: Currency,
+    pub code: String,
+    pub user_data: Option<String>,
+    pub mode: TransferMode,
+    pub pending_id: Option<TransferId>,
+    pub pending_key: Option<String>,
+    pub linked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Per currency: the sums over every account (equal pairs when the ledger is sound).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrialBalance {
+    pub currency: Currency,
+    pub debits_posted: i64,
+    pub credits_posted: i64,
+    pub debits_pending: i64,
+    pub credits_pending: i64,
 }

@@ -9,7 +9,13 @@ use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Money, Role, Sit
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::{ExpertProfile, Job, JobStatus, OutboxMail, StoreError, StoreResult, StoredMail, User};
+use augure_domain::ledger::{
+    AccountFlags, AccountId, Balances, LedgerAccount, TransferId, TransferMode, TransferRequest,
+};
+
+use crate::{
+    ExpertProfile, Job, JobStatus, LedgerOwner, OutboxMail, StoreError, StoreResult, StoredMail, Transfer, User,
+};
 
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -193,6 +199,120 @@ pub fn profile_json(p: &ExpertProfile) -> (String, String, String) {
     )
 }
 
+pub struct AccountRow {
+    pub id: i64,
+    pub owner_key: String,
+    pub kind: String,
+    pub currency: String,
+    pub flags: i64,
+    pub debits_pending: i64,
+    pub debits_posted: i64,
+    pub credits_pending: i64,
+    pub credits_posted: i64,
+}
+
+impl AccountRow {
+    pub fn into_account(self) -> StoreResult<(LedgerAccount, LedgerOwner)> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("ledger account {}: {what}", self.id));
+        let owner = match self.owner_key.as_str() {
+            "platform" => LedgerOwner::Platform,
+            other => LedgerOwner::User(UserId(
+                other.strip_prefix("user:").and_then(|id| id.parse().ok()).ok_or_else(|| corrupt("owner"))?,
+            )),
+        };
+        Ok((
+            LedgerAccount {
+                id: AccountId(self.id),
+                kind: self.kind.parse().map_err(|_| corrupt("kind"))?,
+                currency: self.currency.parse().map_err(|_| corrupt("currency"))?,
+                flags: AccountFlags {
+                    debits_must_not_exceed_credits: self.flags & 1 != 0,
+                    credits_must_not_exceed_debits: self.flags & 2 != 0,
+                },
+                balances: Balances {
+                    debits_pending: self.debits_pending,
+                    debits_posted: self.debits_posted,
+                    credits_pending: self.credits_pending,
+                    credits_posted: self.credits_posted,
+                },
+            },
+            owner,
+        ))
+    }
+}
+
+pub fn account_flags(flags: AccountFlags) -> i64 {
+    i64::from(flags.debits_must_not_exceed_credits) | (i64::from(flags.credits_must_not_exceed_debits) << 1)
+}
+
+pub struct TransferRow {
+    pub id: i64,
+    pub transfer_key: String,
+    pub debit_account_id: i64,
+    pub credit_account_id: i64,
+    pub amount: i64,
+    pub requested_amount: Option<i64>,
+    pub currency: String,
+    pub code: String,
+    pub user_data: Option<String>,
+    pub mode: String,
+    pub expires_at: Option<i64>,
+    pub pending_id: Option<i64>,
+    pub pending_key: Option<String>,
+    pub linked: i64,
+    pub created_at: i64,
+}
+
+impl TransferRow {
+    pub fn into_transfer(self) -> StoreResult<Transfer> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("transfer {}: {what}", self.id));
+        let mode = match self.mode.as_str() {
+            "posted" => TransferMode::Posted,
+            "pending" => TransferMode::Pending { expires_at: self.expires_at.map(instant).transpose()? },
+            "post_pending" => TransferMode::PostPending,
+            "void_pending" => TransferMode::VoidPending,
+            "expire" => TransferMode::Expire,
+            _ => return Err(corrupt("mode")),
+        };
+        Ok(Transfer {
+            id: TransferId(self.id),
+            key: self.transfer_key,
+            debit: AccountId(self.debit_account_id),
+            credit: AccountId(self.credit_account_id),
+            amount: self.amount,
+            requested_amount: self.requested_amount,
+            currency: self.currency.parse().map_err(|_| corrupt("currency"))?,
+            code: self.code,
+            user_data: self.user_data,
+            mode,
+            pending_id: self.pending_id.map(TransferId),
+            pending_key: self.pending_key,
+            linked: self.linked != 0,
+            created_at: instant(self.created_at)?,
+        })
+    }
+}
+
+/// The request a stored transfer answered, to recognise an idempotent replay.
+pub fn request_of(t: &Transfer) -> TransferRequest {
+    TransferRequest {
+        key: t.key.clone(),
+        debit: t.debit,
+        credit: t.credit,
+        amount: t.requested_amount,
+        currency: t.currency,
+        code: t.code.clone(),
+        user_data: t.user_data.clone(),
+        mode: t.mode,
+        pending_key: t.pending_key.clone(),
+        linked: t.linked,
+    }
+}
+
+pub const ACCOUNT_COLUMNS: &str =
+    "id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted";
+pub const TRANSFER_COLUMNS: &str = "id, transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
+     currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at";
 pub const PROFILE_COLUMNS: &str =
     "p.user_id, p.headline, p.specialties, p.languages, p.modes, p.price_per_minute, p.currency, p.email_price";
 pub const USER_COLUMNS: &str = "id, email, role, display_name, locale, site_id, expert_code, password_hash, created_at";
@@ -204,14 +324,22 @@ pub const SITE_COLUMNS: &str = "id, code, name, currency, time_zone, default_loc
 /// Implements every store trait for `$store`, a struct with `reader` and `writer` fields of
 /// type `sqlx::Pool<$db>`. `claim_job_sql` is the one statement whose locking differs by
 /// engine; it takes `$1` = now (micros), `$2` = lease end, and returns `JOB_COLUMNS`.
+/// `lock_rows` ends the `SELECT`s that read rows a transaction is about to change
+/// (`FOR UPDATE` where several writers run at once, empty on a single-writer engine).
 #[macro_export]
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, backend = $backend:literal, claim_job_sql = $claim:expr $(,)?) => {
+    ($store:ty, $db:ty, backend = $backend:literal, claim_job_sql = $claim:expr, lock_rows = $lock:literal $(,)?) => {
         mod __augure_sql_store {
             use ::async_trait::async_trait;
             use ::augure_domain::site::NewSite;
             use ::augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId};
-            use ::augure_store::sql::{self, JobRow, MailRow, ProfileRow, SiteRow, UserRow};
+            use ::augure_store::sql::{self, AccountRow, JobRow, MailRow, ProfileRow, SiteRow, TransferRow, UserRow};
+            use ::augure_domain::ledger::{
+                self as ledger, AccountId, AccountKind, Entry, KnownTransfer, LedgerAccount, LedgerError, Outcome,
+                ReplayedTransfer, TransferId, TransferMode, TransferRequest,
+            };
+            use ::augure_domain::Currency;
+            use ::std::collections::HashMap;
             use ::augure_store::*;
             use ::chrono::{DateTime, Utc};
             use ::sqlx::Row;
@@ -274,6 +402,42 @@ macro_rules! impl_sql_store {
                     email_price: row.try_get("email_price").map_err(err)?,
                 }
                 .into_profile()
+            }
+
+            fn account(row: &DbRow) -> StoreResult<(LedgerAccount, LedgerOwner)> {
+                AccountRow {
+                    id: row.try_get("id").map_err(err)?,
+                    owner_key: row.try_get("owner_key").map_err(err)?,
+                    kind: row.try_get("kind").map_err(err)?,
+                    currency: row.try_get("currency").map_err(err)?,
+                    flags: row.try_get("flags").map_err(err)?,
+                    debits_pending: row.try_get("debits_pending").map_err(err)?,
+                    debits_posted: row.try_get("debits_posted").map_err(err)?,
+                    credits_pending: row.try_get("credits_pending").map_err(err)?,
+                    credits_posted: row.try_get("credits_posted").map_err(err)?,
+                }
+                .into_account()
+            }
+
+            fn transfer(row: &DbRow) -> StoreResult<Transfer> {
+                TransferRow {
+                    id: row.try_get("id").map_err(err)?,
+                    transfer_key: row.try_get("transfer_key").map_err(err)?,
+                    debit_account_id: row.try_get("debit_account_id").map_err(err)?,
+                    credit_account_id: row.try_get("credit_account_id").map_err(err)?,
+                    amount: row.try_get("amount").map_err(err)?,
+                    requested_amount: row.try_get("requested_amount").map_err(err)?,
+                    currency: row.try_get("currency").map_err(err)?,
+                    code: row.try_get("code").map_err(err)?,
+                    user_data: row.try_get("user_data").map_err(err)?,
+                    mode: row.try_get("mode").map_err(err)?,
+                    expires_at: row.try_get("expires_at").map_err(err)?,
+                    pending_id: row.try_get("pending_id").map_err(err)?,
+                    pending_key: row.try_get("pending_key").map_err(err)?,
+                    linked: row.try_get("linked").map_err(err)?,
+                    created_at: row.try_get("created_at").map_err(err)?,
+                }
+                .into_transfer()
             }
 
             fn job(row: &DbRow) -> StoreResult<Job> {
@@ -460,6 +624,323 @@ macro_rules! impl_sql_store {
                             })
                         })
                         .collect()
+                }
+            }
+
+
+            #[async_trait]
+            impl LedgerStore for $store {
+                async fn ledger_account(
+                    &self,
+                    owner: LedgerOwner,
+                    kind: AccountKind,
+                    currency: Currency,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<LedgerAccount> {
+                    ::sqlx::query(
+                        "INSERT INTO ledger_accounts (owner_key, owner_id, kind, currency, flags, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner_key, kind, currency) DO NOTHING",
+                    )
+                    .bind(owner.key())
+                    .bind(owner.user().map(|u| u.0))
+                    .bind(kind.as_str())
+                    .bind(currency.code())
+                    .bind(sql::account_flags(kind.default_flags()))
+                    .bind(sql::micros(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    let q = format!(
+                        "SELECT {} FROM ledger_accounts WHERE owner_key = $1 AND kind = $2 AND currency = $3",
+                        sql::ACCOUNT_COLUMNS
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(owner.key())
+                        .bind(kind.as_str())
+                        .bind(currency.code())
+                        .fetch_one(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(account(&row)?.0)
+                }
+
+                async fn ledger_account_by_id(&self, id: AccountId) -> StoreResult<(LedgerAccount, LedgerOwner)> {
+                    let q = format!("SELECT {} FROM ledger_accounts WHERE id = $1", sql::ACCOUNT_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    account(&row)
+                }
+
+                async fn ledger_accounts(&self, limit: i64, offset: i64) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>> {
+                    let q = format!("SELECT {} FROM ledger_accounts ORDER BY id LIMIT $1 OFFSET $2", sql::ACCOUNT_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(account).collect()
+                }
+
+                async fn create_transfers(
+                    &self,
+                    requests: &[TransferRequest],
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+                    // A concurrent batch may insert the same key first; running again then
+                    // sees it as an existing transfer.
+                    let mut attempt = 0;
+                    loop {
+                        match self.try_create_transfers(requests, now).await {
+                            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+                            other => return other,
+                        }
+                    }
+                }
+
+                async fn transfer_by_key(&self, key: &str) -> StoreResult<Transfer> {
+                    let q = format!("SELECT {} FROM ledger_transfers WHERE transfer_key = $1", sql::TRANSFER_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(key).fetch_one(&self.reader).await.map_err(err)?;
+                    transfer(&row)
+                }
+
+                async fn account_transfers(&self, account_id: AccountId, limit: i64) -> StoreResult<Vec<Transfer>> {
+                    let q = format!(
+                        "SELECT {} FROM ledger_transfers WHERE debit_account_id = $1 OR credit_account_id = $1 \
+                         ORDER BY id DESC LIMIT $2",
+                        sql::TRANSFER_COLUMNS
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(account_id.0).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(transfer).collect()
+                }
+
+                async fn recent_transfers(&self, limit: i64, offset: i64) -> StoreResult<Vec<Transfer>> {
+                    let q = format!("SELECT {} FROM ledger_transfers ORDER BY id DESC LIMIT $1 OFFSET $2", sql::TRANSFER_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(transfer).collect()
+                }
+
+                async fn expired_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Transfer>> {
+                    let q = format!(
+                        "SELECT {} FROM ledger_transfers t WHERE t.mode = 'pending' AND t.expires_at <= $1 \
+                         AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id) \
+                         ORDER BY t.expires_at, t.id LIMIT $2",
+                        sql::TRANSFER_COLUMNS.replace("id, transfer_key", "t.id, t.transfer_key")
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(sql::micros(now)).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(transfer).collect()
+                }
+
+                async fn trial_balance(&self) -> StoreResult<Vec<TrialBalance>> {
+                    let rows = ::sqlx::query(
+                        "SELECT currency, CAST(SUM(debits_posted) AS BIGINT) AS dp, CAST(SUM(credits_posted) AS BIGINT) AS cp, \
+                         CAST(SUM(debits_pending) AS BIGINT) AS dn, CAST(SUM(credits_pending) AS BIGINT) AS cn \
+                         FROM ledger_accounts GROUP BY currency ORDER BY currency",
+                    )
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    rows.iter()
+                        .map(|row| {
+                            let code: String = row.try_get("currency").map_err(err)?;
+                            Ok(TrialBalance {
+                                currency: code.parse().map_err(|_| StoreError::Corrupt(format!("currency {code}")))?,
+                                debits_posted: row.try_get("dp").map_err(err)?,
+                                credits_posted: row.try_get("cp").map_err(err)?,
+                                debits_pending: row.try_get("dn").map_err(err)?,
+                                credits_pending: row.try_get("cn").map_err(err)?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn ledger_snapshot(&self) -> StoreResult<(Vec<LedgerAccount>, Vec<ReplayedTransfer>, Vec<Entry>)> {
+                    // One read transaction: the three lists describe the same moment.
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    let q = format!("SELECT {} FROM ledger_accounts ORDER BY id", sql::ACCOUNT_COLUMNS);
+                    let accounts = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&mut *tx).await.map_err(err)?
+                        .iter().map(|r| account(r).map(|a| a.0)).collect::<StoreResult<Vec<_>>>()?;
+                    let q = format!("SELECT {} FROM ledger_transfers ORDER BY id", sql::TRANSFER_COLUMNS);
+                    let transfers = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&mut *tx).await.map_err(err)?
+                        .iter()
+                        .map(|r| {
+                            let t = transfer(r)?;
+                            Ok(ReplayedTransfer { id: t.id, debit: t.debit, credit: t.credit, amount: t.amount, mode: t.mode, pending_id: t.pending_id })
+                        })
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    let rows = ::sqlx::query(
+                        "SELECT account_id, version, transfer_id, debits_pending, debits_posted, credits_pending, credits_posted \
+                         FROM ledger_entries ORDER BY account_id, version",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    let entries = rows
+                        .iter()
+                        .map(|r| {
+                            Ok(Entry {
+                                account: AccountId(r.try_get("account_id").map_err(err)?),
+                                transfer: TransferId(r.try_get("transfer_id").map_err(err)?),
+                                version: r.try_get("version").map_err(err)?,
+                                balances: ::augure_domain::ledger::Balances {
+                                    debits_pending: r.try_get("debits_pending").map_err(err)?,
+                                    debits_posted: r.try_get("debits_posted").map_err(err)?,
+                                    credits_pending: r.try_get("credits_pending").map_err(err)?,
+                                    credits_posted: r.try_get("credits_posted").map_err(err)?,
+                                },
+                            })
+                        })
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    tx.commit().await.map_err(err)?;
+                    Ok((accounts, transfers, entries))
+                }
+            }
+
+            impl $store {
+                async fn try_create_transfers(
+                    &self,
+                    requests: &[TransferRequest],
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    // Lock the accounts in id order, so concurrent batches cannot deadlock.
+                    let mut ids: Vec<AccountId> = requests.iter().flat_map(|r| [r.debit, r.credit]).collect();
+                    ids.sort();
+                    ids.dedup();
+                    let mut accounts: HashMap<AccountId, LedgerAccount> = HashMap::new();
+                    let mut versions: HashMap<AccountId, i64> = HashMap::new();
+                    for id in ids {
+                        let row = ::sqlx::query(concat!(
+                            "SELECT id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, \
+                             credits_posted, version FROM ledger_accounts WHERE id = $1 ",
+                            $lock
+                        ))
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                        if let Some(row) = row {
+                            versions.insert(id, row.try_get("version").map_err(err)?);
+                            accounts.insert(id, account(&row)?.0);
+                        }
+                    }
+                    // Transfers already stored under the batch's keys, and the holds it resolves.
+                    let mut keys: Vec<&str> = requests
+                        .iter()
+                        .flat_map(|r| ::std::iter::once(r.key.as_str()).chain(r.pending_key.as_deref()))
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    let mut known: HashMap<String, KnownTransfer> = HashMap::new();
+                    for key in keys {
+                        let q = concat!(
+                            "SELECT t.id, t.transfer_key, t.debit_account_id, t.credit_account_id, t.amount, t.requested_amount, \
+                             t.currency, t.code, t.user_data, t.mode, t.expires_at, t.pending_id, t.pending_key, t.linked, t.created_at, \
+                             (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = t.id) AS resolved_by \
+                             FROM ledger_transfers t WHERE t.transfer_key = $1 ",
+                            $lock
+                        );
+                        let Some(row) = ::sqlx::query(q).bind(key).fetch_optional(&mut *tx).await.map_err(err)? else {
+                            continue;
+                        };
+                        let stored = transfer(&row)?;
+                        let resolved_by: Option<String> = row.try_get("resolved_by").map_err(err)?;
+                        let hold_state = match (&stored.mode, resolved_by.as_deref()) {
+                            (TransferMode::Pending { .. }, None) => Some(ledger::HoldState::Pending),
+                            (TransferMode::Pending { .. }, Some("post_pending")) => Some(ledger::HoldState::Posted),
+                            (TransferMode::Pending { .. }, Some("void_pending")) => Some(ledger::HoldState::Voided),
+                            (TransferMode::Pending { .. }, Some(_)) => Some(ledger::HoldState::Expired),
+                            _ => None,
+                        };
+                        known.insert(
+                            stored.key.clone(),
+                            KnownTransfer { id: stored.id, request: sql::request_of(&stored), hold_state, amount: stored.amount },
+                        );
+                    }
+                    let outcomes = ledger::plan_batch(&mut accounts, &known, requests, now);
+                    let mut ids_by_key: HashMap<String, TransferId> = known.iter().map(|(k, t)| (k.clone(), t.id)).collect();
+                    let mut results: Vec<Result<Transfer, LedgerError>> = Vec::with_capacity(outcomes.len());
+                    let mut touched: Vec<AccountId> = Vec::new();
+                    for outcome in outcomes {
+                        let result = match outcome {
+                            Outcome::Created(p) => {
+                                let r = &p.request;
+                                let pending_id = r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).map(|id| id.0);
+                                let expires_at = match r.mode {
+                                    TransferMode::Pending { expires_at } => expires_at.map(sql::micros),
+                                    _ => None,
+                                };
+                                let q = format!(
+                                    "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, \
+                                     requested_amount, currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {}",
+                                    sql::TRANSFER_COLUMNS
+                                );
+                                let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                                    .bind(&r.key)
+                                    .bind(r.debit.0)
+                                    .bind(r.credit.0)
+                                    .bind(p.amount)
+                                    .bind(r.amount)
+                                    .bind(r.currency.code())
+                                    .bind(&r.code)
+                                    .bind(r.user_data.as_deref())
+                                    .bind(r.mode.as_str())
+                                    .bind(expires_at)
+                                    .bind(pending_id)
+                                    .bind(r.pending_key.as_deref())
+                                    .bind(i64::from(r.linked))
+                                    .bind(sql::micros(now))
+                                    .fetch_one(&mut *tx)
+                                    .await
+                                    .map_err(err)?;
+                                let stored = transfer(&row)?;
+                                ids_by_key.insert(stored.key.clone(), stored.id);
+                                for (account_id, after) in [(r.debit, p.debit_after), (r.credit, p.credit_after)] {
+                                    let version = versions.entry(account_id).or_insert(0);
+                                    *version += 1;
+                                    ::sqlx::query(
+                                        "INSERT INTO ledger_entries (account_id, version, transfer_id, debits_pending, debits_posted, \
+                                         credits_pending, credits_posted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                    )
+                                    .bind(account_id.0)
+                                    .bind(*version)
+                                    .bind(stored.id.0)
+                                    .bind(after.debits_pending)
+                                    .bind(after.debits_posted)
+                                    .bind(after.credits_pending)
+                                    .bind(after.credits_posted)
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(err)?;
+                                    touched.push(account_id);
+                                }
+                                Ok(stored)
+                            }
+                            Outcome::Exists(id) => {
+                                let q = format!("SELECT {} FROM ledger_transfers WHERE id = $1", sql::TRANSFER_COLUMNS);
+                                let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&mut *tx).await.map_err(err)?;
+                                Ok(transfer(&row)?)
+                            }
+                            Outcome::SameAs(i) => results[i].clone(),
+                            Outcome::Failed(e) => Err(e),
+                        };
+                        results.push(result);
+                    }
+                    touched.sort();
+                    touched.dedup();
+                    for account_id in touched {
+                        let b = accounts[&account_id].balances;
+                        ::sqlx::query(
+                            "UPDATE ledger_accounts SET debits_pending = $1, debits_posted = $2, credits_pending = $3, \
+                             credits_posted = $4, version = $5 WHERE id = $6",
+                        )
+                        .bind(b.debits_pending)
+                        .bind(b.debits_posted)
+                        .bind(b.credits_pending)
+                        .bind(b.credits_posted)
+                        .bind(versions[&account_id])
+                        .bind(account_id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    }
+                    tx.commit().await.map_err(err)?;
+                    Ok(results)
                 }
             }
 

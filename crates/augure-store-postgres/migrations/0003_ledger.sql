@@ -1,0 +1,56 @@
+-- The ledger: accounts with running sums, immutable transfers, one entry per account and
+-- transfer. Amounts are minor units; instants integer microseconds.
+
+CREATE TABLE ledger_accounts (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- 'platform' or 'user:<id>': NULL owners would not be unique.
+    owner_key       TEXT NOT NULL,
+    owner_id        BIGINT REFERENCES users (id),
+    kind            TEXT NOT NULL,
+    currency        TEXT NOT NULL,
+    -- 1: debits must not exceed credits; 2: credits must not exceed debits.
+    flags           BIGINT NOT NULL,
+    debits_pending  BIGINT NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+    debits_posted   BIGINT NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+    credits_pending BIGINT NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+    credits_posted  BIGINT NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+    version         BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    UNIQUE (owner_key, kind, currency)
+);
+
+CREATE TABLE ledger_transfers (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    transfer_key      TEXT NOT NULL UNIQUE,
+    debit_account_id  BIGINT NOT NULL REFERENCES ledger_accounts (id),
+    credit_account_id BIGINT NOT NULL REFERENCES ledger_accounts (id),
+    -- What moved; for a post, the posted part; 0 for a void or expiry.
+    amount            BIGINT NOT NULL CHECK (amount >= 0),
+    -- As the caller asked (NULL: post the whole hold), to recognise a replay.
+    requested_amount  BIGINT,
+    currency          TEXT NOT NULL,
+    code              TEXT NOT NULL,
+    user_data         TEXT,
+    mode              TEXT NOT NULL,
+    expires_at        BIGINT,
+    pending_id        BIGINT REFERENCES ledger_transfers (id),
+    pending_key       TEXT,
+    linked            BIGINT NOT NULL,
+    created_at        BIGINT NOT NULL
+);
+-- A hold is resolved (posted, voided or expired) at most once.
+CREATE UNIQUE INDEX ledger_transfers_resolve_once ON ledger_transfers (pending_id) WHERE pending_id IS NOT NULL;
+CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account_id, id);
+CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account_id, id);
+CREATE INDEX ledger_transfers_expiry ON ledger_transfers (expires_at) WHERE mode = 'pending';
+
+CREATE TABLE ledger_entries (
+    account_id      BIGINT NOT NULL REFERENCES ledger_accounts (id),
+    version         BIGINT NOT NULL,
+    transfer_id     BIGINT NOT NULL REFERENCES ledger_transfers (id),
+    debits_pending  BIGINT NOT NULL,
+    debits_posted   BIGINT NOT NULL,
+    credits_pending BIGINT NOT NULL,
+    credits_posted  BIGINT NOT NULL,
+    PRIMARY KEY (account_id, version)
+);
