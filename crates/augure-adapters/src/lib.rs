@@ -3,4 +3,6 @@
 
 mod mail;
 
+pub mod stripe_signature;
+
 pub use mail::{OutboxMailer, SmtpMailer};

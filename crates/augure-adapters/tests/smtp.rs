@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use augure_adapters::SmtpMailer;
 use augure_app::mail::{Mail, MailError, Mailer};
 use augure_app::settings::{Settings, SmtpSettings, SmtpTls};
-use augure_app::{JobRunner, SystemClock};
+use augure_app::{JobRunner, Ledger, SystemClock};
 use augure_store::conformance::service_missing;
 use augure_store::{JobStatus, OutboxMail, Store};
 use augure_store_sqlite::SqliteStore;
@@ -137,7 +137,8 @@ async fn queued_mail_reaches_the_smtp_server_through_the_job_runner() {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::connect(&format!("sqlite://{}", dir.path().join("a.db").display())).await.unwrap());
     let mailer = Arc::new(SmtpMailer::new(&sink.settings(), "no-reply@augure.localhost").unwrap());
-    let runner = JobRunner::new(store.clone(), Arc::new(SystemClock), mailer, Arc::new(Settings::default()));
+    let ledger = Ledger::new(store.clone(), Arc::new(SystemClock));
+    let runner = JobRunner::new(store.clone(), Arc::new(SystemClock), mailer, Arc::new(Settings::default()), ledger);
     let queued = Mail {
         to: "luna@example.fr".into(),
         subject: "Bienvenue".into(),

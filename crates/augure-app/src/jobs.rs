@@ -11,6 +11,7 @@ use augure_store::{Job, OutboxMail, Store, StoreResult};
 use chrono::Duration;
 use tokio::sync::watch;
 
+use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
 use crate::settings::Settings;
 
@@ -20,6 +21,7 @@ pub struct JobRunner {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     settings: Arc<Settings>,
+    ledger: Ledger,
 }
 
 /// What one pass over the due jobs did.
@@ -36,8 +38,14 @@ enum Failure {
 }
 
 impl JobRunner {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, settings: Arc<Settings>) -> Self {
-        Self { store, clock, mailer, settings }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        settings: Arc<Settings>,
+        ledger: Ledger,
+    ) -> Self {
+        Self { store, clock, mailer, settings, ledger }
     }
 
     pub fn mailer_name(&self) -> &'static str {
@@ -92,7 +100,8 @@ impl JobRunner {
         }
     }
 
-    /// Polls for due jobs until `shutdown` turns true; also purges expired sessions.
+    /// Polls for due jobs until `shutdown` turns true; also releases holds whose time ran
+    /// out and purges expired sessions.
     pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let interval = StdDuration::from_millis(self.settings.jobs.poll_interval_ms.max(10));
         tokio::spawn(async move {
@@ -100,6 +109,11 @@ impl JobRunner {
             loop {
                 if let Err(e) = self.run_due().await {
                     tracing::error!(error = %e, "job queue unavailable");
+                }
+                match self.ledger.expire_holds().await {
+                    Ok(n) if n > 0 => tracing::info!(holds = n, "expired holds released"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "hold expiry failed"),
                 }
                 let now = self.clock.now();
                 if now - last_purge > Duration::hours(1) {

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod demo;
 pub mod i18n;
 pub mod jobs;
+pub mod ledger;
 pub mod mail;
 pub mod settings;
 mod tokens;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 pub use accounts::{AccountError, Accounts, SignUp};
 pub use i18n::I18n;
 pub use jobs::JobRunner;
+pub use ledger::Ledger;
 pub use mail::{MailError, Mailer};
 pub use settings::Settings;
 
@@ -39,6 +41,7 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub i18n: Arc<I18n>,
     pub accounts: Accounts,
+    pub ledger: Ledger,
     pub jobs: JobRunner,
 }
 
@@ -46,8 +49,9 @@ impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, settings: Settings) -> Self {
         let settings = Arc::new(settings);
         let i18n = Arc::new(I18n::new());
-        let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone());
+        let ledger = Ledger::new(store.clone(), clock.clone());
+        let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, jobs }
     }
 }

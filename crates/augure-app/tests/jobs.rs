@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use augure_app::mail::{Mail, MailError, Mailer};
-use augure_app::{JobRunner, Settings};
+use augure_app::{JobRunner, Ledger, Settings};
 use augure_domain::{Clock, FakeClock};
 use augure_store::{JobStatus, NewJob, OutboxMail, Store};
 use augure_store_sqlite::SqliteStore;
@@ -55,7 +55,9 @@ async fn harness(failures: u32, permanent: bool) -> Harness {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
     let clock = FakeClock::new(t0());
     let mailer = Arc::new(FlakyMailer { store: store.clone(), failures, calls: AtomicU32::new(0), permanent });
-    let runner = JobRunner::new(store.clone(), Arc::new(clock.clone()), mailer.clone(), Arc::new(Settings::default()));
+    let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
+    let ledger = Ledger::new(store.clone(), clock_port.clone());
+    let runner = JobRunner::new(store.clone(), clock_port, mailer.clone(), Arc::new(Settings::default()), ledger);
     Harness { store, clock, mailer, runner, _dir: dir }
 }
 

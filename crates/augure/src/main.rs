@@ -32,6 +32,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Inspect the ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Replay every transfer and check that the books balance; exits 1 on any problem.
+    Verify(DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -105,12 +116,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("database migrated ({})", store.backend());
             Ok(())
         }
+        Command::Ledger { command: LedgerCommand::Verify(db) } => verify_ledger(&db).await,
         Command::Admin { command: AdminCommand::Create { db, email, password, name } } => {
             let app = build_app(&db).await?;
             let admin = app.accounts.create_admin(&email, &password, &name).await.context("cannot create admin")?;
             println!("admin {} created (id {})", admin.email, admin.id);
             Ok(())
         }
+    }
+}
+
+async fn verify_ledger(db: &DbArgs) -> anyhow::Result<()> {
+    let app = build_app(db).await?;
+    let audit = app.ledger.verify().await.context("cannot read the ledger")?;
+    println!("ledger: {} accounts, {} transfers", audit.accounts, audit.transfers);
+    for (currency, (debits, credits)) in &audit.trial_balance {
+        println!("{currency}: debits posted {debits}, credits posted {credits}");
+    }
+    if audit.problems.is_empty() {
+        println!("ok: every account replays to its balance, limits held, holds resolved at most once");
+        Ok(())
+    } else {
+        for problem in &audit.problems {
+            println!("problem: {problem}");
+        }
+        bail!("{} problem(s) found", audit.problems.len())
     }
 }
 

@@ -1,8 +1,9 @@
 //! The operator's pages: overview, the mail outbox, the job queue, accounts.
 
 use askama::Template;
-use augure_domain::{MailId, Role};
-use augure_store::{Job, JobStatus, StoredMail, User};
+use augure_domain::ledger::{AccountId, LedgerAccount};
+use augure_domain::{MailId, Money, Role};
+use augure_store::{Job, JobStatus, LedgerOwner, StoredMail, Transfer, TrialBalance, User};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -114,4 +115,101 @@ pub async fn users(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Pag
     let more = users.len() as i64 > PAGE_SIZE;
     users.truncate(PAGE_SIZE as usize);
     render(StatusCode::OK, &UsersPage { l: ctx.layout(&st), users, page, more })
+}
+
+#[derive(Template)]
+#[template(path = "admin/ledger.html")]
+struct LedgerPage<'a> {
+    l: Layout<'a>,
+    trial: Vec<TrialBalance>,
+    accounts: Vec<AccountView>,
+    sound: bool,
+    page: i64,
+    more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/ledger_account.html")]
+struct LedgerAccountPage<'a> {
+    l: Layout<'a>,
+    account: AccountView,
+    transfers: Vec<TransferView>,
+}
+
+/// An account with its amounts formatted for the reader.
+struct AccountView {
+    id: i64,
+    owner: String,
+    kind: String,
+    currency: String,
+    posted: String,
+    pending_debits: String,
+    pending_credits: String,
+}
+
+struct TransferView {
+    id: i64,
+    key: String,
+    at: String,
+    mode: String,
+    code: String,
+    /// Signed from the account's side: credits in, debits out.
+    amount: String,
+    counterpart: i64,
+}
+
+fn account_view(l: &Layout<'_>, account: &LedgerAccount, owner: LedgerOwner) -> AccountView {
+    let money = |minor| Money::new(minor, account.currency).format(l.tr.locale);
+    let b = account.balances;
+    AccountView {
+        id: account.id.0,
+        owner: match owner {
+            LedgerOwner::Platform => l.tr.t("admin-ledger-platform"),
+            LedgerOwner::User(id) => format!("#{id}"),
+        },
+        kind: l.tr.t(&format!("ledger-kind-{}", account.kind.as_str().replace('_', "-"))),
+        currency: account.currency.code().to_owned(),
+        posted: money(b.credits_posted - b.debits_posted),
+        pending_debits: money(b.debits_pending),
+        pending_credits: money(b.credits_pending),
+    }
+}
+
+pub async fn ledger(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let page = p.page.max(0);
+    let trial = st.app.store.trial_balance().await?;
+    let sound = trial.iter().all(|t| t.debits_posted == t.credits_posted && t.debits_pending == t.credits_pending);
+    let mut rows = st.app.store.ledger_accounts(PAGE_SIZE + 1, page * PAGE_SIZE).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let l = ctx.layout(&st);
+    let accounts = rows.iter().map(|(a, o)| account_view(&l, a, *o)).collect();
+    render(StatusCode::OK, &LedgerPage { l, trial, accounts, sound, page, more })
+}
+
+pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let id = AccountId(id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?);
+    let (account, owner) = st.app.store.ledger_account_by_id(id).await?;
+    let transfers: Vec<Transfer> = st.app.store.account_transfers(id, 200).await?;
+    let l = ctx.layout(&st);
+    let transfers = transfers
+        .into_iter()
+        .map(|t| {
+            let incoming = t.credit == id;
+            let signed = if incoming { t.amount } else { -t.amount };
+            TransferView {
+                id: t.id.0,
+                at: t.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                mode: t.mode.as_str().to_owned(),
+                code: t.code,
+                amount: Money::new(signed, t.currency).format(l.tr.locale),
+                counterpart: if incoming { t.debit.0 } else { t.credit.0 },
+                key: t.key,
+            }
+        })
+        .collect();
+    let account = account_view(&l, &account, owner);
+    render(StatusCode::OK, &LedgerAccountPage { l, account, transfers })
 }

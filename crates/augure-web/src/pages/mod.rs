@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/outbox/{id}", get(admin::outbox_mail))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/users", get(admin::users))
+        .route("/admin/ledger", get(admin::ledger))
+        .route("/admin/ledger/accounts/{id}", get(admin::ledger_account))
 }
 
 /// What every page's frame needs.

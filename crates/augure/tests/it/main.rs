@@ -6,4 +6,5 @@ mod accounts_pages;
 mod bad_input;
 mod browser;
 mod cli;
+mod ledger;
 mod ops;

@@ -134,6 +134,9 @@ fn every_translation_key_in_use_exists() {
     for m in Mode::ALL {
         used.insert(format!("mode-{m}"));
     }
+    for k in augure_domain::ledger::AccountKind::ALL {
+        used.insert(format!("ledger-kind-{}", k.as_str().replace('_', "-")));
+    }
     for r in ["client", "expert", "admin"] {
         used.insert(format!("role-{r}"));
     }
