@@ -2,7 +2,9 @@
 //! installed (the outbox for mail) and a production adapter (SMTP).
 
 mod mail;
+pub mod payments;
 
 pub mod stripe_signature;
 
 pub use mail::{OutboxMailer, SmtpMailer};
+pub use payments::TestPayments;

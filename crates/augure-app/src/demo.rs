@@ -18,8 +18,14 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
     if app.store.count_users().await? > 0 || !app.store.list_sites().await?.is_empty() {
         return Ok(false);
     }
+    let now = app.clock.now();
     for site in sites() {
-        app.store.create_site(&site).await?;
+        let site = app.store.create_site(&site).await?;
+        // Credit packs: price and bonus credit, in the site's currency.
+        for (price, bonus) in [(1000, 0), (2000, 200), (5000, 800)] {
+            let (price, bonus) = (Money::new(price, site.currency), Money::new(bonus, site.currency));
+            app.store.create_credit_pack(site.id, price, bonus, now).await?;
+        }
     }
     app.accounts.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD, "Admin").await?;
     for e in EXPERTS {

@@ -11,6 +11,7 @@ use augure_store::{Job, OutboxMail, Store, StoreResult};
 use chrono::Duration;
 use tokio::sync::watch;
 
+use crate::credit::{Credit, CreditError, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
 use crate::settings::Settings;
@@ -22,6 +23,8 @@ pub struct JobRunner {
     mailer: Arc<dyn Mailer>,
     settings: Arc<Settings>,
     ledger: Ledger,
+    /// Handles webhooks the test-mode checkout queued; absent in bare runners.
+    credit: Option<Credit>,
 }
 
 /// What one pass over the due jobs did.
@@ -45,7 +48,12 @@ impl JobRunner {
         settings: Arc<Settings>,
         ledger: Ledger,
     ) -> Self {
-        Self { store, clock, mailer, settings, ledger }
+        Self { store, clock, mailer, settings, ledger, credit: None }
+    }
+
+    pub fn with_credit(mut self, credit: Credit) -> Self {
+        self.credit = Some(credit);
+        self
     }
 
     pub fn mailer_name(&self) -> &'static str {
@@ -153,6 +161,17 @@ impl JobRunner {
                     MailError::Transient(m) => Failure::Retry(m),
                     MailError::Permanent(m) => Failure::GiveUp(m),
                 })
+            }
+            WEBHOOK_JOB => {
+                let credit = self.credit.as_ref().ok_or_else(|| Failure::GiveUp("no payments here".into()))?;
+                let text = |field: &str| job.payload.get(field).and_then(|v| v.as_str()).map(str::to_owned);
+                let body = text("body").ok_or_else(|| Failure::GiveUp("bad payload".into()))?;
+                match credit.handle_webhook(text("signature").as_deref(), body.as_bytes()).await {
+                    Ok(_) => Ok(()),
+                    // The database may come back: try again later, as a provider would.
+                    Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
+                    Err(e) => Err(Failure::GiveUp(e.to_string())),
+                }
             }
             other => Err(Failure::GiveUp(format!("no handler for job kind {other:?}"))),
         }

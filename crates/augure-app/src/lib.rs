@@ -3,6 +3,7 @@
 //! runs in tests on a fake clock with the outbox as mail.
 
 pub mod accounts;
+pub mod credit;
 pub mod demo;
 pub mod i18n;
 pub mod jobs;
@@ -18,6 +19,7 @@ use augure_store::Store;
 use chrono::{DateTime, Utc};
 
 pub use accounts::{AccountError, Accounts, SignUp};
+pub use credit::{Credit, Payments};
 pub use i18n::I18n;
 pub use jobs::JobRunner;
 pub use ledger::Ledger;
@@ -42,16 +44,25 @@ pub struct App {
     pub i18n: Arc<I18n>,
     pub accounts: Accounts,
     pub ledger: Ledger,
+    pub credit: Credit,
     pub jobs: JobRunner,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, settings: Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        payments: Arc<dyn Payments>,
+        settings: Settings,
+    ) -> Self {
         let settings = Arc::new(settings);
         let i18n = Arc::new(I18n::new());
         let ledger = Ledger::new(store.clone(), clock.clone());
-        let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone());
+        let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
+        let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
+            .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, credit, jobs }
     }
 }

@@ -16,6 +16,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub jobs: JobSettings,
     pub http: HttpSettings,
+    pub payments: PaymentSettings,
 }
 
 impl Default for Settings {
@@ -27,6 +28,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             jobs: JobSettings::default(),
             http: HttpSettings::default(),
+            payments: PaymentSettings::default(),
         }
     }
 }
@@ -159,5 +161,19 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         Self { max_body_bytes: 64 * 1024, request_timeout_seconds: 30 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct PaymentSettings {
+    /// Webhook signing secrets: the current one first, then any being rotated out.
+    pub webhook_secrets: Vec<SecretString>,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        // Only the local test-mode checkout signs with this; set your provider's secrets.
+        Self { webhook_secrets: vec![SecretString::from("whsec_augure_local_test".to_owned())] }
     }
 }

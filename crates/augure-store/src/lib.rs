@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use augure_domain::ledger::{
     AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
 };
-use augure_domain::{Currency, Email, JobId, MailId, Role, Site, SiteCode, UserId, site::NewSite};
+use augure_domain::{Currency, Email, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite};
 use chrono::{DateTime, Utc};
 
 pub use error::{StoreError, StoreResult};
@@ -137,12 +137,49 @@ pub trait LedgerStore {
     async fn ledger_snapshot(&self) -> StoreResult<(Vec<LedgerAccount>, Vec<ReplayedTransfer>, Vec<Entry>)>;
 }
 
+#[async_trait]
+pub trait PaymentStore {
+    async fn create_credit_pack(
+        &self,
+        site: SiteId,
+        price: Money,
+        bonus: Money,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CreditPack>;
+    async fn credit_pack(&self, id: i64) -> StoreResult<CreditPack>;
+    /// Packs on sale on a site, cheapest first.
+    async fn credit_packs(&self, site: SiteId) -> StoreResult<Vec<CreditPack>>;
+    async fn create_purchase(&self, user: UserId, pack: &CreditPack, now: DateTime<Utc>) -> StoreResult<Purchase>;
+    async fn set_checkout_session(&self, purchase: i64, session: &str) -> StoreResult<()>;
+    async fn purchase(&self, id: i64) -> StoreResult<Purchase>;
+    /// A user's purchases, newest first.
+    async fn user_purchases(&self, user: UserId, limit: i64) -> StoreResult<Vec<Purchase>>;
+    /// Every purchase, newest first (the admin's list).
+    async fn recent_purchases(&self, limit: i64, offset: i64) -> StoreResult<Vec<Purchase>>;
+    /// Pending → paid; a purchase already paid stays as it is (returns false).
+    async fn mark_purchase_paid(&self, id: i64, payment_ref: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records a refund once per `key`; returns false if the key was already recorded.
+    async fn record_refund(&self, purchase: i64, key: &str, amount: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records a provider event id; false if it was seen before.
+    async fn record_payment_event(&self, event_id: &str, event_type: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn stored_response(&self, user: UserId, key: &str) -> StoreResult<Option<StoredResponse>>;
+    /// Keeps the first answer for `(user, key)`; a second store is ignored.
+    async fn store_response(
+        &self,
+        user: UserId,
+        key: &str,
+        response: &StoredResponse,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
 #[async_trait]
 pub trait Store:
     SiteStore
     + UserStore
     + ExpertStore
+    + PaymentStore
     + LedgerStore
     + SessionStore
     + PasswordResetStore

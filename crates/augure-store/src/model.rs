@@ -229,3 +229,60 @@ pub struct TrialBalance {
     pub debits_pending: i64,
     pub credits_pending: i64,
 }
+
+/// A prepaid credit pack on sale on one site (price, plus optional bonus credit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditPack {
+    pub id: i64,
+    pub site_id: SiteId,
+    pub price: Money,
+    pub bonus: Money,
+    pub active: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PurchaseStatus {
+    /// Checkout started; no money yet.
+    Pending,
+    /// The provider confirmed payment; credit granted.
+    Paid,
+    Failed,
+}
+
+impl PurchaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurchaseStatus::Pending => "pending",
+            PurchaseStatus::Paid => "paid",
+            PurchaseStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [PurchaseStatus::Pending, PurchaseStatus::Paid, PurchaseStatus::Failed].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purchase {
+    pub id: i64,
+    pub user_id: UserId,
+    pub pack_id: i64,
+    pub price: Money,
+    pub bonus: Money,
+    pub status: PurchaseStatus,
+    pub checkout_session: Option<String>,
+    pub payment_ref: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Σ of its refunds.
+    pub refunded: Money,
+}
+
+/// A stored answer to an API call made with an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}

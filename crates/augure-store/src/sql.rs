@@ -14,7 +14,8 @@ use augure_domain::ledger::{
 };
 
 use crate::{
-    ExpertProfile, Job, JobStatus, LedgerOwner, OutboxMail, StoreError, StoreResult, StoredMail, Transfer, User,
+    ExpertProfile, Job, JobStatus, LedgerOwner, OutboxMail, Purchase, PurchaseStatus, StoreError, StoreResult,
+    StoredMail, Transfer, User,
 };
 
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -309,6 +310,44 @@ pub fn request_of(t: &Transfer) -> TransferRequest {
     }
 }
 
+pub struct PurchaseRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub pack_id: i64,
+    pub price: i64,
+    pub bonus: i64,
+    pub currency: String,
+    pub status: String,
+    pub checkout_session: Option<String>,
+    pub payment_ref: Option<String>,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub refunded: i64,
+}
+
+impl PurchaseRow {
+    pub fn into_purchase(self) -> StoreResult<Purchase> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("purchase {}: {what}", self.id));
+        let currency: Currency = self.currency.parse().map_err(|_| corrupt("currency"))?;
+        Ok(Purchase {
+            id: self.id,
+            user_id: UserId(self.user_id),
+            pack_id: self.pack_id,
+            price: Money::new(self.price, currency),
+            bonus: Money::new(self.bonus, currency),
+            status: PurchaseStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            checkout_session: self.checkout_session,
+            payment_ref: self.payment_ref,
+            created_at: instant(self.created_at)?,
+            paid_at: self.paid_at.map(instant).transpose()?,
+            refunded: Money::new(self.refunded, currency),
+        })
+    }
+}
+
+pub const PURCHASE_COLUMNS: &str = "p.id, p.user_id, p.pack_id, p.price, p.bonus, p.currency, p.status, \
+     p.checkout_session, p.payment_ref, p.created_at, p.paid_at, \
+     CAST(COALESCE((SELECT SUM(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS BIGINT) AS refunded";
 pub const ACCOUNT_COLUMNS: &str =
     "id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted";
 pub const TRANSFER_COLUMNS: &str = "id, transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
@@ -333,7 +372,10 @@ macro_rules! impl_sql_store {
             use ::async_trait::async_trait;
             use ::augure_domain::site::NewSite;
             use ::augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId};
-            use ::augure_store::sql::{self, AccountRow, JobRow, MailRow, ProfileRow, SiteRow, TransferRow, UserRow};
+            use ::augure_store::sql::{
+                self, AccountRow, JobRow, MailRow, ProfileRow, PurchaseRow, SiteRow, TransferRow, UserRow,
+            };
+            use ::augure_domain::{Money, SiteId};
             use ::augure_domain::ledger::{
                 self as ledger, AccountId, AccountKind, Entry, KnownTransfer, LedgerAccount, LedgerError, Outcome,
                 ReplayedTransfer, TransferId, TransferMode, TransferRequest,
@@ -438,6 +480,38 @@ macro_rules! impl_sql_store {
                     created_at: row.try_get("created_at").map_err(err)?,
                 }
                 .into_transfer()
+            }
+
+            fn purchase(row: &DbRow) -> StoreResult<Purchase> {
+                PurchaseRow {
+                    id: row.try_get("id").map_err(err)?,
+                    user_id: row.try_get("user_id").map_err(err)?,
+                    pack_id: row.try_get("pack_id").map_err(err)?,
+                    price: row.try_get("price").map_err(err)?,
+                    bonus: row.try_get("bonus").map_err(err)?,
+                    currency: row.try_get("currency").map_err(err)?,
+                    status: row.try_get("status").map_err(err)?,
+                    checkout_session: row.try_get("checkout_session").map_err(err)?,
+                    payment_ref: row.try_get("payment_ref").map_err(err)?,
+                    created_at: row.try_get("created_at").map_err(err)?,
+                    paid_at: row.try_get("paid_at").map_err(err)?,
+                    refunded: row.try_get("refunded").map_err(err)?,
+                }
+                .into_purchase()
+            }
+
+            fn pack(row: &DbRow) -> StoreResult<CreditPack> {
+                let currency: String = row.try_get("currency").map_err(err)?;
+                let currency: ::augure_domain::Currency =
+                    currency.parse().map_err(|_| StoreError::Corrupt(format!("credit pack currency {currency}")))?;
+                let active: i64 = row.try_get("active").map_err(err)?;
+                Ok(CreditPack {
+                    id: row.try_get("id").map_err(err)?,
+                    site_id: SiteId(row.try_get("site_id").map_err(err)?),
+                    price: Money::new(row.try_get("price").map_err(err)?, currency),
+                    bonus: Money::new(row.try_get("bonus").map_err(err)?, currency),
+                    active: active != 0,
+                })
             }
 
             fn job(row: &DbRow) -> StoreResult<Job> {
@@ -941,6 +1015,177 @@ macro_rules! impl_sql_store {
                     }
                     tx.commit().await.map_err(err)?;
                     Ok(results)
+                }
+            }
+
+
+            #[async_trait]
+            impl PaymentStore for $store {
+                async fn create_credit_pack(&self, site: SiteId, price: Money, bonus: Money, now: DateTime<Utc>) -> StoreResult<CreditPack> {
+                    let row = ::sqlx::query(
+                        "INSERT INTO credit_packs (site_id, price, bonus, currency, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) \
+                         RETURNING id, site_id, price, bonus, currency, active",
+                    )
+                    .bind(site.0)
+                    .bind(price.minor)
+                    .bind(bonus.minor)
+                    .bind(price.currency.code())
+                    .bind(sql::micros(now))
+                    .fetch_one(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    pack(&row)
+                }
+
+                async fn credit_pack(&self, id: i64) -> StoreResult<CreditPack> {
+                    let row = ::sqlx::query("SELECT id, site_id, price, bonus, currency, active FROM credit_packs WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    pack(&row)
+                }
+
+                async fn credit_packs(&self, site: SiteId) -> StoreResult<Vec<CreditPack>> {
+                    let rows = ::sqlx::query(
+                        "SELECT id, site_id, price, bonus, currency, active FROM credit_packs WHERE site_id = $1 AND active = 1 ORDER BY price, id",
+                    )
+                    .bind(site.0)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    rows.iter().map(pack).collect()
+                }
+
+                async fn create_purchase(&self, user: UserId, p: &CreditPack, now: DateTime<Utc>) -> StoreResult<Purchase> {
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO purchases (user_id, pack_id, price, bonus, currency, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+                    )
+                    .bind(user.0)
+                    .bind(p.id)
+                    .bind(p.price.minor)
+                    .bind(p.bonus.minor)
+                    .bind(p.price.currency.code())
+                    .bind(sql::micros(now))
+                    .fetch_one(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    self.purchase_on_writer(id).await
+                }
+
+                async fn set_checkout_session(&self, id: i64, session: &str) -> StoreResult<()> {
+                    let done = ::sqlx::query("UPDATE purchases SET checkout_session = $1 WHERE id = $2 AND checkout_session IS NULL")
+                        .bind(session)
+                        .bind(id)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    if done.rows_affected() == 0 { Err(StoreError::Conflict("checkout_session")) } else { Ok(()) }
+                }
+
+                async fn purchase(&self, id: i64) -> StoreResult<Purchase> {
+                    let q = format!("SELECT {} FROM purchases p WHERE p.id = $1", sql::PURCHASE_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id).fetch_one(&self.reader).await.map_err(err)?;
+                    purchase(&row)
+                }
+
+                async fn user_purchases(&self, user: UserId, limit: i64) -> StoreResult<Vec<Purchase>> {
+                    let q = format!("SELECT {} FROM purchases p WHERE p.user_id = $1 ORDER BY p.id DESC LIMIT $2", sql::PURCHASE_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(user.0).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(purchase).collect()
+                }
+
+                async fn recent_purchases(&self, limit: i64, offset: i64) -> StoreResult<Vec<Purchase>> {
+                    let q = format!("SELECT {} FROM purchases p ORDER BY p.id DESC LIMIT $1 OFFSET $2", sql::PURCHASE_COLUMNS);
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(purchase).collect()
+                }
+
+                async fn mark_purchase_paid(&self, id: i64, payment_ref: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let done = ::sqlx::query(
+                        "UPDATE purchases SET status = 'paid', payment_ref = $1, paid_at = $2 WHERE id = $3 AND status <> 'paid'",
+                    )
+                    .bind(payment_ref)
+                    .bind(sql::micros(now))
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn record_refund(&self, purchase_id: i64, key: &str, amount: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let done = ::sqlx::query(
+                        "INSERT INTO purchase_refunds (purchase_id, refund_key, amount, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (refund_key) DO NOTHING",
+                    )
+                    .bind(purchase_id)
+                    .bind(key)
+                    .bind(amount)
+                    .bind(sql::micros(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn record_payment_event(&self, event_id: &str, event_type: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let done = ::sqlx::query(
+                        "INSERT INTO payment_events (provider_event_id, event_type, received_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (provider_event_id) DO NOTHING",
+                    )
+                    .bind(event_id)
+                    .bind(event_type)
+                    .bind(sql::micros(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn stored_response(&self, user: UserId, key: &str) -> StoreResult<Option<StoredResponse>> {
+                    let row = ::sqlx::query("SELECT request_hash, status, body FROM api_idempotency WHERE user_id = $1 AND idem_key = $2")
+                        .bind(user.0)
+                        .bind(key)
+                        .fetch_optional(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    row.map(|row| {
+                        let status: i64 = row.try_get("status").map_err(err)?;
+                        Ok(StoredResponse {
+                            request_hash: row.try_get("request_hash").map_err(err)?,
+                            status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+                            body: row.try_get("body").map_err(err)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn store_response(&self, user: UserId, key: &str, r: &StoredResponse, now: DateTime<Utc>) -> StoreResult<()> {
+                    ::sqlx::query(
+                        "INSERT INTO api_idempotency (user_id, idem_key, request_hash, status, body, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, idem_key) DO NOTHING",
+                    )
+                    .bind(user.0)
+                    .bind(key)
+                    .bind(&r.request_hash)
+                    .bind(i64::from(r.status))
+                    .bind(&r.body)
+                    .bind(sql::micros(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+            }
+
+            impl $store {
+                /// Read back through the writer: the reader may not see the row yet.
+                async fn purchase_on_writer(&self, id: i64) -> StoreResult<Purchase> {
+                    let q = format!("SELECT {} FROM purchases p WHERE p.id = $1", sql::PURCHASE_COLUMNS);
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id).fetch_one(&self.writer).await.map_err(err)?;
+                    purchase(&row)
                 }
             }
 

@@ -8,7 +8,7 @@ pub mod browser;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use augure_adapters::OutboxMailer;
+use augure_adapters::{OutboxMailer, TestPayments};
 use augure_app::jobs::RunReport;
 use augure_app::settings::HashingCost;
 use augure_app::{App, Settings};
@@ -63,7 +63,8 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         settings.public_url = format!("http://{addr}");
         let mailer = Arc::new(OutboxMailer::new(store.clone()));
-        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, settings);
+        let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
+        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, payments, settings);
         let router = augure_web::router(augure_web::AppState::new(app.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(augure_web::serve(listener, router, async move {

@@ -5,6 +5,7 @@
 
 use askama::Template;
 use augure_app::AccountError;
+use augure_app::credit::{CreditError, PaymentError};
 use augure_app::i18n::Tr;
 use augure_domain::Role;
 use augure_domain::account::PasswordError;
@@ -85,6 +86,33 @@ impl From<AccountError> for Problem {
             E::ResetLinkUsed => p(StatusCode::GONE, "err-reset-used"),
             E::Store(e) => Problem::internal(e),
             E::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CreditError> for Problem {
+    fn from(e: CreditError) -> Self {
+        let p = |status, key| Problem::new(status, key);
+        match e {
+            CreditError::UnknownPack => p(StatusCode::NOT_FOUND, "err-unknown-pack"),
+            CreditError::PackNotForSale => p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-not-for-sale"),
+            CreditError::UnknownPurchase => p(StatusCode::NOT_FOUND, "err-not-found"),
+            CreditError::NotRefundable(max) => Problem {
+                arg: Some(("max", max.to_string())),
+                ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-not-refundable")
+            },
+            CreditError::PaymentMismatch => p(StatusCode::UNPROCESSABLE_ENTITY, "err-payment-mismatch"),
+            CreditError::Payment(PaymentError::BadSignature(d) | PaymentError::BadPayload(d)) => {
+                p(StatusCode::BAD_REQUEST, "err-bad-signature").with_detail(d)
+            }
+            CreditError::Payment(PaymentError::Unavailable(d)) => {
+                p(StatusCode::SERVICE_UNAVAILABLE, "err-payment-unavailable").with_detail(d)
+            }
+            CreditError::Payment(PaymentError::Refused(d)) => {
+                p(StatusCode::UNPROCESSABLE_ENTITY, "err-payment-refused").with_detail(d)
+            }
+            CreditError::Ledger(e) => p(StatusCode::CONFLICT, "err-ledger").with_detail(e.to_string()),
+            CreditError::Store(e) => e.into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use augure_adapters::{OutboxMailer, SmtpMailer};
+use augure_adapters::{OutboxMailer, SmtpMailer, TestPayments};
 use augure_app::mail::Mailer;
 use augure_app::{App, Settings, SystemClock, demo};
 use augure_store::Store;
@@ -178,7 +178,8 @@ async fn build_app(db: &DbArgs) -> anyhow::Result<App> {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.mail.from).map_err(anyhow::Error::msg)?),
         None => Arc::new(OutboxMailer::new(store.clone())),
     };
-    Ok(App::new(store, Arc::new(SystemClock), mailer, settings))
+    let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
+    Ok(App::new(store, Arc::new(SystemClock), mailer, payments, settings))
 }
 
 /// Chooses the backend from the URL's scheme; anything else is refused, never guessed.

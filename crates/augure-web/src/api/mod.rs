@@ -30,19 +30,21 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/password/reset", post(reset_password))
         .route("/me", get(me))
         .route("/sites", get(sites))
+        .route("/purchases", post(create_purchase))
+        .route("/wallet", get(wallet))
         .route("/openapi.json", get(openapi))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
-    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites),
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet),
     components(schemas(
         SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
-        ProblemView, SignUpRole
+        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine
     )),
     modifiers(&BearerToken),
-    tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"))
+    tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"), (name = "credit", description = "Prepaid credit"))
 )]
 struct ApiDoc;
 
@@ -334,4 +336,128 @@ async fn me(caller: ApiCaller) -> Json<UserView> {
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", responses((status = 200, body = [SiteView])))]
 async fn sites(State(st): State<AppState>) -> Result<Json<Vec<SiteView>>, Problem> {
     Ok(Json(st.app.store.list_sites().await?.into_iter().map(SiteView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PurchaseRequest {
+    pack_id: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+struct PurchaseView {
+    purchase_id: i64,
+    /// Minor units.
+    price: i64,
+    bonus: i64,
+    currency: String,
+    status: String,
+    /// Send the buyer here to pay.
+    checkout_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct WalletLine {
+    at: String,
+    code: String,
+    /// Minor units; negative when credit left the wallet.
+    amount: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct WalletView {
+    currency: String,
+    available: i64,
+    on_hold: i64,
+    history: Vec<WalletLine>,
+}
+
+/// Starts buying a credit pack. Send an `Idempotency-Key` header: retrying with the same
+/// key and body returns the first answer instead of opening a second purchase.
+#[utoipa::path(post, path = "/api/v1/purchases", tag = "credit", request_body = PurchaseRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    responses(
+        (status = 201, body = PurchaseView),
+        (status = 404, description = "Unknown pack", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Key reused with another body, or pack not sold here", body = ProblemView, content_type = "application/problem+json"),
+    ))]
+async fn create_purchase(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PurchaseRequest>,
+) -> Result<Response, Problem> {
+    let user = &caller.session.user;
+    let request_hash = format!("purchases:{}", body.pack_id);
+    let key = idempotency_key(&headers)?;
+    if let Some(key) = &key
+        && let Some(stored) = st.app.store.stored_response(user.id, key).await?
+    {
+        return replay(stored, &request_hash);
+    }
+    let (purchase, checkout) = st.app.credit.start_purchase(user, body.pack_id, &st.app.settings.public_url).await?;
+    let view = PurchaseView {
+        purchase_id: purchase.id,
+        price: purchase.price.minor,
+        bonus: purchase.bonus.minor,
+        currency: purchase.price.currency.code().into(),
+        status: purchase.status.as_str().into(),
+        checkout_url: checkout.url,
+    };
+    let json = serde_json::to_string(&view).map_err(Problem::internal)?;
+    if let Some(key) = &key {
+        let stored = augure_store::StoredResponse { request_hash, status: 201, body: json.clone() };
+        st.app.store.store_response(user.id, key, &stored, st.app.clock.now()).await?;
+    }
+    Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        Problem::new(StatusCode::BAD_REQUEST, "err-bad-request")
+            .with_detail("Idempotency-Key must be 1-255 visible characters")
+    })
+}
+
+/// The first answer given for this key, or an error if the key now comes with another body.
+fn replay(stored: augure_store::StoredResponse, request_hash: &str) -> Result<Response, Problem> {
+    if stored.request_hash != request_hash {
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-idempotency-mismatch"));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    Ok((
+        status,
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (axum::http::header::HeaderName::from_static("idempotent-replayed"), "true"),
+        ],
+        stored.body,
+    )
+        .into_response())
+}
+
+/// The caller's credit: what is available, what live consultations hold, and the history.
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "credit", security(("bearer" = [])),
+    responses((status = 200, body = WalletView), (status = 401, body = ProblemView, content_type = "application/problem+json")))]
+async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<WalletView>, Problem> {
+    let w = st.app.credit.wallet(&caller.session.user).await?;
+    let history = w
+        .history
+        .iter()
+        .filter(|t| t.amount > 0)
+        .map(|t| WalletLine {
+            at: t.created_at.to_rfc3339(),
+            code: t.code.clone(),
+            amount: if t.credit == w.account { t.amount } else { -t.amount },
+        })
+        .collect();
+    Ok(Json(WalletView {
+        currency: w.currency.code().into(),
+        available: w.available.minor,
+        on_hold: w.on_hold.minor,
+        history,
+    }))
 }

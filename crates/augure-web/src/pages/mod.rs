@@ -3,8 +3,10 @@
 
 mod account;
 mod admin;
+mod checkout;
 mod dashboard;
 mod home;
+mod wallet;
 
 use askama::Template;
 use augure_app::i18n::{LOCALES, Tr};
@@ -43,6 +45,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/users", get(admin::users))
         .route("/admin/ledger", get(admin::ledger))
+        .route("/admin/purchases", get(wallet::admin_purchases))
+        .route("/admin/purchases/{id}/refund", post(wallet::admin_refund))
+        .route("/wallet", get(wallet::wallet))
+        .route("/wallet/purchases", post(wallet::buy))
+        .route("/wallet/receipts/{id}", get(wallet::receipt))
+        .route("/payments/test-checkout/{session}", get(checkout::page).post(checkout::pay))
+        .route("/webhooks/payments", post(checkout::webhook))
         .route("/admin/ledger/accounts/{id}", get(admin::ledger_account))
 }
 
@@ -149,7 +158,13 @@ macro_rules! page_rejection_from {
     )*};
 }
 
-page_rejection_from!(Problem, augure_app::AccountError, augure_store::StoreError, askama::Error);
+page_rejection_from!(
+    Problem,
+    augure_app::AccountError,
+    augure_app::credit::CreditError,
+    augure_store::StoreError,
+    askama::Error
+);
 
 pub type PageResult = Result<Response, PageRejection>;
 

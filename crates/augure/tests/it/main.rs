@@ -6,5 +6,6 @@ mod accounts_pages;
 mod bad_input;
 mod browser;
 mod cli;
+mod credit;
 mod ledger;
 mod ops;

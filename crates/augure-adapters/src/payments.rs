@@ -1,0 +1,167 @@
+//! The payment provider. The local default is a test-mode checkout built into augure: it
+//! charges test cards and signs its webhooks with Stripe's scheme, so the same webhook code
+//! path runs locally, in tests and in production.
+
+use async_trait::async_trait;
+use augure_app::credit::{
+    Checkout, PaymentError, PaymentEvent, PaymentEventKind, Payments, TestCardOutcome, TestCheckout,
+};
+use augure_domain::Money;
+use augure_store::Purchase;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::stripe_signature::{self, DEFAULT_TOLERANCE_SECONDS, WebhookVerifier};
+
+/// Test cards, as Stripe documents them.
+pub const CARD_APPROVED: &str = "4242424242424242";
+pub const CARD_DECLINED: &str = "4000000000000002";
+/// Fails once with a processing error; the retry goes through.
+pub const CARD_RETRY: &str = "4000000000000119";
+
+pub struct TestPayments {
+    secret: SecretString,
+    verifier: WebhookVerifier,
+    public_url: String,
+}
+
+impl TestPayments {
+    /// `secrets`: the signing secret first, then any still accepted during a rotation.
+    pub fn new(public_url: &str, secrets: Vec<SecretString>) -> Self {
+        let secret = secrets.first().cloned().unwrap_or_else(|| SecretString::from("whsec_augure_test".to_owned()));
+        Self {
+            secret,
+            verifier: WebhookVerifier::new(secrets, DEFAULT_TOLERANCE_SECONDS),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The `checkout.session.completed` event Stripe would send for `purchase`, signed.
+    pub fn completed_event(&self, purchase: &Purchase, now: DateTime<Utc>) -> (String, String) {
+        let nonce = hex::encode(random::<8>());
+        let body = serde_json::json!({
+            "id": format!("evt_test_{nonce}"),
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": now.timestamp(),
+            "data": {"object": {
+                "id": purchase.checkout_session,
+                "object": "checkout.session",
+                "amount_total": purchase.price.minor,
+                "currency": purchase.price.currency.code().to_lowercase(),
+                "client_reference_id": purchase.id.to_string(),
+                "payment_intent": format!("pi_test_{nonce}"),
+                "payment_status": "paid",
+            }},
+        })
+        .to_string();
+        let header = stripe_signature::sign(&self.secret, body.as_bytes(), now.timestamp());
+        (body, header)
+    }
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut buf = [0_u8; N];
+    getrandom::fill(&mut buf).expect("the operating system's random source");
+    buf
+}
+
+#[async_trait]
+impl Payments for TestPayments {
+    async fn create_checkout(
+        &self,
+        purchase: &Purchase,
+        _success: &str,
+        _cancel: &str,
+    ) -> Result<Checkout, PaymentError> {
+        let session_id = format!("cs_test_{}_{}", purchase.id, hex::encode(random::<12>()));
+        let url = format!("{}/payments/test-checkout/{session_id}", self.public_url);
+        Ok(Checkout { session_id, url })
+    }
+
+    async fn refund(&self, _purchase: &Purchase, _amount: Money, _key: &str) -> Result<(), PaymentError> {
+        Ok(())
+    }
+
+    fn parse_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentEvent, PaymentError> {
+        parse_stripe_webhook(&self.verifier, signature, body, now)
+    }
+
+    fn test_checkout(&self) -> Option<&dyn TestCheckout> {
+        Some(self)
+    }
+
+    fn name(&self) -> &'static str {
+        "test"
+    }
+}
+
+impl TestCheckout for TestPayments {
+    fn pay(&self, purchase: &Purchase, card: &str, attempt: u32, now: DateTime<Utc>) -> TestCardOutcome {
+        let card: String = card.chars().filter(char::is_ascii_digit).collect();
+        match card.as_str() {
+            CARD_APPROVED => {
+                let (body, signature) = self.completed_event(purchase, now);
+                TestCardOutcome::Approved { body, signature }
+            }
+            CARD_RETRY if attempt == 0 => TestCardOutcome::RetryNeeded,
+            CARD_RETRY => {
+                let (body, signature) = self.completed_event(purchase, now);
+                TestCardOutcome::Approved { body, signature }
+            }
+            _ => TestCardOutcome::Declined,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StripeEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: StripeData,
+}
+
+#[derive(Deserialize)]
+struct StripeData {
+    object: serde_json::Value,
+}
+
+/// Verifies and reads a webhook in Stripe's format.
+pub fn parse_stripe_webhook(
+    verifier: &WebhookVerifier,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<PaymentEvent, PaymentError> {
+    let signature = signature.ok_or_else(|| PaymentError::BadSignature("missing Stripe-Signature".into()))?;
+    verifier.verify(signature, body, now).map_err(|e| PaymentError::BadSignature(e.to_string()))?;
+    let event: StripeEvent = serde_json::from_slice(body).map_err(|e| PaymentError::BadPayload(e.to_string()))?;
+    let kind = match event.kind.as_str() {
+        "checkout.session.completed" => {
+            let o = &event.data.object;
+            let text = |field: &str| o.get(field).and_then(|v| v.as_str()).map(str::to_owned);
+            let purchase_id = text("client_reference_id")
+                .and_then(|r| r.parse().ok())
+                .ok_or_else(|| PaymentError::BadPayload("client_reference_id".into()))?;
+            PaymentEventKind::CheckoutCompleted {
+                purchase_id,
+                session_id: text("id").ok_or_else(|| PaymentError::BadPayload("id".into()))?,
+                amount: o
+                    .get("amount_total")
+                    .and_then(|v| v.as_i64())
+                    .ok_or_else(|| PaymentError::BadPayload("amount_total".into()))?,
+                currency: text("currency").ok_or_else(|| PaymentError::BadPayload("currency".into()))?,
+                payment_ref: text("payment_intent").unwrap_or_default(),
+            }
+        }
+        other => PaymentEventKind::Other(other.to_owned()),
+    };
+    Ok(PaymentEvent { id: event.id, kind })
+}

@@ -1,0 +1,219 @@
+//! The client's wallet (balance, holds, history, purchases and receipts) and the admin's
+//! list of purchases with refunds.
+
+use askama::Template;
+use augure_domain::{Money, Role};
+use augure_store::{Purchase, Transfer};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use super::{Layout, PageCtx, PageForm, PageResult, render};
+use crate::AppState;
+use crate::error::Problem;
+
+#[derive(Template)]
+#[template(path = "wallet.html")]
+struct WalletPage<'a> {
+    l: Layout<'a>,
+    available: String,
+    on_hold: String,
+    packs: Vec<PackView>,
+    purchases: Vec<PurchaseView>,
+    history: Vec<LineView>,
+    just_paid: bool,
+}
+
+struct PackView {
+    id: i64,
+    price: String,
+    bonus: Option<String>,
+}
+
+struct PurchaseView {
+    id: i64,
+    at: String,
+    price: String,
+    status: String,
+    paid: bool,
+    refunded: Option<String>,
+}
+
+struct LineView {
+    at: String,
+    label: String,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+pub struct WalletQuery {
+    purchase: Option<i64>,
+}
+
+fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
+    PurchaseView {
+        id: p.id,
+        at: p.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        price: p.price.format(l.tr.locale),
+        status: l.tr.t(&format!("purchase-status-{}", p.status.as_str())),
+        paid: p.status == augure_store::PurchaseStatus::Paid,
+        refunded: (p.refunded.minor > 0).then(|| p.refunded.format(l.tr.locale)),
+    }
+}
+
+fn line_view(l: &Layout<'_>, account: augure_domain::ledger::AccountId, t: &Transfer) -> LineView {
+    let signed = if t.credit == account { t.amount } else { -t.amount };
+    let label = match t.code.as_str() {
+        code @ ("purchase" | "bonus" | "refund") => l.tr.t(&format!("wallet-code-{code}")),
+        other => other.to_owned(),
+    };
+    LineView {
+        at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        label,
+        amount: Money::new(signed, t.currency).format(l.tr.locale),
+    }
+}
+
+pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<WalletQuery>) -> PageResult {
+    let me = ctx.require(Role::Client)?.clone();
+    let wallet = st.app.credit.wallet(&me).await?;
+    let packs = st.app.credit.packs_for(&me).await?;
+    let l = ctx.layout(&st);
+    let page = WalletPage {
+        available: wallet.available.format(l.tr.locale),
+        on_hold: wallet.on_hold.format(l.tr.locale),
+        packs: packs
+            .iter()
+            .map(|p| PackView {
+                id: p.id,
+                price: p.price.format(l.tr.locale),
+                bonus: (p.bonus.minor > 0).then(|| p.bonus.format(l.tr.locale)),
+            })
+            .collect(),
+        purchases: wallet.purchases.iter().map(|p| purchase_view(&l, p)).collect(),
+        history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, wallet.account, t)).collect(),
+        just_paid: q.purchase.is_some_and(|id| wallet.purchases.iter().any(|p| p.id == id)),
+        l,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct BuyForm {
+    #[serde(default)]
+    pack_id: String,
+}
+
+pub async fn buy(State(st): State<AppState>, ctx: PageCtx, PageForm(form): PageForm<BuyForm>) -> PageResult {
+    let me = ctx.require(Role::Client)?.clone();
+    let pack_id = form.pack_id.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "err-unknown-pack"))?;
+    let (_, checkout) = st.app.credit.start_purchase(&me, pack_id, &st.app.settings.public_url).await?;
+    Ok(Redirect::to(&checkout.url).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage<'a> {
+    l: Layout<'a>,
+    id: i64,
+    name: String,
+    email: String,
+    at: String,
+    price: String,
+    bonus: Option<String>,
+    refunded: Option<String>,
+    payment_ref: String,
+}
+
+/// A receipt to keep: a standalone HTML document, downloaded as a file.
+pub async fn receipt(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.require(Role::Client)?.clone();
+    let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    let purchase = st.app.store.purchase(id).await?;
+    // Someone else's receipt does not exist, as far as this client can tell.
+    if purchase.user_id != me.id || purchase.status != augure_store::PurchaseStatus::Paid {
+        return Err(Problem::status(StatusCode::NOT_FOUND).into());
+    }
+    let l = ctx.layout(&st);
+    let page = ReceiptPage {
+        id,
+        name: me.display_name.clone(),
+        email: me.email.to_string(),
+        at: purchase.paid_at.unwrap_or(purchase.created_at).format("%Y-%m-%d %H:%M UTC").to_string(),
+        price: purchase.price.format(l.tr.locale),
+        bonus: (purchase.bonus.minor > 0).then(|| purchase.bonus.format(l.tr.locale)),
+        refunded: (purchase.refunded.minor > 0).then(|| purchase.refunded.format(l.tr.locale)),
+        payment_ref: purchase.payment_ref.clone().unwrap_or_default(),
+        l,
+    };
+    let html = page.render()?;
+    let disposition = format!("attachment; filename=\"augure-receipt-{id}.html\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        html,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/purchases.html")]
+struct PurchasesPage<'a> {
+    l: Layout<'a>,
+    rows: Vec<(PurchaseView, String, i64, String)>,
+    nonce: String,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AdminQuery {
+    #[serde(default)]
+    refunded: Option<i64>,
+}
+
+pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let purchases = st.app.store.recent_purchases(100, 0).await?;
+    let l = ctx.layout(&st);
+    let mut rows = Vec::new();
+    for p in &purchases {
+        let refundable = st.app.credit.refundable(p).await?;
+        rows.push((purchase_view(&l, p), refundable.format(l.tr.locale), refundable.minor, format!("#{}", p.user_id)));
+    }
+    let message = q.refunded.map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()));
+    // A fresh key per page: submitting the same form twice refunds once.
+    let nonce = new_nonce();
+    render(StatusCode::OK, &PurchasesPage { l, rows, nonce, message })
+}
+
+fn new_nonce() -> String {
+    let mut buf = [0_u8; 12];
+    getrandom::fill(&mut buf).expect("the operating system's random source");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    key: String,
+}
+
+pub async fn admin_refund(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<RefundForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    let purchase = st.app.store.purchase(id).await?;
+    let amount = Money::parse_major(&form.amount, purchase.price.currency)
+        .map_err(|_| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"))?;
+    if form.key.trim().is_empty() {
+        return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into());
+    }
+    st.app.credit.refund(id, amount.minor, form.key.trim()).await?;
+    Ok(Redirect::to(&format!("/admin/purchases?refunded={id}")).into_response())
+}

@@ -1,0 +1,242 @@
+//! Prepaid credit end to end: packs, the test-mode checkout, signed webhooks delivered
+//! many times, the wallet and receipts, refunds, and the API's Idempotency-Key.
+
+use augure_adapters::TestPayments;
+use augure_app::demo;
+use augure_domain::Clock;
+use augure_store::{Purchase, PurchaseStatus};
+use augure_testkit::TestApp;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A demo platform with `claire` (client, FR) signed in on `app.client`.
+async fn shop() -> TestApp {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let page = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "claire@augure.localhost"), ("password", demo::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.url().path(), "/dashboard");
+    app
+}
+
+/// The FR pack priced `price` minor units.
+async fn pack(app: &TestApp, price: i64) -> i64 {
+    let fr = app.store.site_by_code(&"FR".parse().unwrap()).await.unwrap();
+    app.store.credit_packs(fr.id).await.unwrap().into_iter().find(|p| p.price.minor == price).unwrap().id
+}
+
+async fn start_purchase(app: &TestApp, price: i64) -> reqwest::Response {
+    let id = pack(app, price).await;
+    app.client.post(app.url("/wallet/purchases")).form(&[("pack_id", id.to_string())]).send().await.unwrap()
+}
+
+async fn pay(app: &TestApp, checkout: &reqwest::Url, card: &str, attempt: &str) -> reqwest::Response {
+    app.client.post(checkout.clone()).form(&[("card", card), ("attempt", attempt)]).send().await.unwrap()
+}
+
+async fn available(app: &TestApp) -> String {
+    let html = app.client.get(app.url("/wallet")).send().await.unwrap().text().await.unwrap();
+    let start = html.find("id=\"available\">").expect("balance shown") + "id=\"available\">".len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+async fn last_purchase(app: &TestApp) -> Purchase {
+    app.store.recent_purchases(1, 0).await.unwrap().remove(0)
+}
+
+fn test_payments(app: &TestApp) -> TestPayments {
+    TestPayments::new(&app.app.settings.public_url, app.app.settings.payments.webhook_secrets.clone())
+}
+
+async fn post_webhook(app: &TestApp, body: &str, signature: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/webhooks/payments"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_buys_credit_with_a_test_card_and_gets_it_from_the_webhook() {
+    let app = shop().await;
+    assert_eq!(available(&app).await, "0,00\u{a0}€");
+    let checkout = start_purchase(&app, 2000).await;
+    assert!(checkout.url().path().starts_with("/payments/test-checkout/cs_test_"), "{}", checkout.url());
+    let checkout_url = checkout.url().clone();
+    assert!(checkout.text().await.unwrap().contains("20,00\u{a0}€"));
+    let back = pay(&app, &checkout_url, "4242 4242 4242 4242", "0").await;
+    assert_eq!(back.url().path(), "/wallet");
+    assert!(back.text().await.unwrap().contains("Paiement reçu"));
+    // No credit until the provider's signed webhook arrives.
+    assert_eq!(available(&app).await, "0,00\u{a0}€");
+    app.drain_jobs().await;
+    assert_eq!(available(&app).await, "22,00\u{a0}€", "price plus bonus");
+    let purchase = last_purchase(&app).await;
+    assert_eq!(purchase.status, PurchaseStatus::Paid);
+    let receipt = app.client.get(app.url(&format!("/wallet/receipts/{}", purchase.id))).send().await.unwrap();
+    assert_eq!(receipt.status(), StatusCode::OK);
+    assert!(receipt.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(receipt.text().await.unwrap().contains("20,00\u{a0}€"));
+    // The checkout page is spent.
+    assert_eq!(app.client.get(checkout_url).send().await.unwrap().status(), StatusCode::GONE);
+    let audit = app.app.ledger.verify().await.unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
+
+#[tokio::test]
+async fn a_declined_card_grants_nothing_and_a_retry_card_succeeds_the_second_time() {
+    let app = shop().await;
+    let checkout = start_purchase(&app, 1000).await.url().clone();
+    let declined = pay(&app, &checkout, "4000000000000002", "0").await;
+    assert_eq!(declined.status(), StatusCode::PAYMENT_REQUIRED);
+    assert!(declined.text().await.unwrap().contains("Paiement refusé"));
+    let retry = pay(&app, &checkout, "4000000000000119", "0").await;
+    assert_eq!(retry.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry.text().await.unwrap().contains("name=\"attempt\" value=\"1\""));
+    app.drain_jobs().await;
+    assert_eq!(available(&app).await, "0,00\u{a0}€");
+    let ok = pay(&app, &checkout, "4000000000000119", "1").await;
+    assert_eq!(ok.url().path(), "/wallet");
+    app.drain_jobs().await;
+    assert_eq!(available(&app).await, "10,00\u{a0}€");
+}
+
+#[tokio::test]
+async fn a_webhook_delivered_many_times_or_late_credits_once() {
+    let app = shop().await;
+    start_purchase(&app, 5000).await;
+    let purchase = last_purchase(&app).await;
+    let payments = test_payments(&app);
+    let (body, signature) = payments.completed_event(&purchase, app.clock.now());
+    let first: Value = post_webhook(&app, &body, &signature).await.json().await.unwrap();
+    assert_eq!(first["outcome"], "credited");
+    for _ in 0..4 {
+        let again: Value = post_webhook(&app, &body, &signature).await.json().await.unwrap();
+        assert_eq!(again["outcome"], "already_done");
+    }
+    // The provider may also send the same payment as a new event, minutes later.
+    app.clock.advance(Duration::minutes(4));
+    let (other_body, other_signature) = payments.completed_event(&purchase, app.clock.now());
+    let late: Value = post_webhook(&app, &other_body, &other_signature).await.json().await.unwrap();
+    assert_eq!(late["outcome"], "already_done");
+    assert_eq!(available(&app).await, "58,00\u{a0}€");
+}
+
+#[tokio::test]
+async fn forged_stale_or_altered_webhooks_are_refused() {
+    let app = shop().await;
+    start_purchase(&app, 1000).await;
+    let purchase = last_purchase(&app).await;
+    let (body, signature) = test_payments(&app).completed_event(&purchase, app.clock.now());
+    let forged = TestPayments::new("http://x", vec![secrecy::SecretString::from("whsec_attacker".to_owned())]);
+    let (forged_body, forged_signature) = forged.completed_event(&purchase, app.clock.now());
+    assert_eq!(post_webhook(&app, &forged_body, &forged_signature).await.status(), StatusCode::BAD_REQUEST);
+    let altered = body.replace("\"amount_total\":1000", "\"amount_total\":100000");
+    assert_eq!(post_webhook(&app, &altered, &signature).await.status(), StatusCode::BAD_REQUEST);
+    let missing = app.client.post(app.url("/webhooks/payments")).body(body.clone()).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    app.clock.advance(Duration::seconds(301));
+    let stale = post_webhook(&app, &body, &signature).await;
+    assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(available(&app).await, "0,00\u{a0}€");
+    assert_eq!(last_purchase(&app).await.status, PurchaseStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_signed_event_that_does_not_match_the_purchase_grants_nothing() {
+    let app = shop().await;
+    start_purchase(&app, 1000).await;
+    let mut purchase = last_purchase(&app).await;
+    purchase.price.minor = 999;
+    let (body, signature) = test_payments(&app).completed_event(&purchase, app.clock.now());
+    assert_eq!(post_webhook(&app, &body, &signature).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(available(&app).await, "0,00\u{a0}€");
+}
+
+#[tokio::test]
+async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
+    let app = shop().await;
+    start_purchase(&app, 2000).await;
+    let purchase = last_purchase(&app).await;
+    let (body, signature) = test_payments(&app).completed_event(&purchase, app.clock.now());
+    post_webhook(&app, &body, &signature).await;
+    assert_eq!(available(&app).await, "22,00\u{a0}€");
+    let admin = TestApp::new_client();
+    admin
+        .post(app.url("/admin/login"))
+        .form(&[("email", demo::ADMIN_EMAIL), ("password", demo::ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let list = admin.get(app.url("/admin/purchases")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("20,00\u{a0}€"), "{list}");
+    let refund = |amount: &'static str, key: &'static str| {
+        let admin = admin.clone();
+        let url = app.url(&format!("/admin/purchases/{}/refund", purchase.id));
+        async move { admin.post(url).form(&[("amount", amount), ("key", key)]).send().await.unwrap() }
+    };
+    let done = refund("5", "k1").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Remboursement de l"));
+    refund("5", "k1").await;
+    assert_eq!(available(&app).await, "17,00\u{a0}€", "the same request refunds once");
+    let too_much = refund("15,01", "k2").await;
+    assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_much.text().await.unwrap().contains("1500 centimes au plus"));
+    let bad = refund("abc", "k3").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(last_purchase(&app).await.refunded.minor, 500);
+    let audit = app.app.ledger.verify().await.unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
+
+#[tokio::test]
+async fn api_purchases_honour_the_idempotency_key() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let token: Value = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "claire@augure.localhost", "password": demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let pack_id = pack(&app, 1000).await;
+    let buy = |key: Option<&'static str>, pack_id: i64| {
+        let mut request =
+            app.client.post(app.url("/api/v1/purchases")).bearer_auth(&token).json(&json!({"pack_id": pack_id}));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send()
+    };
+    let first = buy(Some("order-1"), pack_id).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let replay = buy(Some("order-1"), pack_id).await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.unwrap(), first);
+    let other_body = buy(Some("order-1"), pack(&app, 2000).await).await.unwrap();
+    assert_eq!(other_body.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.store.recent_purchases(10, 0).await.unwrap().len(), 1);
+    buy(None, pack_id).await.unwrap();
+    assert_eq!(app.store.recent_purchases(10, 0).await.unwrap().len(), 2, "no key: a new purchase");
+    assert_eq!(buy(Some("order-2"), 999_999).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let wallet: Value =
+        app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(wallet, json!({"currency": "EUR", "available": 0, "on_hold": 0, "history": []}));
+}
