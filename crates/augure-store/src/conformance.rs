@@ -633,6 +633,76 @@ pub async fn concurrent_replays_of_one_key_move_money_once(store: Arc<dyn Store>
     assert_sound(&*store).await;
 }
 
+// ---- prepaid credit ----
+
+async fn site_and_client(store: &dyn Store) -> (augure_domain::Site, User) {
+    let site = store.create_site(&new_site("FR")).await.unwrap();
+    let client = user(store, "client@example.fr").await;
+    (site, client)
+}
+
+pub async fn credit_packs_are_listed_per_site_cheapest_first(store: Arc<dyn Store>) {
+    let (site, _) = site_and_client(&*store).await;
+    let other = store.create_site(&new_site("BE")).await.unwrap();
+    let chf = |m| Money::new(m, Currency::Chf);
+    let big = store.create_credit_pack(site.id, chf(5000), chf(800), t0()).await.unwrap();
+    let small = store.create_credit_pack(site.id, chf(1000), chf(0), t0()).await.unwrap();
+    store.create_credit_pack(other.id, chf(2000), chf(0), t0()).await.unwrap();
+    let listed = store.credit_packs(site.id).await.unwrap();
+    assert_eq!(listed, [small.clone(), big.clone()]);
+    assert_eq!(store.credit_pack(big.id).await.unwrap().bonus, chf(800));
+    assert!(matches!(store.credit_pack(9999).await, Err(StoreError::NotFound)));
+}
+
+pub async fn a_purchase_is_paid_once(store: Arc<dyn Store>) {
+    let (site, client) = site_and_client(&*store).await;
+    let pack = store
+        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::new(200, Currency::Chf), t0())
+        .await
+        .unwrap();
+    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    assert_eq!((p.status, p.price.minor, p.bonus.minor, p.refunded.minor), (PurchaseStatus::Pending, 2000, 200, 0));
+    store.set_checkout_session(p.id, "cs_1").await.unwrap();
+    assert!(matches!(store.set_checkout_session(p.id, "cs_2").await, Err(StoreError::Conflict(_))));
+    assert!(store.mark_purchase_paid(p.id, "pi_1", t0()).await.unwrap());
+    assert!(!store.mark_purchase_paid(p.id, "pi_2", t0()).await.unwrap());
+    let paid = store.purchase(p.id).await.unwrap();
+    assert_eq!(
+        (paid.status, paid.payment_ref.as_deref(), paid.checkout_session.as_deref()),
+        (PurchaseStatus::Paid, Some("pi_1"), Some("cs_1"))
+    );
+    assert_eq!(paid.paid_at, Some(t0()));
+    assert_eq!(store.user_purchases(client.id, 10).await.unwrap(), [paid.clone()]);
+    assert_eq!(store.recent_purchases(10, 0).await.unwrap(), [paid]);
+}
+
+pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>) {
+    let (site, client) = site_and_client(&*store).await;
+    let pack = store
+        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::zero(Currency::Chf), t0())
+        .await
+        .unwrap();
+    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    assert!(store.record_refund(p.id, "r1", 300, t0()).await.unwrap());
+    assert!(!store.record_refund(p.id, "r1", 300, t0()).await.unwrap());
+    assert!(store.record_refund(p.id, "r2", 200, t0()).await.unwrap());
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 500);
+    assert!(store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
+    assert!(!store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
+}
+
+pub async fn an_idempotent_response_keeps_the_first_answer(store: Arc<dyn Store>) {
+    let client = user(&*store, "client@example.fr").await;
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), None);
+    let first = StoredResponse { request_hash: "h1".into(), status: 201, body: "{\"id\":1}".into() };
+    store.store_response(client.id, "k", &first, t0()).await.unwrap();
+    let second = StoredResponse { request_hash: "h2".into(), status: 500, body: "x".into() };
+    store.store_response(client.id, "k", &second, t0()).await.unwrap();
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), Some(first));
+    let other = user(&*store, "other@example.fr").await;
+    assert_eq!(store.stored_response(other.id, "k").await.unwrap(), None, "keys are per caller");
+}
+
 /// Generates one `#[tokio::test]` per conformance function. `$fresh` is an async block
 /// yielding `Option<Arc<dyn Store>>` on a fresh database; `None` skips (it prints why).
 #[macro_export]
@@ -680,6 +750,10 @@ macro_rules! conformance_tests {
             a_batch_of_a_hundred_transfers_commits_at_once,
             concurrent_spending_never_overdraws,
             concurrent_replays_of_one_key_move_money_once,
+            credit_packs_are_listed_per_site_cheapest_first,
+            a_purchase_is_paid_once,
+            refunds_and_provider_events_are_recorded_once,
+            an_idempotent_response_keeps_the_first_answer,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {
