@@ -214,7 +214,9 @@ impl Credit {
         {
             return Err(CreditError::PaymentMismatch);
         }
+        crate::faults::crash_point("webhook-received");
         let credited = self.grant(&purchase, now).await?;
+        crate::faults::crash_point("credit-granted");
         self.store.mark_purchase_paid(purchase.id, payment_ref, now).await?;
         let first_time = self.store.record_payment_event(&event.id, "checkout.session.completed", now).await?;
         Ok(if credited && first_time { EventOutcome::Credited } else { EventOutcome::AlreadyDone })

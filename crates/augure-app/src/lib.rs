@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod credit;
 pub mod demo;
+pub mod faults;
 pub mod i18n;
 pub mod jobs;
 pub mod ledger;

@@ -6,6 +6,7 @@ mod accounts_pages;
 mod bad_input;
 mod browser;
 mod cli;
+mod crash;
 mod credit;
 mod ledger;
 mod ops;
