@@ -672,7 +672,7 @@ pub async fn a_purchase_is_paid_once(store: Arc<dyn Store>) {
         (PurchaseStatus::Paid, Some("pi_1"), Some("cs_1"))
     );
     assert_eq!(paid.paid_at, Some(t0()));
-    assert_eq!(store.user_purchases(client.id, 10).await.unwrap(), [paid.clone()]);
+    assert_eq!(store.user_purchases(client.id, 10).await.unwrap(), std::slice::from_ref(&paid));
     assert_eq!(store.recent_purchases(10, 0).await.unwrap(), [paid]);
 }
 
