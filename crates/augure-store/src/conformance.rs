@@ -575,6 +575,22 @@ pub async fn linked_transfers_succeed_or_fail_together(store: Arc<dyn Store>) {
     assert_sound(&*store).await;
 }
 
+pub async fn a_batch_mixing_new_repeated_and_stored_transfers(store: Arc<dyn Store>) {
+    let f = funded(&*store, 1000).await;
+    let spend = xfer("spend", f.client, f.expert, 100);
+    let h = hold("grant", f.client, f.expert, 300, None);
+    let post = settle("settle", &h, Some(200), TransferMode::PostPending);
+    let stored = store.transfer_by_key("purchase:1").await.unwrap();
+    let replay = xfer("purchase:1", f.provider, f.client, 1000);
+    let r = store.create_transfers(&[spend.clone(), h, spend, post, replay], t0()).await.unwrap();
+    let ids: Vec<_> = r.iter().map(|t| t.as_ref().unwrap().id).collect();
+    assert_eq!(ids[0], ids[2], "the same request twice in a batch is one transfer");
+    assert_eq!(ids[4], stored.id, "a stored key answers with the stored transfer");
+    assert_eq!(r[3].as_ref().unwrap().pending_id, Some(ids[1]), "a hold posted in its own batch");
+    assert_eq!(balances(&*store, f.client).await.available(), 700);
+    assert_sound(&*store).await;
+}
+
 pub async fn a_batch_of_a_hundred_transfers_commits_at_once(store: Arc<dyn Store>) {
     let f = funded(&*store, 100_000).await;
     let batch: Vec<_> = (0..100).map(|i| xfer(&format!("b:{i}"), f.client, f.platform, 10 + i)).collect();
@@ -748,6 +764,7 @@ macro_rules! conformance_tests {
             expired_holds_are_listed_and_released,
             linked_transfers_succeed_or_fail_together,
             a_batch_of_a_hundred_transfers_commits_at_once,
+            a_batch_mixing_new_repeated_and_stored_transfers,
             concurrent_spending_never_overdraws,
             concurrent_replays_of_one_key_move_money_once,
             credit_packs_are_listed_per_site_cheapest_first,

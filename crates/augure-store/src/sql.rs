@@ -865,159 +865,248 @@ macro_rules! impl_sql_store {
             }
 
             impl $store {
+                /// One batch in one transaction, with a constant number of statements per
+                /// batch (not per transfer): that is what makes batching pay.
                 async fn try_create_transfers(
                     &self,
                     requests: &[TransferRequest],
                     now: DateTime<Utc>,
                 ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+                    // Rows per multi-row statement, well under both engines' bind limits.
+                    const CHUNK: usize = 400;
                     let mut tx = self.writer.begin().await.map_err(err)?;
+
                     // Lock the accounts in id order, so concurrent batches cannot deadlock.
-                    let mut ids: Vec<AccountId> = requests.iter().flat_map(|r| [r.debit, r.credit]).collect();
-                    ids.sort();
+                    let mut ids: Vec<i64> = requests.iter().flat_map(|r| [r.debit.0, r.credit.0]).collect();
+                    ids.sort_unstable();
                     ids.dedup();
                     let mut accounts: HashMap<AccountId, LedgerAccount> = HashMap::new();
                     let mut versions: HashMap<AccountId, i64> = HashMap::new();
-                    for id in ids {
-                        let row = ::sqlx::query(concat!(
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(
                             "SELECT id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, \
-                             credits_posted, version FROM ledger_accounts WHERE id = $1 ",
-                            $lock
-                        ))
-                        .bind(id.0)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                        if let Some(row) = row {
-                            versions.insert(id, row.try_get("version").map_err(err)?);
-                            accounts.insert(id, account(&row)?.0);
+                             credits_posted, version FROM ledger_accounts WHERE id IN (",
+                        );
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(") ORDER BY id ");
+                        qb.push($lock);
+                        for row in qb.build().fetch_all(&mut *tx).await.map_err(err)? {
+                            let (account, _) = account(&row)?;
+                            versions.insert(account.id, row.try_get("version").map_err(err)?);
+                            accounts.insert(account.id, account);
                         }
                     }
+
                     // Transfers already stored under the batch's keys, and the holds it resolves.
                     let mut keys: Vec<&str> = requests
                         .iter()
                         .flat_map(|r| ::std::iter::once(r.key.as_str()).chain(r.pending_key.as_deref()))
                         .collect();
-                    keys.sort();
+                    keys.sort_unstable();
                     keys.dedup();
                     let mut known: HashMap<String, KnownTransfer> = HashMap::new();
-                    for key in keys {
-                        let q = concat!(
+                    for chunk in keys.chunks(CHUNK) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(
                             "SELECT t.id, t.transfer_key, t.debit_account_id, t.credit_account_id, t.amount, t.requested_amount, \
                              t.currency, t.code, t.user_data, t.mode, t.expires_at, t.pending_id, t.pending_key, t.linked, t.created_at, \
                              (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = t.id) AS resolved_by \
-                             FROM ledger_transfers t WHERE t.transfer_key = $1 ",
-                            $lock
+                             FROM ledger_transfers t WHERE t.transfer_key IN (",
                         );
-                        let Some(row) = ::sqlx::query(q).bind(key).fetch_optional(&mut *tx).await.map_err(err)? else {
-                            continue;
-                        };
-                        let stored = transfer(&row)?;
-                        let resolved_by: Option<String> = row.try_get("resolved_by").map_err(err)?;
-                        let hold_state = match (&stored.mode, resolved_by.as_deref()) {
-                            (TransferMode::Pending { .. }, None) => Some(ledger::HoldState::Pending),
-                            (TransferMode::Pending { .. }, Some("post_pending")) => Some(ledger::HoldState::Posted),
-                            (TransferMode::Pending { .. }, Some("void_pending")) => Some(ledger::HoldState::Voided),
-                            (TransferMode::Pending { .. }, Some(_)) => Some(ledger::HoldState::Expired),
-                            _ => None,
-                        };
-                        known.insert(
-                            stored.key.clone(),
-                            KnownTransfer { id: stored.id, request: sql::request_of(&stored), hold_state, amount: stored.amount },
-                        );
+                        let mut list = qb.separated(", ");
+                        for key in chunk {
+                            list.push_bind(key.to_string());
+                        }
+                        list.push_unseparated(") ORDER BY t.id ");
+                        qb.push($lock);
+                        for row in qb.build().fetch_all(&mut *tx).await.map_err(err)? {
+                            let stored = transfer(&row)?;
+                            let resolved_by: Option<String> = row.try_get("resolved_by").map_err(err)?;
+                            let hold_state = match (&stored.mode, resolved_by.as_deref()) {
+                                (TransferMode::Pending { .. }, None) => Some(ledger::HoldState::Pending),
+                                (TransferMode::Pending { .. }, Some("post_pending")) => Some(ledger::HoldState::Posted),
+                                (TransferMode::Pending { .. }, Some("void_pending")) => Some(ledger::HoldState::Voided),
+                                (TransferMode::Pending { .. }, Some(_)) => Some(ledger::HoldState::Expired),
+                                _ => None,
+                            };
+                            known.insert(
+                                stored.key.clone(),
+                                KnownTransfer { id: stored.id, request: sql::request_of(&stored), hold_state, amount: stored.amount },
+                            );
+                        }
                     }
+
                     let outcomes = ledger::plan_batch(&mut accounts, &known, requests, now);
+
+                    // Insert the accepted transfers. A transfer resolving a hold created in the
+                    // same batch needs that hold's id, so such a transfer starts a new statement.
                     let mut ids_by_key: HashMap<String, TransferId> = known.iter().map(|(k, t)| (k.clone(), t.id)).collect();
-                    let mut results: Vec<Result<Transfer, LedgerError>> = Vec::with_capacity(outcomes.len());
+                    let mut stored: HashMap<usize, Transfer> = HashMap::new();
+                    let created: Vec<(usize, &ledger::PlannedTransfer)> = outcomes
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, o)| match o {
+                            Outcome::Created(p) => Some((i, &**p)),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut run: Vec<(usize, &ledger::PlannedTransfer)> = Vec::new();
+                    let mut run_keys: ::std::collections::HashSet<&str> = ::std::collections::HashSet::new();
+                    for (position, item) in created.iter().enumerate() {
+                        let needs_earlier = item.1.request.pending_key.as_deref().is_some_and(|k| run_keys.contains(k));
+                        if needs_earlier || run.len() == CHUNK {
+                            self.insert_transfers(&mut tx, &run, &mut ids_by_key, &mut stored, now).await?;
+                            run.clear();
+                            run_keys.clear();
+                        }
+                        run.push(*item);
+                        run_keys.insert(item.1.request.key.as_str());
+                        if position + 1 == created.len() {
+                            self.insert_transfers(&mut tx, &run, &mut ids_by_key, &mut stored, now).await?;
+                        }
+                    }
+
+                    // One entry per account and transfer, versions in the order of application.
+                    let mut entries: Vec<(i64, i64, i64, ::augure_domain::ledger::Balances)> = Vec::new();
                     let mut touched: Vec<AccountId> = Vec::new();
-                    for outcome in outcomes {
+                    for (i, p) in &created {
+                        let transfer_id = stored[i].id.0;
+                        for (account_id, after) in [(p.request.debit, p.debit_after), (p.request.credit, p.credit_after)] {
+                            let version = versions.entry(account_id).or_insert(0);
+                            *version += 1;
+                            entries.push((account_id.0, *version, transfer_id, after));
+                            touched.push(account_id);
+                        }
+                    }
+                    for chunk in entries.chunks(CHUNK) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO ledger_entries (account_id, version, transfer_id, debits_pending, debits_posted, \
+                             credits_pending, credits_posted) ",
+                        );
+                        qb.push_values(chunk, |mut row, (account_id, version, transfer_id, b)| {
+                            row.push_bind(*account_id)
+                                .push_bind(*version)
+                                .push_bind(*transfer_id)
+                                .push_bind(b.debits_pending)
+                                .push_bind(b.debits_posted)
+                                .push_bind(b.credits_pending)
+                                .push_bind(b.credits_posted);
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(err)?;
+                    }
+
+                    // The accounts' new sums and versions, in one statement per chunk.
+                    touched.sort_unstable();
+                    touched.dedup();
+                    for chunk in touched.chunks(CHUNK) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                            "UPDATE ledger_accounts SET debits_pending = v.column2, debits_posted = v.column3, \
+                             credits_pending = v.column4, credits_posted = v.column5, version = v.column6 FROM (",
+                        );
+                        qb.push_values(chunk, |mut row, account_id| {
+                            let b = accounts[account_id].balances;
+                            row.push_bind(account_id.0)
+                                .push_bind(b.debits_pending)
+                                .push_bind(b.debits_posted)
+                                .push_bind(b.credits_pending)
+                                .push_bind(b.credits_posted)
+                                .push_bind(versions[account_id]);
+                        });
+                        qb.push(") AS v WHERE ledger_accounts.id = v.column1");
+                        qb.build().execute(&mut *tx).await.map_err(err)?;
+                    }
+
+                    // Replays answer with the stored transfer.
+                    let existing: Vec<i64> = outcomes
+                        .iter()
+                        .filter_map(|o| match o {
+                            Outcome::Exists(id) => Some(id.0),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut by_id: HashMap<TransferId, Transfer> = HashMap::new();
+                    for chunk in existing.chunks(CHUNK) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM ledger_transfers WHERE id IN (", sql::TRANSFER_COLUMNS));
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(")");
+                        for row in qb.build().fetch_all(&mut *tx).await.map_err(err)? {
+                            let t = transfer(&row)?;
+                            by_id.insert(t.id, t);
+                        }
+                    }
+                    tx.commit().await.map_err(err)?;
+
+                    let mut results: Vec<Result<Transfer, LedgerError>> = Vec::with_capacity(outcomes.len());
+                    for (i, outcome) in outcomes.into_iter().enumerate() {
                         let result = match outcome {
-                            Outcome::Created(p) => {
-                                let r = &p.request;
-                                let pending_id = r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).map(|id| id.0);
-                                let expires_at = match r.mode {
-                                    TransferMode::Pending { expires_at } => expires_at.map(sql::micros),
-                                    _ => None,
-                                };
-                                let q = format!(
-                                    "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, \
-                                     requested_amount, currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {}",
-                                    sql::TRANSFER_COLUMNS
-                                );
-                                let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
-                                    .bind(&r.key)
-                                    .bind(r.debit.0)
-                                    .bind(r.credit.0)
-                                    .bind(p.amount)
-                                    .bind(r.amount)
-                                    .bind(r.currency.code())
-                                    .bind(&r.code)
-                                    .bind(r.user_data.as_deref())
-                                    .bind(r.mode.as_str())
-                                    .bind(expires_at)
-                                    .bind(pending_id)
-                                    .bind(r.pending_key.as_deref())
-                                    .bind(i64::from(r.linked))
-                                    .bind(sql::micros(now))
-                                    .fetch_one(&mut *tx)
-                                    .await
-                                    .map_err(err)?;
-                                let stored = transfer(&row)?;
-                                ids_by_key.insert(stored.key.clone(), stored.id);
-                                for (account_id, after) in [(r.debit, p.debit_after), (r.credit, p.credit_after)] {
-                                    let version = versions.entry(account_id).or_insert(0);
-                                    *version += 1;
-                                    ::sqlx::query(
-                                        "INSERT INTO ledger_entries (account_id, version, transfer_id, debits_pending, debits_posted, \
-                                         credits_pending, credits_posted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                    )
-                                    .bind(account_id.0)
-                                    .bind(*version)
-                                    .bind(stored.id.0)
-                                    .bind(after.debits_pending)
-                                    .bind(after.debits_posted)
-                                    .bind(after.credits_pending)
-                                    .bind(after.credits_posted)
-                                    .execute(&mut *tx)
-                                    .await
-                                    .map_err(err)?;
-                                    touched.push(account_id);
-                                }
-                                Ok(stored)
-                            }
-                            Outcome::Exists(id) => {
-                                let q = format!("SELECT {} FROM ledger_transfers WHERE id = $1", sql::TRANSFER_COLUMNS);
-                                let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&mut *tx).await.map_err(err)?;
-                                Ok(transfer(&row)?)
-                            }
-                            Outcome::SameAs(i) => results[i].clone(),
+                            Outcome::Created(_) => Ok(stored.remove(&i).ok_or_else(|| StoreError::Corrupt(format!("transfer {i} not stored")))?),
+                            Outcome::Exists(id) => Ok(by_id.get(&id).cloned().ok_or(StoreError::NotFound)?),
+                            Outcome::SameAs(earlier) => results[earlier].clone(),
                             Outcome::Failed(e) => Err(e),
                         };
                         results.push(result);
                     }
-                    touched.sort();
-                    touched.dedup();
-                    for account_id in touched {
-                        let b = accounts[&account_id].balances;
-                        ::sqlx::query(
-                            "UPDATE ledger_accounts SET debits_pending = $1, debits_posted = $2, credits_pending = $3, \
-                             credits_posted = $4, version = $5 WHERE id = $6",
-                        )
-                        .bind(b.debits_pending)
-                        .bind(b.debits_posted)
-                        .bind(b.credits_pending)
-                        .bind(b.credits_posted)
-                        .bind(versions[&account_id])
-                        .bind(account_id.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                    }
-                    tx.commit().await.map_err(err)?;
                     Ok(results)
                 }
-            }
 
+                /// Inserts one run of planned transfers with a single statement.
+                async fn insert_transfers(
+                    &self,
+                    tx: &mut ::sqlx::Transaction<'_, $db>,
+                    run: &[(usize, &ledger::PlannedTransfer)],
+                    ids_by_key: &mut HashMap<String, TransferId>,
+                    stored: &mut HashMap<usize, Transfer>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    if run.is_empty() {
+                        return Ok(());
+                    }
+                    let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, \
+                         requested_amount, currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at) ",
+                    );
+                    qb.push_values(run, |mut row, (_, p)| {
+                        let r = &p.request;
+                        let expires_at = match r.mode {
+                            TransferMode::Pending { expires_at } => expires_at.map(sql::micros),
+                            _ => None,
+                        };
+                        let pending_id = r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).map(|id| id.0);
+                        row.push_bind(r.key.clone())
+                            .push_bind(r.debit.0)
+                            .push_bind(r.credit.0)
+                            .push_bind(p.amount)
+                            .push_bind(r.amount)
+                            .push_bind(r.currency.code())
+                            .push_bind(r.code.clone())
+                            .push_bind(r.user_data.clone())
+                            .push_bind(r.mode.as_str())
+                            .push_bind(expires_at)
+                            .push_bind(pending_id)
+                            .push_bind(r.pending_key.clone())
+                            .push_bind(i64::from(r.linked))
+                            .push_bind(sql::micros(now));
+                    });
+                    qb.push(format!(" RETURNING {}", sql::TRANSFER_COLUMNS));
+                    let rows = qb.build().fetch_all(&mut **tx).await.map_err(err)?;
+                    let mut by_key: HashMap<String, Transfer> = HashMap::new();
+                    for row in &rows {
+                        let t = transfer(row)?;
+                        ids_by_key.insert(t.key.clone(), t.id);
+                        by_key.insert(t.key.clone(), t);
+                    }
+                    for (i, p) in run {
+                        let t = by_key.remove(&p.request.key).ok_or_else(|| StoreError::Corrupt(format!("transfer {} not returned", p.request.key)))?;
+                        stored.insert(*i, t);
+                    }
+                    Ok(())
+                }
+            }
 
             #[async_trait]
             impl PaymentStore for $store {
