@@ -215,3 +215,13 @@ err-ledger = The ledger refused the operation.
 err-invalid-amount = This amount is not valid.
 err-checkout-done = This payment is already complete.
 err-idempotency-mismatch = This idempotency key was already used for another request.
+
+admin-packs = Credit packs
+admin-pack-price = Price
+admin-pack-bonus = Free credit
+admin-pack-on-sale = On sale
+admin-pack-withdrawn = Withdrawn
+admin-pack-withdraw = Withdraw
+admin-pack-sell = Put back on sale
+admin-pack-new = New pack
+admin-pack-add = Add

@@ -215,3 +215,13 @@ err-ledger = L'opération a été refusée par le grand livre.
 err-invalid-amount = Ce montant n'est pas valide.
 err-checkout-done = Ce paiement est déjà terminé.
 err-idempotency-mismatch = Cette clé d'idempotence a déjà servi pour une autre demande.
+
+admin-packs = Formules de crédit
+admin-pack-price = Prix
+admin-pack-bonus = Crédit offert
+admin-pack-on-sale = En vente
+admin-pack-withdrawn = Retirée
+admin-pack-withdraw = Retirer de la vente
+admin-pack-sell = Remettre en vente
+admin-pack-new = Nouvelle formule
+admin-pack-add = Ajouter

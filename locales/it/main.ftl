@@ -215,3 +215,13 @@ err-ledger = L'operazione è stata rifiutata dal libro mastro.
 err-invalid-amount = Questo importo non è valido.
 err-checkout-done = Questo pagamento è già concluso.
 err-idempotency-mismatch = Questa chiave di idempotenza è già stata usata per un'altra richiesta.
+
+admin-packs = Offerte di credito
+admin-pack-price = Prezzo
+admin-pack-bonus = Credito in omaggio
+admin-pack-on-sale = In vendita
+admin-pack-withdrawn = Ritirata
+admin-pack-withdraw = Ritira dalla vendita
+admin-pack-sell = Rimetti in vendita
+admin-pack-new = Nuova offerta
+admin-pack-add = Aggiungi

@@ -668,6 +668,15 @@ pub async fn credit_packs_are_listed_per_site_cheapest_first(store: Arc<dyn Stor
     assert_eq!(listed, [small.clone(), big.clone()]);
     assert_eq!(store.credit_pack(big.id).await.unwrap().bonus, chf(800));
     assert!(matches!(store.credit_pack(9999).await, Err(StoreError::NotFound)));
+    store.set_credit_pack_active(small.id, false).await.unwrap();
+    assert_eq!(
+        store.credit_packs(site.id).await.unwrap(),
+        std::slice::from_ref(&big),
+        "a withdrawn pack is not on sale"
+    );
+    assert_eq!(store.all_credit_packs().await.unwrap().len(), 3);
+    assert!(!store.credit_pack(small.id).await.unwrap().active);
+    assert!(matches!(store.set_credit_pack_active(9999, true).await, Err(StoreError::NotFound)));
 }
 
 pub async fn a_purchase_is_paid_once(store: Arc<dyn Store>) {

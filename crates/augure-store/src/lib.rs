@@ -149,6 +149,10 @@ pub trait PaymentStore {
     async fn credit_pack(&self, id: i64) -> StoreResult<CreditPack>;
     /// Packs on sale on a site, cheapest first.
     async fn credit_packs(&self, site: SiteId) -> StoreResult<Vec<CreditPack>>;
+    /// Every pack of every site, withdrawn ones included (the admin's list).
+    async fn all_credit_packs(&self) -> StoreResult<Vec<CreditPack>>;
+    /// Puts a pack on sale or withdraws it; purchases already made keep their terms.
+    async fn set_credit_pack_active(&self, id: i64, active: bool) -> StoreResult<()>;
     async fn create_purchase(&self, user: UserId, pack: &CreditPack, now: DateTime<Utc>) -> StoreResult<Purchase>;
     async fn set_checkout_session(&self, purchase: i64, session: &str) -> StoreResult<()>;
     async fn purchase(&self, id: i64) -> StoreResult<Purchase>;

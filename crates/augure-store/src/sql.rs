@@ -1146,6 +1146,24 @@ macro_rules! impl_sql_store {
                     rows.iter().map(pack).collect()
                 }
 
+                async fn all_credit_packs(&self) -> StoreResult<Vec<CreditPack>> {
+                    let rows = ::sqlx::query("SELECT id, site_id, price, bonus, currency, active FROM credit_packs ORDER BY site_id, price, id")
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    rows.iter().map(pack).collect()
+                }
+
+                async fn set_credit_pack_active(&self, id: i64, active: bool) -> StoreResult<()> {
+                    let done = ::sqlx::query("UPDATE credit_packs SET active = $1 WHERE id = $2")
+                        .bind(i64::from(active))
+                        .bind(id)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                }
+
                 async fn create_purchase(&self, user: UserId, p: &CreditPack, now: DateTime<Utc>) -> StoreResult<Purchase> {
                     let id: i64 = ::sqlx::query_scalar(
                         "INSERT INTO purchases (user_id, pack_id, price, bonus, currency, status, created_at) \

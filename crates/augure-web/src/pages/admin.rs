@@ -213,3 +213,21 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
     let account = account_view(&l, &account, owner);
     render(StatusCode::OK, &LedgerAccountPage { l, account, transfers })
 }
+
+#[derive(Template)]
+#[template(path = "admin/transfers.html")]
+struct TransfersPage<'a> {
+    l: Layout<'a>,
+    transfers: Vec<Transfer>,
+    page: i64,
+    more: bool,
+}
+
+pub async fn ledger_transfers(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let page = p.page.max(0);
+    let mut transfers = st.app.store.recent_transfers(PAGE_SIZE + 1, page * PAGE_SIZE).await?;
+    let more = transfers.len() as i64 > PAGE_SIZE;
+    transfers.truncate(PAGE_SIZE as usize);
+    render(StatusCode::OK, &TransfersPage { l: ctx.layout(&st), transfers, page, more })
+}

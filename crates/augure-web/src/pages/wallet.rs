@@ -217,3 +217,110 @@ pub async fn admin_refund(
     st.app.credit.refund(id, amount.minor, form.key.trim()).await?;
     Ok(Redirect::to(&format!("/admin/purchases?refunded={id}")).into_response())
 }
+
+#[derive(Template)]
+#[template(path = "admin/packs.html")]
+struct PacksPage<'a> {
+    l: Layout<'a>,
+    sites: Vec<SitePacks>,
+    error: Option<String>,
+}
+
+struct SitePacks {
+    code: String,
+    name: String,
+    packs: Vec<PackRow>,
+}
+
+struct PackRow {
+    id: i64,
+    price: String,
+    bonus: String,
+    active: bool,
+}
+
+async fn packs_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<Problem>) -> PageResult {
+    let sites = st.app.store.list_sites().await?;
+    let packs = st.app.store.all_credit_packs().await?;
+    let l = ctx.layout(st);
+    let sites = sites
+        .into_iter()
+        .map(|site| {
+            let rows = packs
+                .iter()
+                .filter(|p| p.site_id == site.id)
+                .map(|p| PackRow {
+                    id: p.id,
+                    price: p.price.format(l.tr.locale),
+                    bonus: p.bonus.format(l.tr.locale),
+                    active: p.active,
+                })
+                .collect();
+            SitePacks { code: site.code.to_string(), name: site.name, packs: rows }
+        })
+        .collect();
+    let error = error.map(|p| p.message(&l.tr));
+    render(status, &PacksPage { l, sites, error })
+}
+
+pub async fn admin_packs(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
+    ctx.require(Role::Admin)?;
+    packs_page(&st, &ctx, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PackForm {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    bonus: String,
+}
+
+pub async fn admin_add_pack(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    PageForm(form): PageForm<PackForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let site = match form.site.parse() {
+        Ok(code) => st.app.store.site_by_code(&code).await.ok(),
+        Err(_) => None,
+    };
+    let Some(site) = site else {
+        let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site");
+        return packs_page(&st, &ctx, problem.status, Some(problem)).await;
+    };
+    let bonus = if form.bonus.trim().is_empty() { "0" } else { form.bonus.as_str() };
+    let amounts =
+        Money::parse_major(&form.price, site.currency).and_then(|p| Ok((p, Money::parse_major(bonus, site.currency)?)));
+    match amounts {
+        Ok((price, bonus)) if price.minor > 0 && bonus.minor >= 0 => {
+            st.app.store.create_credit_pack(site.id, price, bonus, st.app.clock.now()).await?;
+            Ok(Redirect::to("/admin/packs").into_response())
+        }
+        _ => {
+            let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount");
+            packs_page(&st, &ctx, problem.status, Some(problem)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    active: String,
+}
+
+pub async fn admin_toggle_pack(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<ToggleForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    st.app.store.set_credit_pack_active(id, form.active == "true").await?;
+    Ok(Redirect::to("/admin/packs").into_response())
+}

@@ -240,3 +240,58 @@ async fn api_purchases_honour_the_idempotency_key() {
         app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(wallet, json!({"currency": "EUR", "available": 0, "on_hold": 0, "history": []}));
 }
+
+#[tokio::test]
+async fn an_admin_sells_and_withdraws_packs_per_site() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let admin = TestApp::new_client();
+    admin
+        .post(app.url("/admin/login"))
+        .form(&[("email", demo::ADMIN_EMAIL), ("password", demo::ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let added = admin
+        .post(app.url("/admin/packs"))
+        .form(&[("site", "CH"), ("price", "15"), ("bonus", "1,50")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.url().path(), "/admin/packs");
+    assert!(added.text().await.unwrap().contains("15,00\u{a0}CHF"));
+    let bad = admin
+        .post(app.url("/admin/packs"))
+        .form(&[("site", "CH"), ("price", "-3"), ("bonus", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ch = app.store.site_by_code(&"CH".parse().unwrap()).await.unwrap();
+    let pack = app.store.credit_packs(ch.id).await.unwrap().into_iter().find(|p| p.price.minor == 1500).unwrap();
+    assert_eq!(pack.bonus.minor, 150);
+    admin.post(app.url(&format!("/admin/packs/{}/active", pack.id))).form(&[("active", "false")]).send().await.unwrap();
+    assert!(app.store.credit_packs(ch.id).await.unwrap().iter().all(|p| p.id != pack.id));
+    // giulia shops on CH: a withdrawn pack cannot be bought.
+    let giulia = TestApp::new_client();
+    giulia
+        .post(app.url("/login"))
+        .form(&[("email", "giulia@augure.localhost"), ("password", demo::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let refused =
+        giulia.post(app.url("/wallet/purchases")).form(&[("pack_id", pack.id.to_string())]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let fr_pack = pack_for(&app, "FR", 1000).await;
+    let wrong_site =
+        giulia.post(app.url("/wallet/purchases")).form(&[("pack_id", fr_pack.to_string())]).send().await.unwrap();
+    assert_eq!(wrong_site.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let transfers = admin.get(app.url("/admin/ledger/transfers")).send().await.unwrap();
+    assert_eq!(transfers.status(), StatusCode::OK);
+}
+
+async fn pack_for(app: &TestApp, site: &str, price: i64) -> i64 {
+    let site = app.store.site_by_code(&site.parse().unwrap()).await.unwrap();
+    app.store.credit_packs(site.id).await.unwrap().into_iter().find(|p| p.price.minor == price).unwrap().id
+}
