@@ -7,4 +7,11 @@ pub mod payments;
 pub mod stripe_signature;
 
 pub use mail::{OutboxMailer, SmtpMailer};
-pub use payments::TestPayments;
+pub use payments::{StripePayments, TestPayments};
+
+/// Installs ring as the process's TLS provider (once; later calls do nothing). HTTP clients
+/// here are built without a provider of their own, so a process that makes HTTP requests
+/// calls this first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -165,3 +165,106 @@ pub fn parse_stripe_webhook(
     };
     Ok(PaymentEvent { id: event.id, kind })
 }
+
+/// Stripe itself: hosted Checkout sessions, refunds, and signed webhooks.
+pub struct StripePayments {
+    http: reqwest::Client,
+    api_base: String,
+    secret_key: SecretString,
+    verifier: WebhookVerifier,
+}
+
+impl StripePayments {
+    /// `api_base` is `https://api.stripe.com` except in tests.
+    pub fn new(api_base: &str, secret_key: SecretString, webhook_secrets: Vec<SecretString>) -> Result<Self, String> {
+        crate::install_tls_provider();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            secret_key,
+            verifier: WebhookVerifier::new(webhook_secrets, DEFAULT_TOLERANCE_SECONDS),
+        })
+    }
+
+    /// POSTs a form to Stripe's API. The idempotency key makes a retried call a single one.
+    async fn post(&self, path: &str, form: &[(String, String)], key: &str) -> Result<serde_json::Value, PaymentError> {
+        use secrecy::ExposeSecret;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api_base))
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Idempotency-Key", key)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        let message = || body["error"]["message"].as_str().unwrap_or("unknown error").to_owned();
+        if status.is_success() {
+            Ok(body)
+        } else if status.is_server_error() || status.as_u16() == 429 {
+            Err(PaymentError::Unavailable(message()))
+        } else {
+            Err(PaymentError::Refused(message()))
+        }
+    }
+}
+
+#[async_trait]
+impl Payments for StripePayments {
+    async fn create_checkout(
+        &self,
+        purchase: &Purchase,
+        success: &str,
+        cancel: &str,
+    ) -> Result<Checkout, PaymentError> {
+        let id = purchase.id.to_string();
+        let form: Vec<(String, String)> = [
+            ("mode", "payment".to_owned()),
+            ("success_url", success.to_owned()),
+            ("cancel_url", cancel.to_owned()),
+            ("client_reference_id", id.clone()),
+            ("metadata[purchase_id]", id.clone()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            ("line_items[0][price_data][currency]", purchase.price.currency.code().to_lowercase()),
+            ("line_items[0][price_data][unit_amount]", purchase.price.minor.to_string()),
+            ("line_items[0][price_data][product_data][name]", format!("augure credit #{id}")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let session = self.post("/v1/checkout/sessions", &form, &format!("checkout:{id}")).await?;
+        let field = |name: &str| {
+            session[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| PaymentError::BadPayload(format!("session without {name}")))
+        };
+        Ok(Checkout { session_id: field("id")?, url: field("url")? })
+    }
+
+    async fn refund(&self, purchase: &Purchase, amount: Money, key: &str) -> Result<(), PaymentError> {
+        let payment =
+            purchase.payment_ref.clone().ok_or_else(|| PaymentError::Refused("no payment to refund".into()))?;
+        let form = vec![("payment_intent".to_owned(), payment), ("amount".to_owned(), amount.minor.to_string())];
+        self.post("/v1/refunds", &form, key).await.map(|_| ())
+    }
+
+    fn parse_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentEvent, PaymentError> {
+        parse_stripe_webhook(&self.verifier, signature, body, now)
+    }
+
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+}

@@ -167,13 +167,23 @@ impl Default for HttpSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct PaymentSettings {
+    /// `test` (the built-in test-mode checkout) or `stripe`.
+    pub provider: String,
     /// Webhook signing secrets: the current one first, then any being rotated out.
     pub webhook_secrets: Vec<SecretString>,
+    /// Stripe's secret API key (`sk_…`), for `provider = "stripe"`.
+    pub stripe_secret_key: Option<SecretString>,
+    pub stripe_api_base: String,
 }
 
 impl Default for PaymentSettings {
     fn default() -> Self {
         // Only the local test-mode checkout signs with this; set your provider's secrets.
-        Self { webhook_secrets: vec![SecretString::from("whsec_augure_local_test".to_owned())] }
+        Self {
+            provider: "test".into(),
+            webhook_secrets: vec![SecretString::from("whsec_augure_local_test".to_owned())],
+            stripe_secret_key: None,
+            stripe_api_base: "https://api.stripe.com".into(),
+        }
     }
 }

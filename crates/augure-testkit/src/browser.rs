@@ -71,6 +71,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {driver_path}: {e}"));
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
+        augure_adapters::install_tls_provider();
         let http = reqwest::Client::builder()
             // A hung page load must fail the test, not hang it.
             .timeout(Duration::from_secs(60))

@@ -75,11 +75,13 @@ impl TestApp {
 
     /// Another browser: its own cookie jar.
     pub fn new_client() -> reqwest::Client {
+        augure_adapters::install_tls_provider();
         reqwest::Client::builder().cookie_store(true).build().expect("http client")
     }
 
     /// A client that reports redirects instead of following them.
     pub fn client_without_redirects() -> reqwest::Client {
+        augure_adapters::install_tls_provider();
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

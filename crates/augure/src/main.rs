@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use augure_adapters::{OutboxMailer, SmtpMailer, TestPayments};
+use augure_adapters::{OutboxMailer, SmtpMailer, StripePayments, TestPayments};
 use augure_app::mail::Mailer;
-use augure_app::{App, Settings, SystemClock, demo};
+use augure_app::{App, Payments, Settings, SystemClock, demo};
 use augure_store::Store;
 use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -178,7 +179,22 @@ async fn build_app(db: &DbArgs) -> anyhow::Result<App> {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.mail.from).map_err(anyhow::Error::msg)?),
         None => Arc::new(OutboxMailer::new(store.clone())),
     };
-    let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
+    let p = &settings.payments;
+    let payments: Arc<dyn Payments> = match p.provider.as_str() {
+        "test" => Arc::new(TestPayments::new(&settings.public_url, p.webhook_secrets.clone())),
+        "stripe" => {
+            let key = p.stripe_secret_key.clone().context("payments.stripe_secret_key is required with Stripe")?;
+            // The test secret is public: a real provider needs its own.
+            let public = p.webhook_secrets.iter().any(|s| s.expose_secret() == "whsec_augure_local_test");
+            if p.webhook_secrets.is_empty() || public {
+                bail!("payments.webhook_secrets must hold the Stripe endpoint's signing secret(s)");
+            }
+            Arc::new(
+                StripePayments::new(&p.stripe_api_base, key, p.webhook_secrets.clone()).map_err(anyhow::Error::msg)?,
+            )
+        }
+        other => bail!("unknown payments.provider {other:?}: use \"test\" or \"stripe\""),
+    };
     Ok(App::new(store, Arc::new(SystemClock), mailer, payments, settings))
 }
 

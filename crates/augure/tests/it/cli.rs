@@ -60,13 +60,34 @@ async fn serve_answers_then_stops_gracefully_on_sigterm() {
     .unwrap()
     .expect("the server prints its address");
     let base = line.split_whitespace().last().unwrap().to_owned();
-    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    let client = augure_testkit::TestApp::new_client();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     // Without --demo nothing is seeded.
-    let sites: serde_json::Value = reqwest::get(format!("{base}/api/v1/sites")).await.unwrap().json().await.unwrap();
+    let sites: serde_json::Value =
+        client.get(format!("{base}/api/v1/sites")).send().await.unwrap().json().await.unwrap();
     assert_eq!(sites, serde_json::json!([]));
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "graceful stop exits 0, got {status}");
+}
+
+#[test]
+fn a_real_payment_provider_needs_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let out = augure()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .env("AUGURE_PAYMENTS__PROVIDER", "stripe")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stripe_secret_key is required"));
+    let out = augure()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .env("AUGURE_PAYMENTS__PROVIDER", "paypal")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown payments.provider \"paypal\""));
 }

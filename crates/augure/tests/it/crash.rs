@@ -42,7 +42,7 @@ fn serve(url: &str, crash_at: Option<&str>) -> Server {
 }
 
 async fn deliver(server: &Server, body: &str, signature: &str) -> Result<reqwest::Response, reqwest::Error> {
-    reqwest::Client::new()
+    augure_testkit::TestApp::new_client()
         .post(format!("{}/webhooks/payments", server.base))
         .header("stripe-signature", signature)
         .header("content-type", "application/json")
