@@ -774,9 +774,9 @@ macro_rules! impl_sql_store {
 
                 async fn account_transfers(&self, account_id: AccountId, limit: i64) -> StoreResult<Vec<Transfer>> {
                     let q = format!(
-                        "SELECT {} FROM ledger_transfers WHERE debit_account_id = $1 OR credit_account_id = $1 \
-                         ORDER BY id DESC LIMIT $2",
-                        sql::TRANSFER_COLUMNS
+                        "SELECT {} FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id \
+                         WHERE e.account_id = $1 ORDER BY e.version DESC LIMIT $2",
+                        sql::TRANSFER_COLUMNS.replace("id, transfer_key", "t.id, t.transfer_key")
                     );
                     let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(account_id.0).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
                     rows.iter().map(transfer).collect()
