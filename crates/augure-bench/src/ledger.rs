@@ -20,12 +20,16 @@ use chrono::Utc;
 
 const ACCOUNTS: usize = 1000;
 const BATCH: usize = 100;
+/// Each scenario runs this many times, interleaved with the others; medians are reported.
+const ROUNDS: usize = 3;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let transfers: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
     let transfers = transfers.div_ceil(BATCH) * BATCH;
-    println!("ledger-bench: {transfers} transfers per scenario, {ACCOUNTS} accounts, batches of {BATCH}\n");
+    println!(
+        "ledger-bench: {transfers} transfers per scenario and round, {ROUNDS} rounds (medians), {ACCOUNTS} accounts, batches of {BATCH}\n"
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.db");
@@ -55,37 +59,49 @@ async fn run(name: &str, store: &dyn Store, raw: &Raw, n: usize) {
         .id;
     let size_before = raw.bytes().await;
     let mut rng = Lcg(42);
-    let mut results = Vec::new();
-    for (label, hot_account, batch) in [
+    let scenarios = [
         ("uniform, 1 per commit", None, 1),
         ("hot account, 1 per commit", Some(hot), 1),
         ("uniform, 100 per commit", None, BATCH),
         ("hot account, 100 per commit", Some(hot), BATCH),
-    ] {
-        let requests: Vec<TransferRequest> = (0..n)
-            .map(|i| {
-                let debit = accounts[rng.below(ACCOUNTS)];
-                let credit = hot_account.unwrap_or_else(|| {
-                    loop {
-                        let c = accounts[rng.below(ACCOUNTS)];
-                        if c != debit {
-                            break c;
+    ];
+    let mut ledger_rates: Vec<Vec<f64>> = vec![Vec::new(); scenarios.len()];
+    let (mut raw_single, mut raw_batch) = (Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for round in 0..ROUNDS {
+        for (s, (label, hot_account, batch)) in scenarios.iter().enumerate() {
+            let requests: Vec<TransferRequest> = (0..n)
+                .map(|i| {
+                    let debit = accounts[rng.below(ACCOUNTS)];
+                    let credit = hot_account.unwrap_or_else(|| {
+                        loop {
+                            let c = accounts[rng.below(ACCOUNTS)];
+                            if c != debit {
+                                break c;
+                            }
                         }
-                    }
-                });
-                transfer(&format!("{label}:{i}"), debit, credit)
-            })
-            .collect();
-        let started = Instant::now();
-        for chunk in requests.chunks(batch) {
-            let results = store.create_transfers(chunk, Utc::now()).await.expect("store");
-            assert!(results.iter().all(Result::is_ok), "a bench transfer was refused");
+                    });
+                    transfer(&format!("{round}:{label}:{i}"), debit, credit)
+                })
+                .collect();
+            let started = Instant::now();
+            for chunk in requests.chunks(*batch) {
+                let results = store.create_transfers(chunk, Utc::now()).await.expect("store");
+                assert!(results.iter().all(Result::is_ok), "a bench transfer was refused");
+            }
+            ledger_rates[s].push(rate(n, started.elapsed()));
         }
-        results.push((label, batch, rate(n, started.elapsed())));
+        if round == 0 {
+            // Measured before the baseline writes anything.
+            bytes = raw.bytes().await.saturating_sub(size_before) / (scenarios.len() * n) as u64;
+        }
+        raw_single.push(rate(n, raw.insert(n, 1).await));
+        raw_batch.push(rate(n, raw.insert(n, BATCH).await));
     }
-    let bytes = raw.bytes().await.saturating_sub(size_before) / (4 * n as u64);
-    let raw_single = rate(n, raw.insert(n, 1).await);
-    let raw_batch = rate(n, raw.insert(n, BATCH).await);
+    let raw_single = median(raw_single);
+    let raw_batch = median(raw_batch);
+    let results: Vec<_> =
+        scenarios.iter().zip(ledger_rates).map(|((label, _, batch), rates)| (*label, *batch, median(rates))).collect();
     println!("  raw baseline, 1 row per commit      {raw_single:>9.0} rows/s");
     println!("  raw baseline, 100 rows per commit   {raw_batch:>9.0} rows/s");
     for (label, batch, r) in &results {
@@ -100,6 +116,11 @@ async fn run(name: &str, store: &dyn Store, raw: &Raw, n: usize) {
         hot_batch / uniform_batch
     );
     println!("  storage: {bytes} bytes per transfer (transfer row, two entries, indexes)\n");
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Transfers per second, as a float for display only (never money).
