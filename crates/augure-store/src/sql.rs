@@ -1092,17 +1092,44 @@ macro_rules! impl_sql_store {
                             .push_bind(i64::from(r.linked))
                             .push_bind(sql::micros(now));
                     });
-                    qb.push(format!(" RETURNING {}", sql::TRANSFER_COLUMNS));
+                    // Only the ids come back: the rest is what was just written.
+                    qb.push(" RETURNING id, transfer_key");
                     let rows = qb.build().fetch_all(&mut **tx).await.map_err(err)?;
-                    let mut by_key: HashMap<String, Transfer> = HashMap::new();
+                    let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
                     for row in &rows {
-                        let t = transfer(row)?;
-                        ids_by_key.insert(t.key.clone(), t.id);
-                        by_key.insert(t.key.clone(), t);
+                        ids.insert(row.try_get("transfer_key").map_err(err)?, row.try_get("id").map_err(err)?);
                     }
+                    // As stored: instants keep microseconds.
+                    let created_at = sql::instant(sql::micros(now))?;
                     for (i, p) in run {
-                        let t = by_key.remove(&p.request.key).ok_or_else(|| StoreError::Corrupt(format!("transfer {} not returned", p.request.key)))?;
+                        let r = &p.request;
+                        let id = ids.get(&r.key).copied().ok_or_else(|| StoreError::Corrupt(format!("transfer {} not returned", r.key)))?;
+                        let mode = match r.mode {
+                            TransferMode::Pending { expires_at } => TransferMode::Pending {
+                                expires_at: expires_at.map(|at| sql::instant(sql::micros(at))).transpose()?,
+                            },
+                            other => other,
+                        };
+                        let t = Transfer {
+                            id: TransferId(id),
+                            key: r.key.clone(),
+                            debit: r.debit,
+                            credit: r.credit,
+                            amount: p.amount,
+                            requested_amount: r.amount,
+                            currency: r.currency,
+                            code: r.code.clone(),
+                            user_data: r.user_data.clone(),
+                            mode,
+                            pending_id: r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).copied(),
+                            pending_key: r.pending_key.clone(),
+                            linked: r.linked,
+                            created_at,
+                        };
                         stored.insert(*i, t);
+                    }
+                    for (key, id) in ids {
+                        ids_by_key.insert(key, TransferId(id));
                     }
                     Ok(())
                 }
