@@ -295,8 +295,12 @@ impl Credit {
             .ledger
             .account(LedgerOwner::User(purchase.user_id), AccountKind::ClientCredit, purchase.price.currency)
             .await?;
-        let left = purchase.price.minor - purchase.refunded.minor;
-        Ok(Money::new(left.min(client.balances.available()).max(0), purchase.price.currency))
+        let amount = augure_domain::credit::refundable(
+            purchase.price.minor,
+            purchase.refunded.minor,
+            client.balances.available(),
+        );
+        Ok(Money::new(amount, purchase.price.currency))
     }
 
     /// Refunds `amount` of a purchase to the card and removes it from the client's credit.

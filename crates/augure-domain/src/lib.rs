@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod credit;
 pub mod expert;
 pub mod ids;
 pub mod jobs;
