@@ -2,6 +2,7 @@
 //! randomness and storage from the callers.
 
 pub mod account;
+pub mod availability;
 pub mod clock;
 pub mod credit;
 pub mod expert;

@@ -1,0 +1,214 @@
+//! An expert's availability (SP-status, WG-channels, WG-pause, SP-bank) and their place in
+//! the home listing (SP-ranking). Pure: the caller passes the time.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::expert::Mode;
+
+/// SP-status: what the expert shows. `Busy` is set by the platform during a live
+/// consultation, never by the expert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Available,
+    Busy,
+    Unavailable,
+}
+
+/// The settings behind availability, with the specification's defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AvailabilityPolicy {
+    /// WG-pause: how long "pause" lasts before the expert is back by itself.
+    pub pause_minutes: i64,
+    /// SP-bank: how long after sign-up an expert may work without bank details.
+    pub bank_details_grace_hours: i64,
+    /// SP-chat-presence: how long a lost dashboard keeps its rank.
+    pub presence_grace_seconds: i64,
+    /// SP-ranking: how often the order inside a position rotates.
+    pub rotation_minutes: i64,
+}
+
+impl Default for AvailabilityPolicy {
+    fn default() -> Self {
+        Self { pause_minutes: 20, bank_details_grace_hours: 24, presence_grace_seconds: 90, rotation_minutes: 15 }
+    }
+}
+
+/// What the platform knows about an expert's availability at a given moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presence {
+    pub status: Status,
+    /// Modes the expert switched on (WG-channels).
+    pub modes_on: BTreeSet<Mode>,
+    /// WG-pause: until when the expert is paused, if they are.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// SP-chat-presence: the last heartbeat of a dashboard, if one ever connected.
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// SP-bank: when the account opened, and whether bank details are filled in.
+    pub signed_up_at: DateTime<Utc>,
+    pub has_bank_details: bool,
+}
+
+impl AvailabilityPolicy {
+    /// SP-bank: every consultation mode is blocked once the grace period is over and the
+    /// bank details are still missing.
+    pub fn blocked_for_bank_details(&self, p: &Presence, now: DateTime<Utc>) -> bool {
+        !p.has_bank_details && now >= p.signed_up_at + Duration::hours(self.bank_details_grace_hours)
+    }
+
+    /// SP-bank: when to warn (the banner shows until the details are given).
+    pub fn bank_details_deadline(&self, p: &Presence) -> Option<DateTime<Utc>> {
+        (!p.has_bank_details).then(|| p.signed_up_at + Duration::hours(self.bank_details_grace_hours))
+    }
+
+    /// WG-pause: a pause ends by itself.
+    pub fn paused(&self, p: &Presence, now: DateTime<Utc>) -> bool {
+        p.paused_until.is_some_and(|until| now < until)
+    }
+
+    /// The modes a client can use right now: switched on, not paused, not blocked, chat
+    /// only while a dashboard is connected (within the grace period of SP-chat-presence).
+    pub fn live_modes(&self, p: &Presence, now: DateTime<Utc>) -> BTreeSet<Mode> {
+        if p.status != Status::Available || self.paused(p, now) || self.blocked_for_bank_details(p, now) {
+            return BTreeSet::new();
+        }
+        let connected = p.last_heartbeat.is_some_and(|at| now - at <= Duration::seconds(self.presence_grace_seconds));
+        p.modes_on.iter().copied().filter(|m| *m != Mode::Chat || connected).collect()
+    }
+
+    /// SP-ranking: the position (1 best … 8) the listing gives this expert now.
+    pub fn position(&self, p: &Presence, now: DateTime<Utc>) -> u8 {
+        position_for(&self.live_modes(p, now))
+    }
+}
+
+/// SP-ranking, positions 1–8 of the seed: available with phone, chat and email first; then
+/// two of them, then one (phone before chat before email: live modes first); anyone with
+/// none of the three live comes last (8: unavailable, with the alert button).
+pub fn position_for(live: &BTreeSet<Mode>) -> u8 {
+    let (phone, chat, email) = (live.contains(&Mode::Phone), live.contains(&Mode::Chat), live.contains(&Mode::Email));
+    match (phone, chat, email) {
+        (true, true, true) => 1,
+        (true, true, false) => 2,
+        (true, false, true) => 3,
+        (false, true, true) => 4,
+        (true, false, false) => 5,
+        (false, true, false) => 6,
+        (false, false, true) => 7,
+        (false, false, false) => 8,
+    }
+}
+
+/// SP-ranking's fairness inside a position: the order rotates every `rotation_minutes`,
+/// each expert's place drawn from a hash of their id and the current period, so old and
+/// new experts take turns at the top and the order is stable within a period (no
+/// reshuffle on every page load). Returns the sort key: lower shows first.
+pub fn rotation_key(expert_id: i64, now: DateTime<Utc>, rotation_minutes: i64) -> u64 {
+    let period = now.timestamp().div_euclid(60 * rotation_minutes.max(1));
+    // SplitMix64 over (id, period): cheap, well spread, the same on every node.
+    let mut z = (expert_id as u64) ^ (period as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000, 0).unwrap()
+    }
+
+    fn presence(modes: &[Mode]) -> Presence {
+        Presence {
+            status: Status::Available,
+            modes_on: modes.iter().copied().collect(),
+            paused_until: None,
+            last_heartbeat: Some(t0()),
+            signed_up_at: t0() - Duration::days(30),
+            has_bank_details: true,
+        }
+    }
+
+    use Mode::{Chat, Email, Phone, Video};
+
+    #[test]
+    fn sp_ranking_three_modes_first_then_fewer_then_unavailable() {
+        let policy = AvailabilityPolicy::default();
+        let cases: [(&[Mode], u8); 9] = [
+            (&[Phone, Chat, Email], 1),
+            (&[Phone, Chat, Email, Video], 1),
+            (&[Phone, Chat], 2),
+            (&[Phone, Email], 3),
+            (&[Chat, Email], 4),
+            (&[Phone], 5),
+            (&[Chat], 6),
+            (&[Email], 7),
+            (&[Video], 8),
+        ];
+        for (modes, expected) in cases {
+            assert_eq!(policy.position(&presence(modes), t0()), expected, "{modes:?}");
+        }
+        let mut away = presence(&[Phone, Chat, Email]);
+        away.status = Status::Unavailable;
+        assert_eq!(policy.position(&away, t0()), 8);
+    }
+
+    #[test]
+    fn sp_chat_presence_keeps_the_rank_for_the_grace_period() {
+        let policy = AvailabilityPolicy::default();
+        let p = presence(&[Phone, Chat, Email]);
+        assert_eq!(policy.position(&p, t0() + Duration::seconds(90)), 1);
+        assert_eq!(policy.position(&p, t0() + Duration::seconds(91)), 3, "chat drops, phone + email remain");
+        let never_connected = Presence { last_heartbeat: None, ..p };
+        assert!(!policy.live_modes(&never_connected, t0()).contains(&Chat));
+    }
+
+    #[test]
+    fn wg_pause_ends_by_itself() {
+        let policy = AvailabilityPolicy::default();
+        let paused = Presence { paused_until: Some(t0() + Duration::minutes(20)), ..presence(&[Phone]) };
+        assert!(policy.live_modes(&paused, t0() + Duration::minutes(19)).is_empty());
+        assert_eq!(policy.position(&paused, t0() + Duration::minutes(19)), 8);
+        let later = t0() + Duration::minutes(20);
+        assert_eq!(policy.live_modes(&paused, later), [Phone].into_iter().collect());
+    }
+
+    #[test]
+    fn sp_bank_blocks_every_mode_after_24_hours_without_bank_details() {
+        let policy = AvailabilityPolicy::default();
+        let new_expert = Presence { signed_up_at: t0(), has_bank_details: false, ..presence(&[Phone, Email]) };
+        assert_eq!(policy.bank_details_deadline(&new_expert), Some(t0() + Duration::hours(24)));
+        assert!(!policy.blocked_for_bank_details(&new_expert, t0() + Duration::hours(23)));
+        assert_eq!(policy.position(&new_expert, t0() + Duration::hours(23)), 3);
+        assert!(policy.blocked_for_bank_details(&new_expert, t0() + Duration::hours(24)));
+        assert_eq!(policy.position(&new_expert, t0() + Duration::hours(24)), 8);
+        let filled = Presence { has_bank_details: true, ..new_expert };
+        assert_eq!(policy.position(&filled, t0() + Duration::hours(48)), 3, "unblocked as soon as they are filled");
+        assert_eq!(policy.bank_details_deadline(&filled), None);
+    }
+
+    #[test]
+    fn sp_ranking_rotation_is_stable_within_a_period_and_fair_across_periods() {
+        let ids: Vec<i64> = (1..=10).collect();
+        let order = |now| {
+            let mut v = ids.clone();
+            v.sort_by_key(|id| rotation_key(*id, now, 15));
+            v
+        };
+        assert_eq!(order(t0()), order(t0() + Duration::seconds(59)), "no reshuffle within a period");
+        // Over a day of 15-minute periods every expert is first several times.
+        let mut firsts = std::collections::HashMap::new();
+        for period in 0..96 {
+            *firsts.entry(order(t0() + Duration::minutes(15 * period))[0]).or_insert(0) += 1;
+        }
+        assert_eq!(firsts.len(), 10, "everyone reaches the top: {firsts:?}");
+        assert!(firsts.values().all(|n| *n <= 20), "no one hogs it: {firsts:?}");
+    }
+}
