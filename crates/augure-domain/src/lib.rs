@@ -10,6 +10,7 @@ pub mod ids;
 pub mod jobs;
 pub mod ledger;
 pub mod money;
+pub mod planning;
 pub mod site;
 
 pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
