@@ -55,3 +55,51 @@ pub const DEFAULT_SPECIALTIES: [&str; 10] = [
     "mediumship",
     "channeling",
 ];
+
+/// What an operator sets a minimum price for, per site (AT-min).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// Phone, chat and video share one per-minute price (WG-rate).
+    PerMinute,
+    /// A fixed-price package (PH-package).
+    Package,
+    /// One email consultation (SP-email).
+    EmailConsultation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("the price must be in the site's currency")]
+    WrongCurrency,
+    #[error("the price is below the minimum of {0} minor units")]
+    BelowMinimum(i64),
+}
+
+/// AT-min: a price an expert sets must reach the operator's minimum for that service type
+/// on that site, in that site's currency.
+pub fn check_price(price: crate::Money, minimum: crate::Money) -> Result<(), PriceError> {
+    if price.currency != minimum.currency {
+        return Err(PriceError::WrongCurrency);
+    }
+    if price.minor < minimum.minor.max(1) {
+        return Err(PriceError::BelowMinimum(minimum.minor.max(1)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Currency, Money};
+
+    #[test]
+    fn at_min_prices_reach_the_operators_minimum() {
+        let min = Money::new(150, Currency::Eur);
+        assert_eq!(check_price(Money::new(150, Currency::Eur), min), Ok(()));
+        assert_eq!(check_price(Money::new(149, Currency::Eur), min), Err(PriceError::BelowMinimum(150)));
+        assert_eq!(check_price(Money::new(500, Currency::Chf), min), Err(PriceError::WrongCurrency));
+        let free = Money::zero(Currency::Eur);
+        assert_eq!(check_price(Money::zero(Currency::Eur), free), Err(PriceError::BelowMinimum(1)), "never free");
+    }
+}

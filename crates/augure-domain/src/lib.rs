@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod availability;
+pub mod bank;
 pub mod clock;
 pub mod credit;
 pub mod expert;
