@@ -186,6 +186,42 @@ pub async fn expert_profile_round_trips_and_is_replaced(store: Arc<dyn Store>) {
     assert!(matches!(store.expert_profile(UserId(999)).await, Err(StoreError::NotFound)));
 }
 
+pub async fn expert_presence_is_saved_and_listed_in_the_directory(store: Arc<dyn Store>) {
+    use augure_domain::availability::Status;
+    let mut new = new_user("luna@example.fr", Role::Expert);
+    new.expert_code = Some(ExpertCode(4321));
+    let luna = store.create_user(&new).await.unwrap();
+    store.upsert_expert_profile(&profile(luna.id)).await.unwrap();
+    let other = store.create_user(&new_user("orion@example.fr", Role::Expert)).await.unwrap();
+    store.upsert_expert_profile(&profile(other.id)).await.unwrap();
+    assert!(matches!(store.presence(luna.id).await, Err(StoreError::NotFound)));
+    let presence = ExpertPresence {
+        user_id: luna.id,
+        status: Status::Available,
+        modes_on: vec![augure_domain::Mode::Phone, augure_domain::Mode::Chat],
+        paused_until: Some(t0() + Duration::minutes(20)),
+        last_heartbeat: Some(t0()),
+        bank_details_at: None,
+        updated_at: t0(),
+    };
+    store.save_presence(&presence).await.unwrap();
+    assert_eq!(store.presence(luna.id).await.unwrap(), presence);
+    let changed = ExpertPresence {
+        status: Status::Unavailable,
+        paused_until: None,
+        bank_details_at: Some(t0()),
+        ..presence.clone()
+    };
+    store.save_presence(&changed).await.unwrap();
+    assert_eq!(store.presence(luna.id).await.unwrap(), changed);
+    let directory = store.directory().await.unwrap();
+    assert_eq!(directory.len(), 2);
+    assert_eq!(directory[0].card.display_name, "Luna");
+    assert_eq!(directory[0].presence.as_ref(), Some(&changed));
+    assert_eq!(directory[0].signed_up_at, t0());
+    assert_eq!(directory[1].presence, None, "no availability set yet");
+}
+
 pub async fn session_finds_its_user_until_it_expires(store: Arc<dyn Store>) {
     let u = user(&*store, "a@example.fr").await;
     let expires = t0() + Duration::days(30);
@@ -747,6 +783,7 @@ macro_rules! conformance_tests {
             users_list_by_role_with_paging,
             user_locale_changes,
             expert_profile_round_trips_and_is_replaced,
+            expert_presence_is_saved_and_listed_in_the_directory,
             session_finds_its_user_until_it_expires,
             deleted_session_is_gone,
             expired_sessions_are_purged,

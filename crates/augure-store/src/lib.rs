@@ -102,6 +102,11 @@ pub trait ExpertStore {
     async fn expert_profile(&self, user: UserId) -> StoreResult<ExpertProfile>;
     /// Profiles with their expert's name and code, oldest account first.
     async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>>;
+    /// Creates or replaces an expert's availability.
+    async fn save_presence(&self, presence: &ExpertPresence) -> StoreResult<()>;
+    async fn presence(&self, user: UserId) -> StoreResult<ExpertPresence>;
+    /// Every expert with a profile, with their availability: what the directory ranks.
+    async fn directory(&self) -> StoreResult<Vec<DirectoryEntry>>;
 }
 
 #[async_trait]

@@ -1,5 +1,6 @@
 //! Rows as the rest of augure sees them.
 
+use augure_domain::availability::Status;
 use augure_domain::ledger::{AccountId, TransferId, TransferMode};
 use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Mode, Money, Role, SiteId, UserId};
 use chrono::{DateTime, Utc};
@@ -285,4 +286,27 @@ pub struct StoredResponse {
     pub request_hash: String,
     pub status: u16,
     pub body: String,
+}
+
+/// An expert's availability as stored; `augure_domain::availability` turns it into live
+/// modes and a listing position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpertPresence {
+    pub user_id: UserId,
+    pub status: Status,
+    pub modes_on: Vec<Mode>,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub bank_details_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One expert as the directory lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub card: ExpertCard,
+    pub signed_up_at: DateTime<Utc>,
+    pub site_id: Option<SiteId>,
+    /// `None` until the expert first sets their availability.
+    pub presence: Option<ExpertPresence>,
 }

@@ -13,9 +13,11 @@ use augure_domain::ledger::{
     AccountFlags, AccountId, Balances, LedgerAccount, TransferId, TransferMode, TransferRequest,
 };
 
+use augure_domain::availability::Status;
+
 use crate::{
-    ExpertProfile, Job, JobStatus, LedgerOwner, OutboxMail, Purchase, PurchaseStatus, StoreError, StoreResult,
-    StoredMail, Transfer, User,
+    ExpertPresence, ExpertProfile, Job, JobStatus, LedgerOwner, OutboxMail, Purchase, PurchaseStatus, StoreError,
+    StoreResult, StoredMail, Transfer, User,
 };
 
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -348,6 +350,50 @@ impl PurchaseRow {
 pub const PURCHASE_COLUMNS: &str = "p.id, p.user_id, p.pack_id, p.price, p.bonus, p.currency, p.status, \
      p.checkout_session, p.payment_ref, p.created_at, p.paid_at, \
      CAST(COALESCE((SELECT SUM(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS BIGINT) AS refunded";
+pub struct PresenceRow {
+    pub user_id: i64,
+    pub status: String,
+    pub modes_on: String,
+    pub paused_until: Option<i64>,
+    pub last_heartbeat: Option<i64>,
+    pub bank_details_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl PresenceRow {
+    pub fn into_presence(self) -> StoreResult<ExpertPresence> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("presence {}: {what}", self.user_id));
+        let status = match self.status.as_str() {
+            "available" => Status::Available,
+            "busy" => Status::Busy,
+            "unavailable" => Status::Unavailable,
+            _ => return Err(corrupt("status")),
+        };
+        Ok(ExpertPresence {
+            user_id: UserId(self.user_id),
+            status,
+            modes_on: serde_json::from_str(&self.modes_on).map_err(|_| corrupt("modes_on"))?,
+            paused_until: self.paused_until.map(instant).transpose()?,
+            last_heartbeat: self.last_heartbeat.map(instant).transpose()?,
+            bank_details_at: self.bank_details_at.map(instant).transpose()?,
+            updated_at: instant(self.updated_at)?,
+        })
+    }
+}
+
+pub fn modes_json(modes: &[augure_domain::Mode]) -> String {
+    // A list of unit enum variants always serializes.
+    serde_json::to_string(modes).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn status_str(status: Status) -> &'static str {
+    match status {
+        Status::Available => "available",
+        Status::Busy => "busy",
+        Status::Unavailable => "unavailable",
+    }
+}
+
 pub const ACCOUNT_COLUMNS: &str =
     "id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted";
 pub const TRANSFER_COLUMNS: &str = "id, transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
@@ -373,7 +419,7 @@ macro_rules! impl_sql_store {
             use ::augure_domain::site::NewSite;
             use ::augure_domain::{Email, JobId, MailId, Role, Site, SiteCode, UserId};
             use ::augure_store::sql::{
-                self, AccountRow, JobRow, MailRow, ProfileRow, PurchaseRow, SiteRow, TransferRow, UserRow,
+                self, AccountRow, JobRow, MailRow, PresenceRow, ProfileRow, PurchaseRow, SiteRow, TransferRow, UserRow,
             };
             use ::augure_domain::{Money, SiteId};
             use ::augure_domain::ledger::{
@@ -512,6 +558,22 @@ macro_rules! impl_sql_store {
                     bonus: Money::new(row.try_get("bonus").map_err(err)?, currency),
                     active: active != 0,
                 })
+            }
+
+            fn presence_of(row: &DbRow) -> StoreResult<Option<ExpertPresence>> {
+                let status: Option<String> = row.try_get("p_status").map_err(err)?;
+                let Some(status) = status else { return Ok(None) };
+                PresenceRow {
+                    user_id: row.try_get("user_id").map_err(err)?,
+                    status,
+                    modes_on: row.try_get("p_modes_on").map_err(err)?,
+                    paused_until: row.try_get("p_paused_until").map_err(err)?,
+                    last_heartbeat: row.try_get("p_last_heartbeat").map_err(err)?,
+                    bank_details_at: row.try_get("p_bank_details_at").map_err(err)?,
+                    updated_at: row.try_get("p_updated_at").map_err(err)?,
+                }
+                .into_presence()
+                .map(Some)
             }
 
             fn job(row: &DbRow) -> StoreResult<Job> {
@@ -679,6 +741,51 @@ macro_rules! impl_sql_store {
                     let q = format!("SELECT {} FROM expert_profiles p WHERE p.user_id = $1", sql::PROFILE_COLUMNS);
                     let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(user_id.0).fetch_one(&self.reader).await.map_err(err)?;
                     profile(&row)
+                }
+
+                async fn save_presence(&self, presence: &ExpertPresence) -> StoreResult<()> {
+                    self.upsert_presence(presence).await
+                }
+
+                async fn presence(&self, user: UserId) -> StoreResult<ExpertPresence> {
+                    let row = ::sqlx::query(
+                        "SELECT user_id, status AS p_status, modes_on AS p_modes_on, paused_until AS p_paused_until, \
+                         last_heartbeat AS p_last_heartbeat, bank_details_at AS p_bank_details_at, updated_at AS p_updated_at \
+                         FROM expert_presence WHERE user_id = $1",
+                    )
+                    .bind(user.0)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    presence_of(&row)?.ok_or(StoreError::NotFound)
+                }
+
+                async fn directory(&self) -> StoreResult<Vec<DirectoryEntry>> {
+                    let q = format!(
+                        "SELECT {}, u.display_name, u.expert_code, u.created_at AS signed_up_at, u.site_id, \
+                         x.status AS p_status, x.modes_on AS p_modes_on, x.paused_until AS p_paused_until, \
+                         x.last_heartbeat AS p_last_heartbeat, x.bank_details_at AS p_bank_details_at, x.updated_at AS p_updated_at \
+                         FROM expert_profiles p JOIN users u ON u.id = p.user_id \
+                         LEFT JOIN expert_presence x ON x.user_id = p.user_id ORDER BY u.id",
+                        sql::PROFILE_COLUMNS
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter()
+                        .map(|row| {
+                            let code: Option<i64> = row.try_get("expert_code").map_err(err)?;
+                            let site: Option<i64> = row.try_get("site_id").map_err(err)?;
+                            Ok(DirectoryEntry {
+                                card: ExpertCard {
+                                    profile: profile(row)?,
+                                    display_name: row.try_get("display_name").map_err(err)?,
+                                    expert_code: code.and_then(|c| u32::try_from(c).ok()).map(::augure_domain::ExpertCode),
+                                },
+                                signed_up_at: sql::instant(row.try_get("signed_up_at").map_err(err)?)?,
+                                site_id: site.map(SiteId),
+                                presence: presence_of(row)?,
+                            })
+                        })
+                        .collect()
                 }
 
                 async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>> {
@@ -1320,6 +1427,29 @@ macro_rules! impl_sql_store {
                     let q = format!("SELECT {} FROM purchases p WHERE p.id = $1", sql::PURCHASE_COLUMNS);
                     let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id).fetch_one(&self.writer).await.map_err(err)?;
                     purchase(&row)
+                }
+            }
+
+            impl $store {
+                async fn upsert_presence(&self, p: &ExpertPresence) -> StoreResult<()> {
+                    let modes = sql::modes_json(&p.modes_on);
+                    ::sqlx::query(
+                        "INSERT INTO expert_presence (user_id, status, modes_on, paused_until, last_heartbeat, bank_details_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, \
+                         modes_on = excluded.modes_on, paused_until = excluded.paused_until, last_heartbeat = excluded.last_heartbeat, \
+                         bank_details_at = excluded.bank_details_at, updated_at = excluded.updated_at",
+                    )
+                    .bind(p.user_id.0)
+                    .bind(sql::status_str(p.status))
+                    .bind(modes)
+                    .bind(p.paused_until.map(sql::micros))
+                    .bind(p.last_heartbeat.map(sql::micros))
+                    .bind(p.bank_details_at.map(sql::micros))
+                    .bind(sql::micros(p.updated_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
                 }
             }
 
