@@ -225,3 +225,6 @@ admin-pack-withdraw = Withdraw
 admin-pack-sell = Put back on sale
 admin-pack-new = New pack
 admin-pack-add = Add
+
+expert-available = Available
+expert-unavailable = Unavailable

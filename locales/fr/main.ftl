@@ -225,3 +225,6 @@ admin-pack-withdraw = Retirer de la vente
 admin-pack-sell = Remettre en vente
 admin-pack-new = Nouvelle formule
 admin-pack-add = Ajouter
+
+expert-available = Disponible
+expert-unavailable = Indisponible

@@ -225,3 +225,6 @@ admin-pack-withdraw = Ritira dalla vendita
 admin-pack-sell = Rimetti in vendita
 admin-pack-new = Nuova offerta
 admin-pack-add = Aggiungi
+
+expert-available = Disponibile
+expert-unavailable = Non disponibile

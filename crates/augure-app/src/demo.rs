@@ -1,9 +1,10 @@
 //! Demo data for `augure serve --demo`: five storefronts, an admin, twelve experts and a
 //! few clients, so the platform can be tried at once. Only an empty database is filled.
 
+use augure_domain::availability::Status;
 use augure_domain::site::NewSite;
 use augure_domain::{Currency, Mode, Money, Role, SiteCode, Tariff};
-use augure_store::ExpertProfile;
+use augure_store::{ExpertPresence, ExpertProfile};
 
 use crate::App;
 use crate::accounts::{AccountError, SignUp};
@@ -51,6 +52,23 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 modes: e.modes.to_vec(),
                 price_per_minute: Money::new(e.per_minute, currency),
                 email_price: e.email_price.map(|p| Money::new(p, currency)),
+            })
+            .await?;
+    }
+    // Varied availability so the ranked listing shows every kind of position.
+    let now = app.clock.now();
+    for (i, user) in app.store.list_users(Some(Role::Expert), 100, 0).await?.into_iter().enumerate() {
+        let profile = app.store.expert_profile(user.id).await?;
+        let status = if i % 5 == 4 { Status::Unavailable } else { Status::Available };
+        app.store
+            .save_presence(&ExpertPresence {
+                user_id: user.id,
+                status,
+                modes_on: profile.modes.clone(),
+                paused_until: None,
+                last_heartbeat: Some(now),
+                bank_details_at: Some(now),
+                updated_at: now,
             })
             .await?;
     }

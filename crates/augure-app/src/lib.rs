@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod credit;
 pub mod demo;
+pub mod directory;
 pub mod faults;
 pub mod i18n;
 pub mod jobs;
@@ -46,6 +47,7 @@ pub struct App {
     pub accounts: Accounts,
     pub ledger: Ledger,
     pub credit: Credit,
+    pub directory: directory::Directory,
     pub jobs: JobRunner,
 }
 
@@ -60,10 +62,11 @@ impl App {
         let settings = Arc::new(settings);
         let i18n = Arc::new(I18n::new());
         let ledger = Ledger::new(store.clone(), clock.clone());
+        let directory = directory::Directory::new(store.clone(), clock.clone(), settings.availability.clone());
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, jobs }
     }
 }

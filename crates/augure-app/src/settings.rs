@@ -17,6 +17,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub http: HttpSettings,
     pub payments: PaymentSettings,
+    /// SP-status, WG-pause, SP-bank, SP-chat-presence, SP-ranking.
+    pub availability: augure_domain::availability::AvailabilityPolicy,
 }
 
 impl Default for Settings {
@@ -29,6 +31,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             http: HttpSettings::default(),
             payments: PaymentSettings::default(),
+            availability: Default::default(),
         }
     }
 }

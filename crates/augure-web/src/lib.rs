@@ -2,7 +2,7 @@
 //! and metrics. Handlers translate between HTTP and the use cases in `augure-app`; every
 //! error is turned into a response in one place ([`error`]).
 
-mod api;
+pub(crate) mod api;
 mod auth;
 mod error;
 mod limits;

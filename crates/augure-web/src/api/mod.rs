@@ -32,19 +32,20 @@ pub fn routes() -> Router<AppState> {
         .route("/sites", get(sites))
         .route("/purchases", post(create_purchase))
         .route("/wallet", get(wallet))
+        .route("/experts", get(experts))
         .route("/openapi.json", get(openapi))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
-    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet),
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts),
     components(schemas(
         SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
-        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine
+        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView
     )),
     modifiers(&BearerToken),
-    tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"), (name = "credit", description = "Prepaid credit"))
+    tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"), (name = "credit", description = "Prepaid credit"), (name = "experts", description = "The ranked directory"))
 )]
 struct ApiDoc;
 
@@ -460,4 +461,90 @@ async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<Wa
         on_hold: w.on_hold.minor,
         history,
     }))
+}
+
+/// The directory's filters, as query parameters (the home page takes the same).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+pub struct DirectoryFilters {
+    /// A specialty key, e.g. `tarot`.
+    specialty: Option<String>,
+    /// A spoken language, ISO 639-1.
+    language: Option<String>,
+    /// `phone`, `chat`, `email` or `video`.
+    mode: Option<String>,
+    /// Highest per-minute price, minor units.
+    max_price: Option<i64>,
+    /// `true`: only experts who can be consulted now.
+    available: Option<bool>,
+    /// Part of a name, or an expert code.
+    q: Option<String>,
+}
+
+impl DirectoryFilters {
+    /// The query these parameters ask for; an unknown mode is a 422, not an empty list.
+    pub fn query(&self) -> Result<augure_app::directory::DirectoryQuery, Problem> {
+        let mode = match self.mode.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => Some(m.parse().map_err(|e: String| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-input").with_detail(e)
+            })?),
+            None => None,
+        };
+        Ok(augure_app::directory::DirectoryQuery {
+            specialty: self.specialty.clone().filter(|s| !s.is_empty()),
+            language: self.language.clone().filter(|s| !s.is_empty()),
+            mode,
+            max_price: self.max_price,
+            available_now: self.available.unwrap_or(false),
+            search: self.q.clone(),
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct ExpertView {
+    id: i64,
+    name: String,
+    expert_code: Option<u32>,
+    headline: String,
+    specialties: Vec<String>,
+    languages: Vec<String>,
+    /// Modes the expert offers.
+    modes: Vec<String>,
+    /// Modes a client can use right now.
+    live_modes: Vec<String>,
+    /// SP-ranking position: 1 (all of phone, chat, email live) … 8 (unavailable).
+    position: u8,
+    price_per_minute: i64,
+    currency: String,
+}
+
+/// The ranked directory (the home listing's order and filters).
+#[utoipa::path(get, path = "/api/v1/experts", tag = "experts", params(DirectoryFilters),
+    responses((status = 200, body = [ExpertView]), (status = 422, description = "Unknown mode", body = ProblemView, content_type = "application/problem+json")))]
+async fn experts(
+    State(st): State<AppState>,
+    axum::extract::Query(filters): axum::extract::Query<DirectoryFilters>,
+) -> Result<Json<Vec<ExpertView>>, Problem> {
+    let listed = st.app.directory.listing(&filters.query()?).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|l| {
+                let p = &l.entry.card.profile;
+                ExpertView {
+                    id: p.user_id.0,
+                    name: l.entry.card.display_name.clone(),
+                    expert_code: l.entry.card.expert_code.map(|c| c.0),
+                    headline: p.headline.clone(),
+                    specialties: p.specialties.clone(),
+                    languages: p.languages.clone(),
+                    modes: p.modes.iter().map(|m| m.as_str().to_owned()).collect(),
+                    live_modes: l.live_modes.iter().map(|m| m.as_str().to_owned()).collect(),
+                    position: l.position,
+                    price_per_minute: p.price_per_minute.minor,
+                    currency: p.price_per_minute.currency.code().into(),
+                }
+            })
+            .collect(),
+    ))
 }

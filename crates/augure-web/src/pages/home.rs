@@ -1,9 +1,9 @@
 //! The storefront's home page and the language switcher.
 
 use askama::Template;
+use augure_app::directory::Listed;
 use augure_app::i18n::I18n;
 use augure_domain::{Site, SiteCode};
-use augure_store::ExpertCard;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -14,8 +14,8 @@ use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::locale::LANG_COOKIE;
 
-/// How many experts the home page lists until the ranked directory arrives.
-const HOME_LISTING: i64 = 48;
+/// How many experts one page of the listing shows.
+const HOME_LISTING: usize = 48;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -28,6 +28,8 @@ struct HomePage<'a> {
 
 /// An expert card with its texts already localized.
 struct CardView {
+    /// Someone can consult them right now (SP-ranking positions 1–7).
+    available: bool,
     name: String,
     code: String,
     initial: String,
@@ -43,19 +45,28 @@ pub struct HomeQuery {
     site: Option<String>,
 }
 
-pub async fn home(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<HomeQuery>) -> PageResult {
+pub async fn home(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<HomeQuery>,
+    Query(filters): Query<crate::api::DirectoryFilters>,
+) -> PageResult {
     let sites = st.app.store.list_sites().await?;
     let wanted: Option<SiteCode> = q.site.as_deref().and_then(|s| s.parse().ok());
     let site =
         wanted.and_then(|code| sites.iter().find(|s| s.code == code).cloned()).or_else(|| sites.first().cloned());
     let l = ctx.layout(&st);
-    let experts = st.app.store.list_expert_cards(HOME_LISTING, 0).await?.into_iter().map(|c| card(&l, c)).collect();
+    let listed = st.app.directory.listing(&filters.query()?).await?;
+    let experts = listed.into_iter().take(HOME_LISTING).map(|e| card(&l, e)).collect();
     render(StatusCode::OK, &HomePage { l, sites, site, experts })
 }
 
-fn card(l: &Layout<'_>, c: ExpertCard) -> CardView {
+fn card(l: &Layout<'_>, listed: Listed) -> CardView {
+    let available = listed.position < 8;
+    let c = listed.entry.card;
     let p = c.profile;
     CardView {
+        available,
         initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),
         name: c.display_name,
         code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),

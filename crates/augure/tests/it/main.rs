@@ -8,5 +8,6 @@ mod browser;
 mod cli;
 mod crash;
 mod credit;
+mod directory;
 mod ledger;
 mod ops;

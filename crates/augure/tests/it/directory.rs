@@ -1,0 +1,86 @@
+//! The ranked directory (SP-ranking) on the home page and in the API, with its filters.
+
+use augure_app::demo;
+use augure_domain::Clock;
+use augure_domain::availability::Status;
+use augure_testkit::TestApp;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn experts(app: &TestApp, query: &str) -> Vec<Value> {
+    let response = app.client.get(app.url(&format!("/api/v1/experts{query}"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Vec<Value>>().await.unwrap()
+}
+
+fn names(list: &[Value]) -> Vec<String> {
+    list.iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn sp_ranking_orders_the_listing_by_live_modes() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let list = experts(&app, "").await;
+    assert_eq!(list.len(), 12);
+    let positions: Vec<u64> = list.iter().map(|e| e["position"].as_u64().unwrap()).collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted, "best positions first");
+    assert_eq!(positions[0], 1, "someone offers phone, chat and email");
+    assert_eq!(*positions.last().unwrap(), 8, "unavailable experts last");
+    // The dashboard is gone for longer than the grace period: chat drops, ranks change.
+    app.clock.advance(Duration::seconds(91));
+    let later = experts(&app, "").await;
+    assert!(later.iter().all(|e| !e["live_modes"].as_array().unwrap().iter().any(|m| m == "chat")));
+    assert!(later.iter().all(|e| e["position"].as_u64().unwrap() != 1));
+}
+
+#[tokio::test]
+async fn the_directory_filters_and_searches() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let tarot = experts(&app, "?specialty=tarot").await;
+    assert!(
+        !tarot.is_empty() && tarot.iter().all(|e| e["specialties"].as_array().unwrap().iter().any(|s| s == "tarot"))
+    );
+    let italian = names(&experts(&app, "?language=it").await);
+    assert!(
+        italian.contains(&"Chiara".to_owned())
+            && italian.contains(&"Marco".to_owned())
+            && !italian.contains(&"Luna".to_owned())
+    );
+    let cheap = experts(&app, "?max_price=250").await;
+    assert!(cheap.iter().all(|e| e["price_per_minute"].as_i64().unwrap() <= 250));
+    let video = experts(&app, "?mode=video").await;
+    assert!(video.iter().all(|e| e["modes"].as_array().unwrap().iter().any(|m| m == "video")));
+    let unknown = app.client.get(app.url("/api/v1/experts?mode=telepathy")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let now = experts(&app, "?available=true").await;
+    assert!(now.iter().all(|e| e["position"].as_u64().unwrap() < 8));
+    assert_eq!(names(&experts(&app, "?q=lun").await), ["Luna"]);
+    let code = experts(&app, "?q=lun").await[0]["expert_code"].as_u64().unwrap();
+    assert_eq!(names(&experts(&app, &format!("?q={code}")).await), ["Luna"]);
+    let bad = app.client.get(app.url("/api/v1/experts?max_price=cheap")).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_home_page_shows_the_ranked_listing_with_filters() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    // Make Luna unavailable: she moves to the end and reads "Indisponible".
+    let luna = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
+    let mut presence = app.store.presence(luna.id).await.unwrap();
+    presence.status = Status::Unavailable;
+    presence.updated_at = app.clock.now();
+    app.store.save_presence(&presence).await.unwrap();
+    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Indisponible") && html.contains("Disponible"));
+    let api = names(&experts(&app, "").await);
+    let luna_at = api.iter().position(|n| n == "Luna").unwrap();
+    assert!(experts(&app, "").await[luna_at..].iter().all(|e| e["position"] == 8));
+    let filtered = app.client.get(app.url("/?language=it&max_price=400")).send().await.unwrap().text().await.unwrap();
+    assert!(filtered.contains("Chiara") && filtered.contains("Marco") && !filtered.contains("Orion"));
+}
