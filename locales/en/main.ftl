@@ -228,3 +228,15 @@ admin-pack-add = Add
 
 expert-available = Available
 expert-unavailable = Unavailable
+
+availability-title = My availability
+availability-status-available = Available
+availability-status-busy = In a consultation
+availability-status-unavailable = Unavailable
+availability-position = position { $position } of 8 in the ranking
+availability-live = Live modes:
+availability-paused-until = Paused until { $time }: you become available again automatically.
+availability-pause = Pause 20 minutes
+availability-resume = Back now
+availability-go-unavailable = Make me unavailable
+availability-go-available = Make me available

@@ -228,3 +228,15 @@ admin-pack-add = Ajouter
 
 expert-available = Disponible
 expert-unavailable = Indisponible
+
+availability-title = Ma disponibilité
+availability-status-available = Disponible
+availability-status-busy = En consultation
+availability-status-unavailable = Indisponible
+availability-position = position { $position } sur 8 dans le classement
+availability-live = Modes actifs :
+availability-paused-until = En pause jusqu'à { $time } : vous redevenez disponible automatiquement.
+availability-pause = Pause 20 minutes
+availability-resume = De retour
+availability-go-unavailable = Me rendre indisponible
+availability-go-available = Me rendre disponible

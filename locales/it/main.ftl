@@ -228,3 +228,15 @@ admin-pack-add = Aggiungi
 
 expert-available = Disponibile
 expert-unavailable = Non disponibile
+
+availability-title = La mia disponibilità
+availability-status-available = Disponibile
+availability-status-busy = In consulenza
+availability-status-unavailable = Non disponibile
+availability-position = posizione { $position } su 8 nella classifica
+availability-live = Modalità attive:
+availability-paused-until = In pausa fino alle { $time }: tornerai disponibile automaticamente.
+availability-pause = Pausa 20 minuti
+availability-resume = Sono di ritorno
+availability-go-unavailable = Rendimi non disponibile
+availability-go-available = Rendimi disponibile

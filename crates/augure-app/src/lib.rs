@@ -3,6 +3,7 @@
 //! runs in tests on a fake clock with the outbox as mail.
 
 pub mod accounts;
+pub mod availability;
 pub mod credit;
 pub mod demo;
 pub mod directory;
@@ -48,6 +49,7 @@ pub struct App {
     pub ledger: Ledger,
     pub credit: Credit,
     pub directory: directory::Directory,
+    pub availability: availability::Availability,
     pub jobs: JobRunner,
 }
 
@@ -63,10 +65,11 @@ impl App {
         let i18n = Arc::new(I18n::new());
         let ledger = Ledger::new(store.clone(), clock.clone());
         let directory = directory::Directory::new(store.clone(), clock.clone(), settings.availability.clone());
+        let availability = availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone());
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, jobs }
     }
 }

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .route_layer(middleware::from_fn(ops::record_metrics))
         .route("/static/app.css", axum::routing::get(stylesheet))
+        .route("/static/presence.js", axum::routing::get(presence_script))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
         // Cross-site form posts are refused from the browser's own Sec-Fetch-Site/Origin.
@@ -83,6 +84,13 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../static/app.css"),
+    )
+}
+
+async fn presence_script() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/presence.js"),
     )
 }
 

@@ -1,13 +1,19 @@
 //! Dashboards: where each person lands after signing in.
 
 use askama::Template;
-use augure_domain::{Role, Site};
+use augure_app::availability::Change;
+use augure_domain::availability::Status;
+use augure_domain::{Mode, Role, Site};
 use augure_store::{ExpertProfile, StoreError, User};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
 
-use super::{Layout, PageCtx, PageResult, render};
+use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
+use crate::error::Problem;
 
 #[derive(Template)]
 #[template(path = "dashboard_client.html")]
@@ -26,6 +32,13 @@ struct ExpertDashboard<'a> {
     site: Option<Site>,
     profile: Option<ExpertProfile>,
     price: String,
+    status: &'static str,
+    status_label: String,
+    position: u8,
+    live: Vec<String>,
+    paused_until: Option<String>,
+    /// Each offered mode: its key, its label, and whether it is switched on.
+    modes: Vec<(&'static str, String, bool)>,
 }
 
 async fn home_site(st: &AppState, user: &User) -> Result<Option<Site>, StoreError> {
@@ -47,8 +60,112 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
+    let availability = &st.app.availability;
+    let presence = availability.presence(me.id).await?;
+    let now = st.app.clock.now();
+    let domain = augure_domain::availability::Presence {
+        status: presence.status,
+        modes_on: presence.modes_on.iter().copied().collect(),
+        paused_until: presence.paused_until,
+        last_heartbeat: presence.last_heartbeat,
+        signed_up_at: me.created_at,
+        has_bank_details: presence.bank_details_at.is_some(),
+    };
+    let live_modes = availability.policy().live_modes(&domain, now);
+    let position = augure_domain::availability::position_for(&live_modes);
+    let tz = site.as_ref().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
     let l = ctx.layout(&st);
     let price = profile.as_ref().map(|p| p.price_per_minute.format(l.tr.locale)).unwrap_or_default();
     let code = me.expert_code.map(|c| c.to_string()).unwrap_or_default();
-    render(StatusCode::OK, &ExpertDashboard { l, me, code, site, profile, price })
+    let offered: Vec<Mode> = profile.as_ref().map_or_else(|| Mode::ALL.to_vec(), |p| p.modes.clone());
+    let modes =
+        offered.iter().map(|m| (m.as_str(), l.tr.t(&format!("mode-{m}")), presence.modes_on.contains(m))).collect();
+    let status = match presence.status {
+        Status::Available => "available",
+        Status::Busy => "busy",
+        Status::Unavailable => "unavailable",
+    };
+    let page = ExpertDashboard {
+        status,
+        status_label: l.tr.t(&format!("availability-status-{status}")),
+        position,
+        live: live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        paused_until: presence
+            .paused_until
+            .filter(|at| *at > now)
+            .map(|at| at.with_timezone(&tz).format("%H:%M").to_string()),
+        modes,
+        l,
+        me,
+        code,
+        site,
+        profile,
+        price,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    change: String,
+}
+
+/// The dashboard's availability buttons: `available`, `unavailable`, `pause`, `resume`,
+/// or `mode:<mode>:<on|off>`.
+pub async fn change_availability(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    PageForm(form): PageForm<ChangeForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Expert)?.clone();
+    let change = match form.change.as_str() {
+        "available" => Change::Available,
+        "unavailable" => Change::Unavailable,
+        "pause" => Change::Pause,
+        "resume" => Change::Resume,
+        other => match other.split(':').collect::<Vec<_>>().as_slice() {
+            ["mode", mode, state @ ("on" | "off")] => {
+                let mode: Mode = mode.parse().map_err(|_| Problem::status(StatusCode::UNPROCESSABLE_ENTITY))?;
+                Change::Mode(mode, *state == "on")
+            }
+            _ => return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into()),
+        },
+    };
+    st.app.availability.change(me.id, change).await?;
+    Ok(Redirect::to("/expert/dashboard").into_response())
+}
+
+/// The dashboard's WebSocket: while it is open, the expert's chat is live.
+pub async fn presence_socket(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> PageResult {
+    let me = ctx.require(Role::Expert)?.clone();
+    // Another site's page must not hold an expert's presence open.
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let (Some(origin), Some(host)) = (origin, host)
+        && origin.split("://").nth(1) != Some(host)
+    {
+        return Err(Problem::status(StatusCode::FORBIDDEN).into());
+    }
+    let availability = st.app.availability.clone();
+    Ok(upgrade
+        .on_upgrade(move |mut socket| async move {
+            if availability.heartbeat(me.id).await.is_err() {
+                return;
+            }
+            while let Some(Ok(message)) = socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+                if let Err(e) = availability.heartbeat(me.id).await {
+                    tracing::warn!(error = %e, "presence heartbeat not recorded");
+                }
+            }
+        })
+        .into_response())
 }

@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/lang", post(home::switch_language))
         .route("/dashboard", get(dashboard::client))
         .route("/expert/dashboard", get(dashboard::expert))
+        .route("/expert/availability", post(dashboard::change_availability))
+        .route("/expert/presence", get(dashboard::presence_socket))
         .route("/admin", get(admin::home))
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/outbox/{id}", get(admin::outbox_mail))

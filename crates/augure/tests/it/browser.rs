@@ -45,3 +45,27 @@ async fn browser_language_switcher_changes_the_page_language() {
 
     browser.quit().await;
 }
+
+/// SP-chat-presence in a real browser: the expert's open dashboard holds a WebSocket whose
+/// heartbeats keep chat live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_expert_dashboard_keeps_chat_live_over_a_websocket() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let luna = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
+    // The heartbeat the demo recorded is long gone.
+    app.clock.advance(chrono::Duration::minutes(10));
+    let mut presence = app.store.presence(luna.id).await.unwrap();
+    presence.last_heartbeat = None;
+    app.store.save_presence(&presence).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/expert/login")).await;
+    browser.type_into("input[name=email]", "luna@augure.localhost").await;
+    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("#availability").await;
+    browser.wait_for("html[data-presence=connected]").await;
+    let heartbeat = app.store.presence(luna.id).await.unwrap().last_heartbeat;
+    assert_eq!(heartbeat, Some(augure_domain::Clock::now(&app.clock)), "the socket recorded a heartbeat");
+    browser.quit().await;
+}

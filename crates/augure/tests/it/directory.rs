@@ -84,3 +84,75 @@ async fn the_home_page_shows_the_ranked_listing_with_filters() {
     let filtered = app.client.get(app.url("/?language=it&max_price=400")).send().await.unwrap().text().await.unwrap();
     assert!(filtered.contains("Chiara") && filtered.contains("Marco") && !filtered.contains("Orion"));
 }
+
+async fn expert_client(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = TestApp::new_client();
+    let page = client
+        .post(app.url("/expert/login"))
+        .form(&[("email", email), ("password", demo::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.url().path(), "/expert/dashboard");
+    client
+}
+
+async fn position_of(app: &TestApp, name: &str) -> u64 {
+    let list = experts(app, "").await;
+    list.iter().find(|e| e["name"] == name).unwrap()["position"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn sp_status_and_wg_pause_from_the_expert_dashboard() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let luna = expert_client(&app, "luna@augure.localhost").await;
+    let change = |value: &'static str| {
+        let luna = luna.clone();
+        let url = app.url("/expert/availability");
+        async move { luna.post(url).form(&[("change", value)]).send().await.unwrap() }
+    };
+    assert_eq!(position_of(&app, "Luna").await, 1, "phone, chat and email live");
+    let page = change("unavailable").await;
+    assert_eq!(page.url().path(), "/expert/dashboard");
+    assert!(page.text().await.unwrap().contains("data-status=\"unavailable\""));
+    assert_eq!(position_of(&app, "Luna").await, 8);
+    change("available").await;
+    assert_eq!(position_of(&app, "Luna").await, 1);
+    // WG-pause: 20 minutes away, then back by itself.
+    let paused = change("pause").await.text().await.unwrap();
+    assert!(paused.contains("En pause jusqu"), "{paused}");
+    assert_eq!(position_of(&app, "Luna").await, 8);
+    app.clock.advance(Duration::minutes(20));
+    // Keep chat live across the pause, as an open dashboard would.
+    app.app
+        .availability
+        .heartbeat(app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap().id)
+        .await
+        .unwrap();
+    assert_eq!(position_of(&app, "Luna").await, 1);
+    // WG-channels: each mode switches on and off by itself.
+    change("mode:phone:off").await;
+    assert_eq!(position_of(&app, "Luna").await, 4, "chat and email remain");
+    change("mode:phone:on").await;
+    assert_eq!(position_of(&app, "Luna").await, 1);
+    assert_eq!(change("mode:telepathy:on").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(change("dance").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Busy belongs to the platform: the expert cannot leave it from the dashboard.
+    let id = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap().id;
+    let mut busy = app.store.presence(id).await.unwrap();
+    busy.status = Status::Busy;
+    app.store.save_presence(&busy).await.unwrap();
+    change("unavailable").await;
+    assert_eq!(app.store.presence(id).await.unwrap().status, Status::Busy);
+    // Clients have no dashboard to change.
+    let client = TestApp::new_client();
+    client
+        .post(app.url("/login"))
+        .form(&[("email", "claire@augure.localhost"), ("password", demo::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let refused = client.post(app.url("/expert/availability")).form(&[("change", "available")]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -137,6 +137,9 @@ fn every_translation_key_in_use_exists() {
     for k in augure_domain::ledger::AccountKind::ALL {
         used.insert(format!("ledger-kind-{}", k.as_str().replace('_', "-")));
     }
+    for s in ["available", "busy", "unavailable"] {
+        used.insert(format!("availability-status-{s}"));
+    }
     for r in ["client", "expert", "admin"] {
         used.insert(format!("role-{r}"));
     }
