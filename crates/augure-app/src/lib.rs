@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod ledger;
 pub mod mail;
+pub mod profile;
 pub mod settings;
 mod tokens;
 
@@ -50,6 +51,7 @@ pub struct App {
     pub credit: Credit,
     pub directory: directory::Directory,
     pub availability: availability::Availability,
+    pub profiles: profile::Profiles,
     pub jobs: JobRunner,
 }
 
@@ -65,11 +67,12 @@ impl App {
         let i18n = Arc::new(I18n::new());
         let ledger = Ledger::new(store.clone(), clock.clone());
         let directory = directory::Directory::new(store.clone(), clock.clone(), settings.availability.clone());
+        let profiles = profile::Profiles::new(store.clone(), clock.clone());
         let availability = availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone());
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, profiles, jobs }
     }
 }

@@ -222,6 +222,36 @@ pub async fn expert_presence_is_saved_and_listed_in_the_directory(store: Arc<dyn
     assert_eq!(directory[1].presence, None, "no availability set yet");
 }
 
+pub async fn bank_details_are_saved_and_mark_the_presence(store: Arc<dyn Store>) {
+    let expert = store.create_user(&new_user("luna@example.fr", Role::Expert)).await.unwrap();
+    assert!(matches!(store.bank_details(expert.id).await, Err(StoreError::NotFound)));
+    let details = BankDetails {
+        user_id: expert.id,
+        payout_method: augure_domain::bank::PayoutMethod::BankTransfer,
+        holder: "Luna SARL".into(),
+        bank_name: "BNP".into(),
+        bank_country: "FR".into(),
+        iban: Some("FR7630006000011234567890189".into()),
+        bic: Some("BNPAFRPP".into()),
+        paypal_email: None,
+        updated_at: t0(),
+    };
+    store.save_bank_details(&details).await.unwrap();
+    assert_eq!(store.bank_details(expert.id).await.unwrap(), details);
+    let presence = store.presence(expert.id).await.unwrap();
+    assert_eq!(presence.bank_details_at, Some(t0()));
+    assert_eq!(presence.status, augure_domain::availability::Status::Unavailable);
+    let paypal = BankDetails {
+        payout_method: augure_domain::bank::PayoutMethod::PayPal,
+        paypal_email: Some("luna@example.fr".into()),
+        updated_at: t0() + Duration::hours(1),
+        ..details
+    };
+    store.save_bank_details(&paypal).await.unwrap();
+    assert_eq!(store.bank_details(expert.id).await.unwrap(), paypal);
+    assert_eq!(store.presence(expert.id).await.unwrap().bank_details_at, Some(t0() + Duration::hours(1)));
+}
+
 pub async fn session_finds_its_user_until_it_expires(store: Arc<dyn Store>) {
     let u = user(&*store, "a@example.fr").await;
     let expires = t0() + Duration::days(30);
@@ -784,6 +814,7 @@ macro_rules! conformance_tests {
             user_locale_changes,
             expert_profile_round_trips_and_is_replaced,
             expert_presence_is_saved_and_listed_in_the_directory,
+            bank_details_are_saved_and_mark_the_presence,
             session_finds_its_user_until_it_expires,
             deleted_session_is_gone,
             expired_sessions_are_purged,

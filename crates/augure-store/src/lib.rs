@@ -107,6 +107,10 @@ pub trait ExpertStore {
     async fn presence(&self, user: UserId) -> StoreResult<ExpertPresence>;
     /// Every expert with a profile, with their availability: what the directory ranks.
     async fn directory(&self) -> StoreResult<Vec<DirectoryEntry>>;
+    /// Saves payout details and, in the same transaction, marks the expert's bank details
+    /// as complete (SP-bank unblocks their modes).
+    async fn save_bank_details(&self, details: &BankDetails) -> StoreResult<()>;
+    async fn bank_details(&self, user: UserId) -> StoreResult<BankDetails>;
 }
 
 #[async_trait]

@@ -310,3 +310,17 @@ pub struct DirectoryEntry {
     /// `None` until the expert first sets their availability.
     pub presence: Option<ExpertPresence>,
 }
+
+/// SP-profile: an expert's payout details, already validated (IBAN, BIC, email).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankDetails {
+    pub user_id: UserId,
+    pub payout_method: augure_domain::bank::PayoutMethod,
+    pub holder: String,
+    pub bank_name: String,
+    pub bank_country: String,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub paypal_email: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -386,6 +386,21 @@ pub fn modes_json(modes: &[augure_domain::Mode]) -> String {
     serde_json::to_string(modes).unwrap_or_else(|_| "[]".into())
 }
 
+pub fn payout_str(method: augure_domain::bank::PayoutMethod) -> &'static str {
+    match method {
+        augure_domain::bank::PayoutMethod::BankTransfer => "bank_transfer",
+        augure_domain::bank::PayoutMethod::PayPal => "pay_pal",
+    }
+}
+
+pub fn parse_payout(s: &str) -> Option<augure_domain::bank::PayoutMethod> {
+    match s {
+        "bank_transfer" => Some(augure_domain::bank::PayoutMethod::BankTransfer),
+        "pay_pal" => Some(augure_domain::bank::PayoutMethod::PayPal),
+        _ => None,
+    }
+}
+
 pub fn status_str(status: Status) -> &'static str {
     match status {
         Status::Available => "available",
@@ -786,6 +801,63 @@ macro_rules! impl_sql_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn save_bank_details(&self, d: &BankDetails) -> StoreResult<()> {
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    ::sqlx::query(
+                        "INSERT INTO expert_bank_details (user_id, payout_method, holder, bank_name, bank_country, iban, bic, paypal_email, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (user_id) DO UPDATE SET payout_method = excluded.payout_method, \
+                         holder = excluded.holder, bank_name = excluded.bank_name, bank_country = excluded.bank_country, iban = excluded.iban, \
+                         bic = excluded.bic, paypal_email = excluded.paypal_email, updated_at = excluded.updated_at",
+                    )
+                    .bind(d.user_id.0)
+                    .bind(sql::payout_str(d.payout_method))
+                    .bind(&d.holder)
+                    .bind(&d.bank_name)
+                    .bind(&d.bank_country)
+                    .bind(d.iban.as_deref())
+                    .bind(d.bic.as_deref())
+                    .bind(d.paypal_email.as_deref())
+                    .bind(sql::micros(d.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    // An expert without a presence row yet gets one, unavailable, so the date sticks.
+                    ::sqlx::query(
+                        "INSERT INTO expert_presence (user_id, status, modes_on, bank_details_at, updated_at) VALUES ($1, 'unavailable', '[]', $2, $2) \
+                         ON CONFLICT (user_id) DO UPDATE SET bank_details_at = excluded.bank_details_at",
+                    )
+                    .bind(d.user_id.0)
+                    .bind(sql::micros(d.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    tx.commit().await.map_err(err)?;
+                    Ok(())
+                }
+
+                async fn bank_details(&self, user: UserId) -> StoreResult<BankDetails> {
+                    let row = ::sqlx::query(
+                        "SELECT user_id, payout_method, holder, bank_name, bank_country, iban, bic, paypal_email, updated_at \
+                         FROM expert_bank_details WHERE user_id = $1",
+                    )
+                    .bind(user.0)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    let method: String = row.try_get("payout_method").map_err(err)?;
+                    Ok(BankDetails {
+                        user_id: user,
+                        payout_method: sql::parse_payout(&method).ok_or_else(|| StoreError::Corrupt(format!("payout method {method}")))?,
+                        holder: row.try_get("holder").map_err(err)?,
+                        bank_name: row.try_get("bank_name").map_err(err)?,
+                        bank_country: row.try_get("bank_country").map_err(err)?,
+                        iban: row.try_get("iban").map_err(err)?,
+                        bic: row.try_get("bic").map_err(err)?,
+                        paypal_email: row.try_get("paypal_email").map_err(err)?,
+                        updated_at: sql::instant(row.try_get("updated_at").map_err(err)?)?,
+                    })
                 }
 
                 async fn list_expert_cards(&self, limit: i64, offset: i64) -> StoreResult<Vec<ExpertCard>> {

@@ -117,6 +117,21 @@ impl From<CreditError> for Problem {
     }
 }
 
+impl From<augure_app::profile::ProfileError> for Problem {
+    fn from(e: augure_app::profile::ProfileError) -> Self {
+        use augure_app::profile::ProfileError as E;
+        use augure_domain::bank::BankError;
+        let p = |key| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key);
+        match e {
+            E::HolderMissing => p("err-holder-missing"),
+            E::Bank(BankError::InvalidIban) => p("err-invalid-iban"),
+            E::Bank(BankError::InvalidBic) => p("err-invalid-bic"),
+            E::InvalidPayPal => p("err-invalid-paypal"),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<augure_store::StoreError> for Problem {
     fn from(e: augure_store::StoreError) -> Self {
         match e {

@@ -5,8 +5,8 @@ use augure_app::availability::Change;
 use augure_domain::availability::Status;
 use augure_domain::{Mode, Role, Site};
 use augure_store::{ExpertProfile, StoreError, User};
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -39,6 +39,28 @@ struct ExpertDashboard<'a> {
     paused_until: Option<String>,
     /// Each offered mode: its key, its label, and whether it is switched on.
     modes: Vec<(&'static str, String, bool)>,
+    /// SP-bank: the banner, while bank details are missing.
+    bank_warning: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "bank.html")]
+struct BankPage<'a> {
+    l: Layout<'a>,
+    form: BankView,
+    error: Option<String>,
+    saved: bool,
+}
+
+#[derive(Default)]
+struct BankView {
+    paypal: bool,
+    holder: String,
+    bank_name: String,
+    bank_country: String,
+    iban: String,
+    bic: String,
+    paypal_email: String,
 }
 
 async fn home_site(st: &AppState, user: &User) -> Result<Option<Site>, StoreError> {
@@ -85,7 +107,16 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
         Status::Busy => "busy",
         Status::Unavailable => "unavailable",
     };
+    let policy = availability.policy();
+    let bank_warning = policy.bank_details_deadline(&domain).map(|deadline| {
+        if policy.blocked_for_bank_details(&domain, now) {
+            l.tr.t("bank-blocked")
+        } else {
+            l.tr.t1("bank-deadline", "deadline", &deadline.with_timezone(&tz).format("%d/%m %H:%M").to_string())
+        }
+    });
     let page = ExpertDashboard {
+        bank_warning,
         status,
         status_label: l.tr.t(&format!("availability-status-{status}")),
         position,
@@ -168,4 +199,78 @@ pub async fn presence_socket(
             }
         })
         .into_response())
+}
+
+pub async fn bank_page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<SavedQuery>) -> PageResult {
+    let me = ctx.require(Role::Expert)?.clone();
+    let form = match st.app.profiles.bank_details(me.id).await? {
+        Some(d) => BankView {
+            paypal: d.payout_method == augure_domain::bank::PayoutMethod::PayPal,
+            holder: d.holder,
+            bank_name: d.bank_name,
+            bank_country: d.bank_country,
+            iban: d.iban.map(|i| augure_domain::bank::format_iban(&i)).unwrap_or_default(),
+            bic: d.bic.unwrap_or_default(),
+            paypal_email: d.paypal_email.unwrap_or_default(),
+        },
+        None => BankView::default(),
+    };
+    render(StatusCode::OK, &BankPage { l: ctx.layout(&st), form, error: None, saved: q.saved.is_some() })
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct BankFormBody {
+    #[serde(default)]
+    payout_method: String,
+    #[serde(default)]
+    holder: String,
+    #[serde(default)]
+    bank_name: String,
+    #[serde(default)]
+    bank_country: String,
+    #[serde(default)]
+    iban: String,
+    #[serde(default)]
+    bic: String,
+    #[serde(default)]
+    paypal_email: String,
+}
+
+pub async fn save_bank(State(st): State<AppState>, ctx: PageCtx, PageForm(body): PageForm<BankFormBody>) -> PageResult {
+    let me = ctx.require(Role::Expert)?.clone();
+    let form = augure_app::profile::BankForm {
+        payout_method: body.payout_method.clone(),
+        holder: body.holder.clone(),
+        bank_name: body.bank_name.clone(),
+        bank_country: body.bank_country.clone(),
+        iban: body.iban.clone(),
+        bic: body.bic.clone(),
+        paypal_email: body.paypal_email.clone(),
+    };
+    match st.app.profiles.save_bank_details(me.id, &form).await {
+        Ok(_) => Ok(Redirect::to("/expert/bank?saved=1").into_response()),
+        Err(e) => {
+            let problem = Problem::from(e);
+            if problem.status.is_server_error() {
+                return Err(problem.into());
+            }
+            let l = ctx.layout(&st);
+            let error = Some(problem.message(&l.tr));
+            let view = BankView {
+                paypal: body.payout_method == "pay_pal",
+                holder: body.holder,
+                bank_name: body.bank_name,
+                bank_country: body.bank_country,
+                iban: body.iban,
+                bic: body.bic,
+                paypal_email: body.paypal_email,
+            };
+            render(problem.status, &BankPage { l, form: view, error, saved: false })
+        }
+    }
 }

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard::client))
         .route("/expert/dashboard", get(dashboard::expert))
         .route("/expert/availability", post(dashboard::change_availability))
+        .route("/expert/bank", get(dashboard::bank_page).post(dashboard::save_bank))
         .route("/expert/presence", get(dashboard::presence_socket))
         .route("/admin", get(admin::home))
         .route("/admin/outbox", get(admin::outbox))
@@ -166,6 +167,7 @@ macro_rules! page_rejection_from {
 page_rejection_from!(
     Problem,
     augure_app::AccountError,
+    augure_app::profile::ProfileError,
     augure_app::credit::CreditError,
     augure_store::StoreError,
     askama::Error

@@ -156,3 +156,67 @@ async fn sp_status_and_wg_pause_from_the_expert_dashboard() {
     let refused = client.post(app.url("/expert/availability")).form(&[("change", "available")]).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_given() {
+    let app = TestApp::spawn().await;
+    let nova = TestApp::new_client();
+    nova.post(app.url("/expert/signup"))
+        .form(&[("display_name", "Nova"), ("email", "nova@example.fr"), ("password", "correct horse"), ("site", "")])
+        .send()
+        .await
+        .unwrap();
+    let me = app.store.user_by_email(&"nova@example.fr".parse().unwrap()).await.unwrap();
+    app.store
+        .upsert_expert_profile(&augure_store::ExpertProfile {
+            user_id: me.id,
+            headline: "Tarot".into(),
+            specialties: vec!["tarot".into()],
+            languages: vec!["fr".into()],
+            modes: vec![augure_domain::Mode::Phone],
+            price_per_minute: augure_domain::Money::new(250, augure_domain::Currency::Eur),
+            email_price: None,
+        })
+        .await
+        .unwrap();
+    let change = |value: &'static str| nova.post(app.url("/expert/availability")).form(&[("change", value)]).send();
+    change("mode:phone:on").await.unwrap();
+    let dashboard = change("available").await.unwrap().text().await.unwrap();
+    assert!(dashboard.contains("id=\"bank-warning\"") && dashboard.contains("avant le"), "{dashboard}");
+    assert_eq!(position_of(&app, "Nova").await, 5, "phone only, not yet blocked");
+    app.clock.advance(Duration::hours(24));
+    assert_eq!(position_of(&app, "Nova").await, 8, "blocked after 24 h");
+    let dashboard = nova.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(dashboard.contains("sont bloqués"));
+    let bank = |iban: &'static str, bic: &'static str| {
+        nova.post(app.url("/expert/bank"))
+            .form(&[
+                ("payout_method", "bank_transfer"),
+                ("holder", "Nova SARL"),
+                ("bank_name", "BNP"),
+                ("bank_country", "fr"),
+                ("iban", iban),
+                ("bic", bic),
+            ])
+            .send()
+    };
+    let refused = bank("FR76 3000 6000 0112 3456 7890 188", "BNPAFRPP").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Cet IBAN n"));
+    assert_eq!(
+        bank("FR76 3000 6000 0112 3456 7890 189", "BNPA").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(position_of(&app, "Nova").await, 8);
+    let saved = bank("fr76 3000 6000 0112 3456 7890 189", "bnpafrpp").await.unwrap();
+    assert_eq!(saved.url().query(), Some("saved=1"));
+    assert!(saved.text().await.unwrap().contains("FR76 3000 6000 0112 3456 7890 189"));
+    assert_eq!(position_of(&app, "Nova").await, 5, "unblocked as soon as they are filled");
+    let dashboard = nova.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(!dashboard.contains("bank-warning"));
+    let stored = app.store.bank_details(me.id).await.unwrap();
+    assert_eq!(
+        (stored.iban.as_deref(), stored.bic.as_deref(), stored.bank_country.as_str()),
+        (Some("FR7630006000011234567890189"), Some("BNPAFRPP"), "FR")
+    );
+}
