@@ -258,3 +258,8 @@ err-holder-missing = Enter the account holder.
 err-invalid-iban = This IBAN is not valid.
 err-invalid-bic = This BIC is not valid (8 or 11 characters).
 err-invalid-paypal = This PayPal address is not valid.
+
+profile-modes = Consultation modes
+profile-languages = Languages spoken
+profile-price = Price
+profile-email-price = Email consultation

@@ -258,3 +258,8 @@ err-holder-missing = Indiquez le titulaire du compte.
 err-invalid-iban = Cet IBAN n'est pas valide.
 err-invalid-bic = Ce BIC n'est pas valide (8 ou 11 caractères).
 err-invalid-paypal = Cette adresse PayPal n'est pas valide.
+
+profile-modes = Modes de consultation
+profile-languages = Langues parlées
+profile-price = Tarif
+profile-email-price = Consultation par email

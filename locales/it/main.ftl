@@ -258,3 +258,8 @@ err-holder-missing = Indica l'intestatario del conto.
 err-invalid-iban = Questo IBAN non è valido.
 err-invalid-bic = Questo BIC non è valido (8 o 11 caratteri).
 err-invalid-paypal = Questo indirizzo PayPal non è valido.
+
+profile-modes = Modalità di consulenza
+profile-languages = Lingue parlate
+profile-price = Tariffa
+profile-email-price = Consulenza via email

@@ -6,6 +6,7 @@ mod admin;
 mod checkout;
 mod dashboard;
 mod home;
+mod profile;
 mod wallet;
 
 use askama::Template;
@@ -28,6 +29,9 @@ use crate::locale;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
+        .route("/experts/{code}", get(profile::profile))
+        .route("/sitemap.xml", get(profile::sitemap_index))
+        .route("/sitemaps/{file}", get(profile::sitemap))
         .route("/signup", get(account::client_signup_page).post(account::client_signup))
         .route("/expert/signup", get(account::expert_signup_page).post(account::expert_signup))
         .route("/login", get(account::client_login_page).post(account::client_login))

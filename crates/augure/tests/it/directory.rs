@@ -220,3 +220,30 @@ async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_give
         (Some("FR7630006000011234567890189"), Some("BNPAFRPP"), "FR")
     );
 }
+
+#[tokio::test]
+async fn public_profiles_are_linked_from_the_listing_and_indexed_by_sitemaps() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let luna = experts(&app, "?q=Luna").await.remove(0);
+    let code = luna["expert_code"].as_u64().unwrap();
+    let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains(&format!("href=\"/experts/{code}\"")));
+    let page = app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Luna") && html.contains("Tarot") && html.contains("2,99\u{a0}€ / min"), "{html}");
+    assert!(html.contains("<link rel=\"canonical\"") && html.contains("<meta name=\"description\" content=\"Luna"));
+    for missing in ["/experts/0", "/experts/abc", "/experts/99999999999"] {
+        assert_eq!(app.client.get(app.url(missing)).send().await.unwrap().status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    let index = app.client.get(app.url("/sitemap.xml")).send().await.unwrap();
+    assert_eq!(index.headers()["content-type"], "application/xml; charset=utf-8");
+    let index = index.text().await.unwrap();
+    for site in ["fr", "be", "lu", "ch", "ca"] {
+        assert!(index.contains(&format!("/sitemaps/{site}.xml</loc>")), "{index}");
+    }
+    let ch = app.client.get(app.url("/sitemaps/ch.xml")).send().await.unwrap().text().await.unwrap();
+    assert!(ch.contains(&format!("/experts/{code}</loc>")) && ch.matches("<url>").count() == 13, "{ch}");
+    assert_eq!(app.client.get(app.url("/sitemaps/xx.xml")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

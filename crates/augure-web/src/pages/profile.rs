@@ -1,0 +1,94 @@
+//! The public profile page of an expert and the sitemaps that index them.
+
+use askama::Template;
+use augure_app::directory::DirectoryQuery;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::{Layout, PageCtx, PageResult, render};
+use crate::AppState;
+use crate::error::Problem;
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage<'a> {
+    l: Layout<'a>,
+    name: String,
+    code: String,
+    headline: String,
+    specialties: Vec<String>,
+    languages: String,
+    modes: Vec<String>,
+    live: Vec<String>,
+    available: bool,
+    price: String,
+    email_price: Option<String>,
+    canonical: String,
+}
+
+/// `/experts/{code}`: everything a client reads before consulting.
+pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<String>) -> PageResult {
+    let not_found = || Problem::status(StatusCode::NOT_FOUND);
+    let code: u32 = code.parse().map_err(|_| not_found())?;
+    let listed =
+        st.app.directory.listing(&DirectoryQuery { search: Some(code.to_string()), ..Default::default() }).await?;
+    let expert =
+        listed.into_iter().find(|l| l.entry.card.expert_code.is_some_and(|c| c.0 == code)).ok_or_else(not_found)?;
+    let l = ctx.layout(&st);
+    let p = &expert.entry.card.profile;
+    let page = ProfilePage {
+        name: expert.entry.card.display_name.clone(),
+        code: code.to_string(),
+        headline: p.headline.clone(),
+        specialties: p.specialties.iter().map(|s| l.tr.t(&format!("specialty-{s}"))).collect(),
+        languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
+        modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        live: expert.live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        available: expert.position < 8,
+        price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
+        email_price: p.email_price.map(|m| m.format(l.tr.locale)),
+        canonical: format!("{}/experts/{code}", st.app.settings.public_url.trim_end_matches('/')),
+        l,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `/sitemap.xml`: the index of one sitemap per site.
+pub async fn sitemap_index(State(st): State<AppState>) -> PageResult {
+    let base = st.app.settings.public_url.trim_end_matches('/').to_owned();
+    let sites = st.app.store.list_sites().await?;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for site in sites {
+        // Site codes are ASCII letters: nothing to escape.
+        xml.push_str(&format!(
+            "  <sitemap><loc>{base}/sitemaps/{}.xml</loc></sitemap>\n",
+            site.code.as_str().to_lowercase()
+        ));
+    }
+    xml.push_str("</sitemapindex>\n");
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+}
+
+/// `/sitemaps/{site}.xml`: the site's home page and every expert's profile.
+pub async fn sitemap(State(st): State<AppState>, Path(file): Path<String>) -> PageResult {
+    let not_found = || Problem::status(StatusCode::NOT_FOUND);
+    let code: augure_domain::SiteCode = file.strip_suffix(".xml").and_then(|c| c.parse().ok()).ok_or_else(not_found)?;
+    let site = st.app.store.site_by_code(&code).await.map_err(|_| not_found())?;
+    let base = st.app.settings.public_url.trim_end_matches('/').to_owned();
+    let listed = st.app.directory.listing(&DirectoryQuery::default()).await?;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    xml.push_str(&format!("  <url><loc>{base}/?site={}</loc></url>\n", site.code));
+    for expert in listed {
+        if let Some(c) = expert.entry.card.expert_code {
+            // Expert codes are digits: nothing to escape.
+            xml.push_str(&format!("  <url><loc>{base}/experts/{c}</loc></url>\n"));
+        }
+    }
+    xml.push_str("</urlset>\n");
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+}
