@@ -8,11 +8,14 @@ use augure_domain::availability::{AvailabilityPolicy, Status};
 use augure_domain::{Clock, Mode};
 use augure_store::{ExpertPresence, Store, StoreError, StoreResult};
 
+use crate::directory::DirectoryChanges;
+
 #[derive(Clone)]
 pub struct Availability {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policy: AvailabilityPolicy,
+    changes: DirectoryChanges,
 }
 
 /// A change the expert asks for.
@@ -28,8 +31,13 @@ pub enum Change {
 }
 
 impl Availability {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: AvailabilityPolicy) -> Self {
-        Self { store, clock, policy }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        policy: AvailabilityPolicy,
+        changes: DirectoryChanges,
+    ) -> Self {
+        Self { store, clock, policy, changes }
     }
 
     pub fn policy(&self) -> &AvailabilityPolicy {
@@ -83,6 +91,7 @@ impl Availability {
         }
         p.updated_at = now;
         self.store.save_presence(&p).await?;
+        self.changes.changed();
         Ok(p)
     }
 
@@ -90,8 +99,17 @@ impl Availability {
     pub async fn heartbeat(&self, user: UserId) -> StoreResult<()> {
         let mut p = self.presence(user).await?;
         let now = self.clock.now();
+        // Heartbeats while chat is live change nothing a client sees; the first one after
+        // a gap brings chat back, and the listing must show it.
+        let was_live = p
+            .last_heartbeat
+            .is_some_and(|at| now - at <= chrono::Duration::seconds(self.policy.presence_grace_seconds));
         p.last_heartbeat = Some(now);
         p.updated_at = now;
-        self.store.save_presence(&p).await
+        self.store.save_presence(&p).await?;
+        if !was_live {
+            self.changes.changed();
+        }
+        Ok(())
     }
 }

@@ -21,7 +21,7 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
     }
     let now = app.clock.now();
     for site in sites() {
-        let site = app.store.create_site(&site).await?;
+        let site = app.sites.create(&site).await?;
         // Credit packs: price and bonus credit, in the site's currency.
         for (price, bonus) in [(1000, 0), (2000, 200), (5000, 800)] {
             let (price, bonus) = (Money::new(price, site.currency), Money::new(bonus, site.currency));
@@ -84,6 +84,7 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
             })
             .await?;
     }
+    app.directory.changes().changed();
     Ok(true)
 }
 

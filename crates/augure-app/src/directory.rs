@@ -2,7 +2,8 @@
 //! a rotating order inside each position), with the filters clients use.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use augure_domain::availability::{AvailabilityPolicy, Presence, Status, rotation_key};
 use augure_domain::{Clock, Mode};
@@ -33,33 +34,156 @@ pub struct Listed {
     pub live_modes: BTreeSet<Mode>,
 }
 
+/// The listing is read on every storefront page; it is served from memory and read again
+/// from the store when something on this node changed it, or after `cache_ms`.
 #[derive(Clone)]
 pub struct Directory {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policy: AvailabilityPolicy,
+    cache_ms: i64,
+    cache: Arc<RwLock<Option<Snapshot>>>,
+    /// One reload at a time: a burst of requests after a change reads the store once.
+    reload: Arc<tokio::sync::Mutex<()>>,
+    changes: DirectoryChanges,
+}
+
+/// The listing as of `computed_at`, already ranked: valid while nothing changes and
+/// until `valid_until` (the cache's age limit, a pause or grace period ending, the
+/// rotation turning), whichever comes first.
+struct Snapshot {
+    entries: Arc<Vec<DirectoryEntry>>,
+    /// Every entry in listing order.
+    ranked: Arc<Vec<Ranked>>,
+    computed_at: DateTime<Utc>,
+    valid_until: DateTime<Utc>,
+    generation: u64,
+}
+
+struct Ranked {
+    position: u8,
+    live_modes: BTreeSet<Mode>,
+    index: usize,
+}
+
+/// Tells the directory that an expert's card or presence changed, and lets pages follow
+/// those changes live. Cheap to clone; handed to every service that writes either.
+#[derive(Clone)]
+pub struct DirectoryChanges {
+    generation: Arc<AtomicU64>,
+    events: tokio::sync::broadcast::Sender<u64>,
+}
+
+impl Default for DirectoryChanges {
+    fn default() -> Self {
+        Self { generation: Arc::new(AtomicU64::new(0)), events: tokio::sync::broadcast::channel(64).0 }
+    }
+}
+
+impl DirectoryChanges {
+    /// Something listed changed: the next listing reads the store, and live pages refresh.
+    pub fn changed(&self) {
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        // Nobody listening is fine.
+        let _ = self.events.send(generation);
+    }
+
+    /// A stream of change numbers; a lagging receiver just sees a later one.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<u64> {
+        self.events.subscribe()
+    }
+
+    fn current(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
 }
 
 impl Directory {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: AvailabilityPolicy) -> Self {
-        Self { store, clock, policy }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: AvailabilityPolicy, cache_ms: i64) -> Self {
+        Self {
+            store,
+            clock,
+            policy,
+            cache_ms,
+            cache: Arc::new(RwLock::new(None)),
+            reload: Arc::new(tokio::sync::Mutex::new(())),
+            changes: DirectoryChanges::default(),
+        }
     }
 
-    pub async fn listing(&self, query: &DirectoryQuery) -> StoreResult<Vec<Listed>> {
-        let now = self.clock.now();
-        let entries = self.store.directory().await?;
-        let mut listed: Vec<Listed> = entries
-            .into_iter()
-            .map(|entry| {
-                let presence = presence_of(&entry);
-                let live_modes = self.policy.live_modes(&presence, now);
-                Listed { position: augure_domain::availability::position_for(&live_modes), live_modes, entry }
-            })
-            .filter(|l| matches(query, l))
-            .collect();
+    pub fn changes(&self) -> &DirectoryChanges {
+        &self.changes
+    }
+
+    fn cached(&self, now: DateTime<Utc>) -> Option<(Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>)> {
+        let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+        cache
+            .as_ref()
+            .filter(|s| s.generation == self.changes.current() && now >= s.computed_at && now < s.valid_until)
+            .map(|s| (s.entries.clone(), s.ranked.clone()))
+    }
+
+    async fn ranked(&self, now: DateTime<Utc>) -> StoreResult<(Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>)> {
+        if let Some(hit) = self.cached(now) {
+            return Ok(hit);
+        }
+        let _one_reader = self.reload.lock().await;
+        if let Some(hit) = self.cached(now) {
+            return Ok(hit);
+        }
+        // Read before loading: a change during the load makes this snapshot stale at once.
+        let generation = self.changes.current();
+        let entries = Arc::new(self.store.directory().await?);
         let rotation = self.policy.rotation_minutes;
-        listed.sort_by_key(|l| (l.position, rotation_key(l.entry.card.profile.user_id.0, now, rotation)));
-        Ok(listed)
+        let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
+            .min(augure_domain::availability::rotation_period_end(now, rotation));
+        let mut keyed: Vec<(u64, Ranked)> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let presence = presence_of(entry);
+            if let Some(at) = self.policy.live_modes_change_at(&presence, now) {
+                valid_until = valid_until.min(at);
+            }
+            let live_modes = self.policy.live_modes(&presence, now);
+            let position = augure_domain::availability::position_for(&live_modes);
+            keyed.push((
+                rotation_key(entry.card.profile.user_id.0, now, rotation),
+                Ranked { position, live_modes, index },
+            ));
+        }
+        keyed.sort_unstable_by_key(|(key, r)| (r.position, *key));
+        let ranked = Arc::new(keyed.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
+            entries: entries.clone(),
+            ranked: ranked.clone(),
+            computed_at: now,
+            valid_until,
+            generation,
+        });
+        Ok((entries, ranked))
+    }
+
+    /// Every expert matching the query, ranked.
+    pub async fn listing(&self, query: &DirectoryQuery) -> StoreResult<Vec<Listed>> {
+        Ok(self.page(query, 0, usize::MAX).await?.1)
+    }
+
+    /// One page of the ranked listing, and how many experts match in all.
+    pub async fn page(&self, query: &DirectoryQuery, skip: usize, take: usize) -> StoreResult<(usize, Vec<Listed>)> {
+        let (entries, ranked) = self.ranked(self.clock.now()).await?;
+        let mut total = 0;
+        let mut page = Vec::new();
+        let unfiltered = *query == DirectoryQuery::default();
+        for r in ranked.iter().filter(|r| unfiltered || prefilter(query, &entries[r.index], r.position)) {
+            if total >= skip && page.len() < take {
+                page.push(Listed {
+                    position: r.position,
+                    live_modes: r.live_modes.clone(),
+                    entry: entries[r.index].clone(),
+                });
+            }
+            total += 1;
+        }
+        Ok((total, page))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -89,16 +213,17 @@ fn presence_of(entry: &DirectoryEntry) -> Presence {
     }
 }
 
-fn matches(q: &DirectoryQuery, l: &Listed) -> bool {
-    let p = &l.entry.card.profile;
+/// Filters before cloning the entry: most of a filtered listing is thrown away.
+fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8) -> bool {
+    let p = &entry.card.profile;
     let specialty = q.specialty.as_ref().is_none_or(|s| p.specialties.iter().any(|x| x == s));
     let language = q.language.as_ref().is_none_or(|s| p.languages.iter().any(|x| x.eq_ignore_ascii_case(s)));
     let mode = q.mode.is_none_or(|m| p.modes.contains(&m));
     let price = q.max_price.is_none_or(|max| p.price_per_minute.minor <= max);
-    let available = !q.available_now || l.position < 8;
+    let available = !q.available_now || position < 8;
     let search = q.search.as_ref().map(|s| s.trim()).filter(|s| !s.is_empty()).is_none_or(|s| {
-        let by_code = l.entry.card.expert_code.is_some_and(|c| c.to_string() == s);
-        by_code || l.entry.card.display_name.to_lowercase().contains(&s.to_lowercase())
+        let by_code = entry.card.expert_code.is_some_and(|c| c.to_string() == s);
+        by_code || entry.card.display_name.to_lowercase().contains(&s.to_lowercase())
     });
     specialty && language && mode && price && available && search
 }

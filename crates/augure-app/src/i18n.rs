@@ -58,8 +58,8 @@ impl I18n {
 
     /// The supported locale matching `code` (`it`, `it-CH`, `EN`), if any.
     pub fn supported(code: &str) -> Option<&'static str> {
-        let primary = code.split(['-', '_']).next()?.to_ascii_lowercase();
-        LOCALES.into_iter().find(|l| *l == primary)
+        let primary = code.split(['-', '_']).next()?;
+        LOCALES.into_iter().find(|l| l.eq_ignore_ascii_case(primary))
     }
 
     /// Picks the best locale from an `Accept-Language` header.

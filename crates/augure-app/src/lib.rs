@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod mail;
 pub mod profile;
 pub mod settings;
+pub mod sites;
 mod tokens;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub struct App {
     pub directory: directory::Directory,
     pub availability: availability::Availability,
     pub profiles: profile::Profiles,
+    pub sites: sites::Sites,
     pub jobs: JobRunner,
 }
 
@@ -66,13 +68,21 @@ impl App {
         let settings = Arc::new(settings);
         let i18n = Arc::new(I18n::new());
         let ledger = Ledger::new(store.clone(), clock.clone());
-        let directory = directory::Directory::new(store.clone(), clock.clone(), settings.availability.clone());
-        let profiles = profile::Profiles::new(store.clone(), clock.clone());
-        let availability = availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone());
+        let directory = directory::Directory::new(
+            store.clone(),
+            clock.clone(),
+            settings.availability.clone(),
+            settings.directory.cache_ms,
+        );
+        let changes = directory.changes().clone();
+        let sites = sites::Sites::new(store.clone(), clock.clone(), settings.directory.cache_ms);
+        let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone());
+        let availability =
+            availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, profiles, jobs }
+        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, profiles, sites, jobs }
     }
 }

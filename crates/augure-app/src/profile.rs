@@ -6,6 +6,8 @@ use augure_domain::bank::{self, PayoutMethod};
 use augure_domain::{Clock, Email, UserId};
 use augure_store::{BankDetails, Store, StoreError};
 
+use crate::directory::DirectoryChanges;
+
 /// What the bank details form sends.
 #[derive(Clone, Debug, Default)]
 pub struct BankForm {
@@ -34,11 +36,12 @@ pub enum ProfileError {
 pub struct Profiles {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    changes: DirectoryChanges,
 }
 
 impl Profiles {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, changes: DirectoryChanges) -> Self {
+        Self { store, clock, changes }
     }
 
     /// Validates and saves payout details; from then on SP-bank no longer blocks the
@@ -66,6 +69,8 @@ impl Profiles {
             updated_at: self.clock.now(),
         };
         self.store.save_bank_details(&details).await?;
+        // SP-bank may have been blocking every mode.
+        self.changes.changed();
         Ok(details)
     }
 

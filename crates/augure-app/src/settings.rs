@@ -19,6 +19,7 @@ pub struct Settings {
     pub payments: PaymentSettings,
     /// SP-status, WG-pause, SP-bank, SP-chat-presence, SP-ranking.
     pub availability: augure_domain::availability::AvailabilityPolicy,
+    pub directory: DirectorySettings,
 }
 
 impl Default for Settings {
@@ -32,6 +33,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             payments: PaymentSettings::default(),
             availability: Default::default(),
+            directory: DirectorySettings::default(),
         }
     }
 }
@@ -188,5 +190,21 @@ impl Default for PaymentSettings {
             stripe_secret_key: None,
             stripe_api_base: "https://api.stripe.com".into(),
         }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct DirectorySettings {
+    /// How long a node serves the listing from memory before reading the store again.
+    /// Changes made on this node show at once; this bounds how late other nodes see them.
+    pub cache_ms: i64,
+    /// Experts per page of the home listing and of `GET /api/v1/experts`.
+    pub page_size: usize,
+}
+
+impl Default for DirectorySettings {
+    fn default() -> Self {
+        Self { cache_ms: 2000, page_size: 48 }
     }
 }

@@ -80,6 +80,18 @@ impl AvailabilityPolicy {
         p.modes_on.iter().copied().filter(|m| *m != Mode::Chat || connected).collect()
     }
 
+    /// The next instant after `now` at which [`Self::live_modes`] may give another answer
+    /// without anything being saved: a pause ending, chat's grace period running out, the
+    /// SP-bank deadline. `None`: nothing changes until the expert does something.
+    pub fn live_modes_change_at(&self, p: &Presence, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let candidates = [
+            p.paused_until,
+            p.last_heartbeat.map(|at| at + Duration::seconds(self.presence_grace_seconds) + Duration::nanoseconds(1)),
+            self.bank_details_deadline(p),
+        ];
+        candidates.into_iter().flatten().filter(|at| *at > now).min()
+    }
+
     /// SP-ranking: the position (1 best … 8) the listing gives this expert now.
     pub fn position(&self, p: &Presence, now: DateTime<Utc>) -> u8 {
         position_for(&self.live_modes(p, now))
@@ -115,6 +127,13 @@ pub fn rotation_key(expert_id: i64, now: DateTime<Utc>, rotation_minutes: i64) -
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// When the rotation period containing `now` ends and the order inside positions changes.
+pub fn rotation_period_end(now: DateTime<Utc>, rotation_minutes: i64) -> DateTime<Utc> {
+    let length = 60 * rotation_minutes.max(1);
+    let next = (now.timestamp().div_euclid(length) + 1) * length;
+    DateTime::from_timestamp(next, 0).unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -210,5 +229,36 @@ mod tests {
         }
         assert_eq!(firsts.len(), 10, "everyone reaches the top: {firsts:?}");
         assert!(firsts.values().all(|n| *n <= 20), "no one hogs it: {firsts:?}");
+    }
+
+    #[test]
+    fn live_modes_hold_until_the_announced_change() {
+        let policy = AvailabilityPolicy::default();
+        let mut p = presence(&[Phone, Chat, Email]);
+        p.paused_until = Some(t0() + Duration::minutes(5));
+        p.has_bank_details = false;
+        p.signed_up_at = t0() - Duration::hours(1);
+        let mut now = t0();
+        // Walk through every announced change: between two of them the answer is constant.
+        while let Some(next) = policy.live_modes_change_at(&p, now) {
+            assert!(next > now);
+            let live = policy.live_modes(&p, now);
+            for step in [1, 7, 29] {
+                let probe = now + (next - now) * step / 30;
+                assert_eq!(policy.live_modes(&p, probe), live, "changed before {next}");
+            }
+            now = next;
+        }
+        assert!(policy.live_modes(&p, now).is_empty(), "blocked for bank details in the end");
+        assert_eq!(policy.live_modes_change_at(&presence(&[Phone]), t0() + Duration::hours(1)), None);
+    }
+
+    #[test]
+    fn the_rotation_order_holds_until_the_period_ends() {
+        let now = t0() + Duration::seconds(123);
+        let end = rotation_period_end(now, 15);
+        assert!(end > now && end - now <= Duration::minutes(15));
+        assert_eq!(rotation_key(42, now, 15), rotation_key(42, end - Duration::seconds(1), 15));
+        assert_eq!(end.timestamp() % (15 * 60), 0);
     }
 }

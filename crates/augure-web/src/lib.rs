@@ -31,14 +31,15 @@ pub use ops::metrics_handle;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub app: App,
+    /// Behind one pointer: every handler clones the state.
+    pub app: Arc<App>,
     limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         let limits = Arc::new(limits::Limits::new(&app.settings.limits));
-        Self { app, limits }
+        Self { app: Arc::new(app), limits }
     }
 }
 

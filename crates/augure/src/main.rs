@@ -15,6 +15,9 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "augure", version, about = "A live paid-consultation marketplace")]
 struct Cli {

@@ -336,7 +336,7 @@ async fn me(caller: ApiCaller) -> Json<UserView> {
 /// The storefronts, with their currency, time zone, numbers and tariffs.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", responses((status = 200, body = [SiteView])))]
 async fn sites(State(st): State<AppState>) -> Result<Json<Vec<SiteView>>, Problem> {
-    Ok(Json(st.app.store.list_sites().await?.into_iter().map(SiteView::from).collect()))
+    Ok(Json(st.app.sites.list().await?.iter().cloned().map(SiteView::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -478,6 +478,21 @@ pub struct DirectoryFilters {
     available: Option<bool>,
     /// Part of a name, or an expert code.
     q: Option<String>,
+    /// Page number, from 1.
+    page: Option<usize>,
+    /// Experts per page, at most 100; the site's page size when absent.
+    per_page: Option<usize>,
+}
+
+/// The most experts one page may hold.
+const MAX_PER_PAGE: usize = 100;
+
+impl DirectoryFilters {
+    /// `(page from 1, experts per page)`.
+    pub fn paging(&self, default_per_page: usize) -> (usize, usize) {
+        let per_page = self.per_page.unwrap_or(default_per_page).clamp(1, MAX_PER_PAGE);
+        (self.page.unwrap_or(1).max(1), per_page)
+    }
 }
 
 impl DirectoryFilters {
@@ -518,15 +533,19 @@ struct ExpertView {
     currency: String,
 }
 
-/// The ranked directory (the home listing's order and filters).
+/// The ranked directory (the home listing's order and filters), one page at a time. The
+/// `X-Total-Count` header gives the number of experts matching the filters.
 #[utoipa::path(get, path = "/api/v1/experts", tag = "experts", params(DirectoryFilters),
-    responses((status = 200, body = [ExpertView]), (status = 422, description = "Unknown mode", body = ProblemView, content_type = "application/problem+json")))]
+    responses((status = 200, body = [ExpertView], headers(("X-Total-Count" = usize, description = "Experts matching the filters"))),
+        (status = 422, description = "Unknown mode", body = ProblemView, content_type = "application/problem+json")))]
 async fn experts(
     State(st): State<AppState>,
     axum::extract::Query(filters): axum::extract::Query<DirectoryFilters>,
-) -> Result<Json<Vec<ExpertView>>, Problem> {
-    let listed = st.app.directory.listing(&filters.query()?).await?;
-    Ok(Json(
+) -> Result<impl IntoResponse, Problem> {
+    let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
+    let (total, listed) =
+        st.app.directory.page(&filters.query()?, (page - 1).saturating_mul(per_page), per_page).await?;
+    let body = Json(
         listed
             .into_iter()
             .map(|l| {
@@ -545,6 +564,7 @@ async fn experts(
                     currency: p.price_per_minute.currency.code().into(),
                 }
             })
-            .collect(),
-    ))
+            .collect::<Vec<_>>(),
+    );
+    Ok(([(axum::http::HeaderName::from_static("x-total-count"), total.to_string())], body))
 }

@@ -125,7 +125,7 @@ async fn signup_page(
     error: Option<(StatusCode, String)>,
     form: SignupForm,
 ) -> PageResult {
-    let sites = st.app.store.list_sites().await?.into_iter().map(|s| (s.code.to_string(), s.name)).collect();
+    let sites = st.app.sites.list().await?.iter().cloned().map(|s| (s.code.to_string(), s.name)).collect();
     let (status, error) = match error {
         Some((status, message)) => (status, Some(message)),
         None => (StatusCode::OK, None),

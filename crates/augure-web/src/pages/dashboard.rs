@@ -64,7 +64,7 @@ struct BankView {
 }
 
 async fn home_site(st: &AppState, user: &User) -> Result<Option<Site>, StoreError> {
-    let sites = st.app.store.list_sites().await?;
+    let sites = st.app.sites.list().await?;
     Ok(sites.iter().find(|s| Some(s.id) == user.site_id).or(sites.first()).cloned())
 }
 

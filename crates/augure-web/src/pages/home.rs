@@ -14,14 +14,11 @@ use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::locale::LANG_COOKIE;
 
-/// How many experts one page of the listing shows.
-const HOME_LISTING: usize = 48;
-
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {
     l: Layout<'a>,
-    sites: Vec<Site>,
+    sites: &'a [Site],
     site: Option<Site>,
     experts: Vec<CardView>,
 }
@@ -51,17 +48,30 @@ pub async fn home(
     Query(q): Query<HomeQuery>,
     Query(filters): Query<crate::api::DirectoryFilters>,
 ) -> PageResult {
-    let sites = st.app.store.list_sites().await?;
+    let sites = st.app.sites.list().await?;
     let wanted: Option<SiteCode> = q.site.as_deref().and_then(|s| s.parse().ok());
     let site =
         wanted.and_then(|code| sites.iter().find(|s| s.code == code).cloned()).or_else(|| sites.first().cloned());
     let l = ctx.layout(&st);
-    let listed = st.app.directory.listing(&filters.query()?).await?;
-    let experts = listed.into_iter().take(HOME_LISTING).map(|e| card(&l, e)).collect();
-    render(StatusCode::OK, &HomePage { l, sites, site, experts })
+    let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
+    let (_total, listed) =
+        st.app.directory.page(&filters.query()?, (page - 1).saturating_mul(per_page), per_page).await?;
+    let mut labels = Labels::default();
+    let experts = listed.into_iter().map(|e| card(&l, &mut labels, e)).collect();
+    render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts })
 }
 
-fn card(l: &Layout<'_>, listed: Listed) -> CardView {
+/// Translations repeated on every card, looked up once per page.
+#[derive(Default)]
+struct Labels(std::collections::HashMap<String, String>);
+
+impl Labels {
+    fn get(&mut self, l: &Layout<'_>, key: String) -> String {
+        self.0.entry(key).or_insert_with_key(|k| l.tr.t(k)).clone()
+    }
+}
+
+fn card(l: &Layout<'_>, labels: &mut Labels, listed: Listed) -> CardView {
     let available = listed.position < 8;
     let c = listed.entry.card;
     let p = c.profile;
@@ -71,9 +81,9 @@ fn card(l: &Layout<'_>, listed: Listed) -> CardView {
         name: c.display_name,
         code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
         headline: p.headline,
-        specialties: p.specialties.iter().map(|s| l.tr.t(&format!("specialty-{s}"))).collect(),
+        specialties: p.specialties.iter().map(|s| labels.get(l, format!("specialty-{s}"))).collect(),
         languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
-        modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        modes: p.modes.iter().map(|m| labels.get(l, format!("mode-{m}"))).collect(),
         price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
     }
 }

@@ -57,11 +57,11 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
 /// `/sitemap.xml`: the index of one sitemap per site.
 pub async fn sitemap_index(State(st): State<AppState>) -> PageResult {
     let base = st.app.settings.public_url.trim_end_matches('/').to_owned();
-    let sites = st.app.store.list_sites().await?;
+    let sites = st.app.sites.list().await?;
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for site in sites {
+    for site in sites.iter() {
         // Site codes are ASCII letters: nothing to escape.
         xml.push_str(&format!(
             "  <sitemap><loc>{base}/sitemaps/{}.xml</loc></sitemap>\n",

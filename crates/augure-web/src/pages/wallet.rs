@@ -240,11 +240,12 @@ struct PackRow {
 }
 
 async fn packs_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<Problem>) -> PageResult {
-    let sites = st.app.store.list_sites().await?;
+    let sites = st.app.sites.list().await?;
     let packs = st.app.store.all_credit_packs().await?;
     let l = ctx.layout(st);
     let sites = sites
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|site| {
             let rows = packs
                 .iter()

@@ -58,6 +58,7 @@ async fn browser_expert_dashboard_keeps_chat_live_over_a_websocket() {
     let mut presence = app.store.presence(luna.id).await.unwrap();
     presence.last_heartbeat = None;
     app.store.save_presence(&presence).await.unwrap();
+    app.app.directory.changes().changed();
     let Some(browser) = Browser::start().await else { return };
     browser.goto(&app.url("/expert/login")).await;
     browser.type_into("input[name=email]", "luna@augure.localhost").await;

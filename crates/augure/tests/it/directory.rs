@@ -76,6 +76,7 @@ async fn the_home_page_shows_the_ranked_listing_with_filters() {
     presence.status = Status::Unavailable;
     presence.updated_at = app.clock.now();
     app.store.save_presence(&presence).await.unwrap();
+    app.app.directory.changes().changed();
     let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Indisponible") && html.contains("Disponible"));
     let api = names(&experts(&app, "").await);

@@ -1,0 +1,52 @@
+//! The storefronts, read on nearly every page: kept in memory, read again from the store
+//! after a change on this node or after `cache_ms` (how late other nodes may see one).
+
+use std::sync::{Arc, RwLock};
+
+use augure_domain::site::NewSite;
+use augure_domain::{Clock, Site, SiteCode};
+use augure_store::{Store, StoreResult};
+use chrono::{DateTime, Utc};
+
+#[derive(Clone)]
+pub struct Sites {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cache_ms: i64,
+    cache: Arc<RwLock<Option<(DateTime<Utc>, Arc<Vec<Site>>)>>>,
+}
+
+impl Sites {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, cache_ms: i64) -> Self {
+        Self { store, clock, cache_ms, cache: Arc::new(RwLock::new(None)) }
+    }
+
+    /// Every site, in the store's order (the first is the default storefront).
+    pub async fn list(&self) -> StoreResult<Arc<Vec<Site>>> {
+        let now = self.clock.now();
+        if let Some((at, sites)) = self.cache.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && now >= *at
+            && (now - *at).num_milliseconds() < self.cache_ms
+        {
+            return Ok(sites.clone());
+        }
+        let sites = Arc::new(self.store.list_sites().await?);
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some((now, sites.clone()));
+        Ok(sites)
+    }
+
+    pub async fn by_code(&self, code: &SiteCode) -> StoreResult<Option<Site>> {
+        Ok(self.list().await?.iter().find(|s| &s.code == code).cloned())
+    }
+
+    pub async fn create(&self, site: &NewSite) -> StoreResult<Site> {
+        let created = self.store.create_site(site).await?;
+        self.changed();
+        Ok(created)
+    }
+
+    /// A site was written behind this service's back (imports, tests): forget the copy.
+    pub fn changed(&self) {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
