@@ -28,4 +28,6 @@ id_type!(
     JobId,
     /// A mail recorded in the outbox.
     MailId,
+    /// A photo, audio clip or presentation an expert submitted for moderation.
+    MediaId,
 );

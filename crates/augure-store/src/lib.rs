@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use augure_domain::ledger::{
     AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
 };
-use augure_domain::{Currency, Email, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite};
+use augure_domain::{
+    Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
+};
 use chrono::{DateTime, Utc};
 
 pub use error::{StoreError, StoreResult};
@@ -113,6 +115,33 @@ pub trait ExpertStore {
     async fn bank_details(&self, user: UserId) -> StoreResult<BankDetails>;
 }
 
+/// SP-media, SP-presentation: submissions and their moderation.
+#[async_trait]
+pub trait MediaStore {
+    /// Records a pending submission; a pending one of the same kind and language is
+    /// superseded in the same transaction.
+    async fn submit_media(&self, media: &NewMedia) -> StoreResult<MediaItem>;
+    async fn media_item(&self, id: MediaId) -> StoreResult<MediaItem>;
+    /// The item and its bytes.
+    async fn media_content(&self, id: MediaId) -> StoreResult<(MediaItem, Vec<u8>)>;
+    /// The moderation queue, oldest first.
+    async fn pending_media(&self, limit: i64) -> StoreResult<Vec<MediaItem>>;
+    /// Approves or refuses a pending submission. `Conflict` when it was already decided
+    /// or superseded (two admins, or a newer submission), `NotFound` when it never was.
+    async fn decide_media(
+        &self,
+        id: MediaId,
+        approve: bool,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MediaItem>;
+    /// For each kind and language, the latest approved submission: what clients see.
+    async fn published_media(&self, user: UserId) -> StoreResult<Vec<MediaItem>>;
+    /// For each kind and language, the latest submission that is not superseded: what
+    /// the expert sees of their own (pending, refused with a reason, or approved).
+    async fn latest_media(&self, user: UserId) -> StoreResult<Vec<MediaItem>>;
+}
+
 #[async_trait]
 pub trait LedgerStore {
     /// The account of `owner` for `kind` and `currency`, created empty on first use with
@@ -192,6 +221,7 @@ pub trait Store:
     SiteStore
     + UserStore
     + ExpertStore
+    + MediaStore
     + PaymentStore
     + LedgerStore
     + SessionStore

@@ -2,7 +2,8 @@
 
 use augure_domain::availability::Status;
 use augure_domain::ledger::{AccountId, TransferId, TransferMode};
-use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Mode, Money, Role, SiteId, UserId};
+use augure_domain::media::{MediaKind, MediaStatus};
+use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, MediaId, Mode, Money, Role, SiteId, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,6 +310,10 @@ pub struct DirectoryEntry {
     pub site_id: Option<SiteId>,
     /// `None` until the expert first sets their availability.
     pub presence: Option<ExpertPresence>,
+    /// The approved photo, if any (SP-media).
+    pub photo: Option<MediaId>,
+    /// Approved presentations: `(locale, text)` (SP-presentation).
+    pub presentations: Vec<(String, String)>,
 }
 
 /// SP-profile: an expert's payout details, already validated (IBAN, BIC, email).
@@ -323,4 +328,42 @@ pub struct BankDetails {
     pub bic: Option<String>,
     pub paypal_email: Option<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A submission for moderation (SP-media, SP-presentation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMedia {
+    pub user_id: UserId,
+    pub kind: MediaKind,
+    /// The presentation's language; empty for a photo or audio.
+    pub locale: String,
+    /// The processed file (re-encoded photo, checked MP3); empty for a presentation.
+    pub content: Vec<u8>,
+    pub content_type: String,
+    /// The presentation text; empty for files.
+    pub body: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u32>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored submission, without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaItem {
+    pub id: MediaId,
+    pub user_id: UserId,
+    pub kind: MediaKind,
+    pub locale: String,
+    pub status: MediaStatus,
+    pub content_type: String,
+    pub body: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u32>,
+    pub size: i64,
+    /// Why an admin refused it.
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
 }

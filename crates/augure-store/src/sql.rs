@@ -780,14 +780,33 @@ macro_rules! impl_sql_store {
                         "SELECT {}, u.display_name, u.expert_code, u.created_at AS signed_up_at, u.site_id, \
                          x.status AS p_status, x.modes_on AS p_modes_on, x.paused_until AS p_paused_until, \
                          x.last_heartbeat AS p_last_heartbeat, x.bank_details_at AS p_bank_details_at, x.updated_at AS p_updated_at \
+                         , (SELECT MAX(m.id) FROM expert_media m WHERE m.user_id = p.user_id AND m.kind = 'photo' \
+                         AND m.status = 'approved') AS photo_id \
                          FROM expert_profiles p JOIN users u ON u.id = p.user_id \
                          LEFT JOIN expert_presence x ON x.user_id = p.user_id ORDER BY u.id",
                         sql::PROFILE_COLUMNS
                     );
                     let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&self.reader).await.map_err(err)?;
+                    // Latest approved presentation per expert and language.
+                    let texts = ::sqlx::query(
+                        "SELECT user_id, locale, body FROM expert_media WHERE id IN (SELECT MAX(id) FROM expert_media \
+                         WHERE kind = 'presentation' AND status = 'approved' GROUP BY user_id, locale) ORDER BY locale",
+                    )
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    let mut presentations: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+                    for t in &texts {
+                        presentations
+                            .entry(t.try_get("user_id").map_err(err)?)
+                            .or_default()
+                            .push((t.try_get("locale").map_err(err)?, t.try_get("body").map_err(err)?));
+                    }
                     rows.iter()
                         .map(|row| {
                             let code: Option<i64> = row.try_get("expert_code").map_err(err)?;
+                            let photo: Option<i64> = row.try_get("photo_id").map_err(err)?;
+                            let user: i64 = row.try_get("user_id").map_err(err)?;
                             let site: Option<i64> = row.try_get("site_id").map_err(err)?;
                             Ok(DirectoryEntry {
                                 card: ExpertCard {
@@ -798,6 +817,8 @@ macro_rules! impl_sql_store {
                                 signed_up_at: sql::instant(row.try_get("signed_up_at").map_err(err)?)?,
                                 site_id: site.map(SiteId),
                                 presence: presence_of(row)?,
+                                photo: photo.map(::augure_domain::MediaId),
+                                presentations: presentations.remove(&user).unwrap_or_default(),
                             })
                         })
                         .collect()
@@ -1783,6 +1804,140 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(err)?;
                     rows.iter().map(job).collect()
+                }
+            }
+
+            const MEDIA_COLUMNS: &str = "id, user_id, kind, locale, status, content_type, body, width, height, duration_ms, size, reason, created_at, decided_at";
+
+            fn media_item(row: &DbRow) -> StoreResult<MediaItem> {
+                let kind: String = row.try_get("kind").map_err(err)?;
+                let status: String = row.try_get("status").map_err(err)?;
+                let dim = |name: &str| -> StoreResult<Option<u32>> {
+                    let v: Option<i64> = row.try_get(name).map_err(err)?;
+                    Ok(v.and_then(|v| u32::try_from(v).ok()))
+                };
+                let decided: Option<i64> = row.try_get("decided_at").map_err(err)?;
+                Ok(MediaItem {
+                    id: ::augure_domain::MediaId(row.try_get("id").map_err(err)?),
+                    user_id: UserId(row.try_get("user_id").map_err(err)?),
+                    kind: kind.parse().map_err(StoreError::Corrupt)?,
+                    locale: row.try_get("locale").map_err(err)?,
+                    status: status.parse().map_err(StoreError::Corrupt)?,
+                    content_type: row.try_get("content_type").map_err(err)?,
+                    body: row.try_get("body").map_err(err)?,
+                    width: dim("width")?,
+                    height: dim("height")?,
+                    duration_ms: dim("duration_ms")?,
+                    size: row.try_get("size").map_err(err)?,
+                    reason: row.try_get("reason").map_err(err)?,
+                    created_at: sql::instant(row.try_get("created_at").map_err(err)?)?,
+                    decided_at: decided.map(sql::instant).transpose()?,
+                })
+            }
+
+            #[async_trait]
+            impl MediaStore for $store {
+                async fn submit_media(&self, m: &NewMedia) -> StoreResult<MediaItem> {
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    ::sqlx::query(
+                        "UPDATE expert_media SET status = 'superseded' \
+                         WHERE user_id = $1 AND kind = $2 AND locale = $3 AND status = 'pending'",
+                    )
+                    .bind(m.user_id.0)
+                    .bind(m.kind.as_str())
+                    .bind(&m.locale)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    let q = format!(
+                        "INSERT INTO expert_media (user_id, kind, locale, status, content, content_type, body, width, height, \
+                         duration_ms, size, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11) \
+                         RETURNING {MEDIA_COLUMNS}"
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(m.user_id.0)
+                        .bind(m.kind.as_str())
+                        .bind(&m.locale)
+                        .bind((!m.content.is_empty()).then_some(m.content.as_slice()))
+                        .bind(&m.content_type)
+                        .bind(&m.body)
+                        .bind(m.width.map(i64::from))
+                        .bind(m.height.map(i64::from))
+                        .bind(m.duration_ms.map(i64::from))
+                        .bind(i64::try_from(m.content.len().max(m.body.len())).unwrap_or(i64::MAX))
+                        .bind(sql::micros(m.created_at))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    let item = media_item(&row)?;
+                    tx.commit().await.map_err(err)?;
+                    Ok(item)
+                }
+
+                async fn media_item(&self, id: ::augure_domain::MediaId) -> StoreResult<MediaItem> {
+                    let q = format!("SELECT {MEDIA_COLUMNS} FROM expert_media WHERE id = $1");
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    media_item(&row)
+                }
+
+                async fn media_content(&self, id: ::augure_domain::MediaId) -> StoreResult<(MediaItem, Vec<u8>)> {
+                    let q = format!("SELECT {MEDIA_COLUMNS}, content FROM expert_media WHERE id = $1");
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
+                    let content: Option<Vec<u8>> = row.try_get("content").map_err(err)?;
+                    Ok((media_item(&row)?, content.unwrap_or_default()))
+                }
+
+                async fn pending_media(&self, limit: i64) -> StoreResult<Vec<MediaItem>> {
+                    let q = format!("SELECT {MEDIA_COLUMNS} FROM expert_media WHERE status = 'pending' ORDER BY id LIMIT $1");
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(media_item).collect()
+                }
+
+                async fn decide_media(
+                    &self,
+                    id: ::augure_domain::MediaId,
+                    approve: bool,
+                    reason: Option<&str>,
+                    at: DateTime<Utc>,
+                ) -> StoreResult<MediaItem> {
+                    let q = format!(
+                        "UPDATE expert_media SET status = $2, reason = $3, decided_at = $4 \
+                         WHERE id = $1 AND status = 'pending' RETURNING {MEDIA_COLUMNS}"
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(id.0)
+                        .bind(if approve { "approved" } else { "refused" })
+                        .bind(reason)
+                        .bind(sql::micros(at))
+                        .fetch_optional(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    match row {
+                        Some(row) => media_item(&row),
+                        None => {
+                            // Tell "already decided" from "never existed".
+                            self.media_item(id).await?;
+                            Err(StoreError::Conflict("media already decided"))
+                        }
+                    }
+                }
+
+                async fn published_media(&self, user: UserId) -> StoreResult<Vec<MediaItem>> {
+                    let q = format!(
+                        "SELECT {MEDIA_COLUMNS} FROM expert_media WHERE id IN (SELECT MAX(id) FROM expert_media \
+                         WHERE user_id = $1 AND status = 'approved' GROUP BY kind, locale) ORDER BY kind, locale"
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(user.0).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(media_item).collect()
+                }
+
+                async fn latest_media(&self, user: UserId) -> StoreResult<Vec<MediaItem>> {
+                    let q = format!(
+                        "SELECT {MEDIA_COLUMNS} FROM expert_media WHERE id IN (SELECT MAX(id) FROM expert_media \
+                         WHERE user_id = $1 AND status <> 'superseded' GROUP BY kind, locale) ORDER BY kind, locale"
+                    );
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(user.0).fetch_all(&self.reader).await.map_err(err)?;
+                    rows.iter().map(media_item).collect()
                 }
             }
 
