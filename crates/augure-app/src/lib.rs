@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod ledger;
 pub mod mail;
+pub mod media;
 pub mod profile;
 pub mod settings;
 pub mod sites;
@@ -54,6 +55,7 @@ pub struct App {
     pub availability: availability::Availability,
     pub profiles: profile::Profiles,
     pub sites: sites::Sites,
+    pub media: media::Media,
     pub jobs: JobRunner,
 }
 
@@ -76,6 +78,7 @@ impl App {
         );
         let changes = directory.changes().clone();
         let sites = sites::Sites::new(store.clone(), clock.clone(), settings.directory.cache_ms);
+        let media = media::Media::new(store.clone(), clock.clone(), settings.clone(), i18n.clone(), changes.clone());
         let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone());
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
@@ -83,6 +86,20 @@ impl App {
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, profiles, sites, jobs }
+        Self {
+            store,
+            clock,
+            settings,
+            i18n,
+            accounts,
+            ledger,
+            credit,
+            directory,
+            availability,
+            profiles,
+            sites,
+            media,
+            jobs,
+        }
     }
 }

@@ -20,6 +20,8 @@ pub struct Settings {
     /// SP-status, WG-pause, SP-bank, SP-chat-presence, SP-ranking.
     pub availability: augure_domain::availability::AvailabilityPolicy,
     pub directory: DirectorySettings,
+    /// SP-media, SP-presentation.
+    pub media: crate::media::MediaSettings,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             availability: Default::default(),
             directory: DirectorySettings::default(),
+            media: Default::default(),
         }
     }
 }
@@ -201,10 +204,12 @@ pub struct DirectorySettings {
     pub cache_ms: i64,
     /// Experts per page of the home listing and of `GET /api/v1/experts`.
     pub page_size: usize,
+    /// Cards carry a "new" badge this many days after the expert signed up.
+    pub new_badge_days: i64,
 }
 
 impl Default for DirectorySettings {
     fn default() -> Self {
-        Self { cache_ms: 2000, page_size: 48 }
+        Self { cache_ms: 2000, page_size: 48, new_badge_days: 30 }
     }
 }

@@ -132,6 +132,46 @@ impl From<augure_app::profile::ProfileError> for Problem {
     }
 }
 
+impl From<augure_app::media::MediaServiceError> for Problem {
+    fn from(e: augure_app::media::MediaServiceError) -> Self {
+        use augure_app::media::MediaServiceError as E;
+        use augure_media::MediaError as M;
+        let p = |key| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key);
+        let with = |key, name, value: String| Problem { arg: Some((name, value)), ..p(key) };
+        match e {
+            E::Invalid(M::TooLarge { max_bytes }) => Problem {
+                arg: Some(("max", megabytes(max_bytes))),
+                ..Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "media-too-large")
+            },
+            E::Invalid(M::AudioTooShort { min_ms }) => {
+                with("media-audio-too-short", "seconds", (min_ms / 1000).to_string())
+            }
+            E::Invalid(M::AudioTooLong { max_ms }) => {
+                with("media-audio-too-long", "seconds", (max_ms / 1000).to_string())
+            }
+            E::Invalid(other) => p(other.key()),
+            E::PresentationLength { min, max } => {
+                Problem { arg: Some(("range", format!("{min}–{max}"))), ..p("err-presentation-length") }
+            }
+            E::UnsupportedLocale => p("err-invalid-input"),
+            E::ReasonMissing => p("err-refusal-reason"),
+            E::AlreadyDecided => Problem::new(StatusCode::CONFLICT, "err-media-decided"),
+            E::NotFound => Problem::status(StatusCode::NOT_FOUND),
+            E::Store(e) => e.into(),
+            E::Internal(d) => Problem::internal(d),
+        }
+    }
+}
+
+/// A size limit as people read it: "2 MB", "512 KB".
+pub fn megabytes(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MB", bytes / (1024 * 1024))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
 impl From<augure_store::StoreError> for Problem {
     fn from(e: augure_store::StoreError) -> Self {
         match e {

@@ -50,12 +50,13 @@ pub fn router(state: AppState) -> Router {
     ops::metrics_handle();
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .merge(pages::routes())
+        .merge(pages::routes(&settings))
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
         .route_layer(middleware::from_fn(ops::record_metrics))
         .route("/static/app.css", axum::routing::get(stylesheet))
         .route("/static/presence.js", axum::routing::get(presence_script))
+        .route("/static/directory.js", axum::routing::get(directory_script))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
         // Cross-site form posts are refused from the browser's own Sec-Fetch-Site/Origin.
@@ -92,6 +93,13 @@ async fn presence_script() -> impl axum::response::IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../static/presence.js"),
+    )
+}
+
+async fn directory_script() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/directory.js"),
     )
 }
 

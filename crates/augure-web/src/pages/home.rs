@@ -30,7 +30,15 @@ struct CardView {
     name: String,
     code: String,
     initial: String,
-    headline: String,
+    /// The approved photo (SP-media).
+    photo: Option<i64>,
+    /// The approved presentation's start in the reader's language, else the headline.
+    excerpt: String,
+    /// Signed up recently.
+    new: bool,
+    /// `★ 0.0 (0)` and the consultation count: zeros until reviews and consultations exist.
+    rating: String,
+    consultations: String,
     specialties: Vec<String>,
     languages: String,
     modes: Vec<String>,
@@ -57,7 +65,9 @@ pub async fn home(
     let (_total, listed) =
         st.app.directory.page(&filters.query()?, (page - 1).saturating_mul(per_page), per_page).await?;
     let mut labels = Labels::default();
-    let experts = listed.into_iter().map(|e| card(&l, &mut labels, e)).collect();
+    let new_since = st.app.directory.now() - chrono::Duration::days(st.app.settings.directory.new_badge_days);
+    let excerpt_chars = st.app.settings.media.presentation.excerpt_chars;
+    let experts = listed.into_iter().map(|e| card(&l, &mut labels, e, new_since, excerpt_chars)).collect();
     render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts })
 }
 
@@ -71,16 +81,33 @@ impl Labels {
     }
 }
 
-fn card(l: &Layout<'_>, labels: &mut Labels, listed: Listed) -> CardView {
+fn card(
+    l: &Layout<'_>,
+    labels: &mut Labels,
+    listed: Listed,
+    new_since: chrono::DateTime<chrono::Utc>,
+    excerpt_chars: usize,
+) -> CardView {
     let available = listed.position < 8;
-    let c = listed.entry.card;
+    let entry = listed.entry;
+    let presentations = &entry.presentations;
+    let excerpt = presentations
+        .iter()
+        .find(|(locale, _)| locale == l.tr.locale)
+        .or(presentations.first())
+        .map(|(_, text)| augure_domain::media::excerpt(text, excerpt_chars));
+    let c = entry.card;
     let p = c.profile;
     CardView {
         available,
+        photo: entry.photo.map(|id| id.0),
+        excerpt: excerpt.unwrap_or_else(|| p.headline.clone()),
+        new: entry.signed_up_at >= new_since,
+        rating: labels.get(l, "card-rating-none".into()),
+        consultations: labels.get(l, "card-consultations-none".into()),
         initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),
         name: c.display_name,
         code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
-        headline: p.headline,
         specialties: p.specialties.iter().map(|s| labels.get(l, format!("specialty-{s}"))).collect(),
         languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
         modes: p.modes.iter().map(|m| labels.get(l, format!("mode-{m}"))).collect(),
@@ -117,4 +144,25 @@ pub async fn switch_language(
     // Only local paths: never an open redirect.
     let next = if form.next.starts_with('/') && !form.next.starts_with("//") { form.next } else { "/".into() };
     Ok((jar.add(cookie), Redirect::to(&next)).into_response())
+}
+
+/// `/directory/events`: a server-sent event each time something listed changes on this
+/// node, so open listings refresh without a reload (static/directory.js). Bursts are
+/// coalesced by the client; a lagging reader just gets the latest change.
+pub async fn directory_events(State(st): State<AppState>) -> impl IntoResponse {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let changes = st.app.directory.changes().subscribe();
+    let stream = futures_util::stream::unfold(changes, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(generation) => {
+                    let event = Event::default().event("changed").data(generation.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(event), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -6,6 +6,7 @@ mod admin;
 mod checkout;
 mod dashboard;
 mod home;
+mod media;
 mod profile;
 mod wallet;
 
@@ -13,7 +14,7 @@ use askama::Template;
 use augure_app::i18n::{LOCALES, Tr};
 use augure_domain::Role;
 use augure_store::{Session, User};
-use axum::extract::{Form, FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -26,7 +27,7 @@ use crate::auth::Viewer;
 use crate::error::{Problem, default_key};
 use crate::locale;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/experts/{code}", get(profile::profile))
@@ -63,6 +64,27 @@ pub fn routes() -> Router<AppState> {
         .route("/payments/test-checkout/{session}", get(checkout::page).post(checkout::pay))
         .route("/webhooks/payments", post(checkout::webhook))
         .route("/admin/ledger/accounts/{id}", get(admin::ledger_account))
+        .route("/expert/profile", get(media::expert_media))
+        .route("/expert/profile/presentation", post(media::save_presentation))
+        .route(
+            "/expert/profile/photo",
+            post(media::upload_photo).layer(DefaultBodyLimit::max(upload_limit(settings.media.photo_max_upload_bytes))),
+        )
+        .route(
+            "/expert/profile/audio",
+            post(media::upload_audio).layer(DefaultBodyLimit::max(upload_limit(settings.media.audio_max_bytes))),
+        )
+        .route("/admin/moderation", get(media::moderation))
+        .route("/admin/moderation/{id}", post(media::decide))
+        .route("/media/{file}", get(media::file))
+        .route("/directory/events", get(home::directory_events))
+}
+
+/// The body limit of an upload route. Files somewhat over the setting are still read, so
+/// the browser gets the clear "larger than 2 MB" page rather than a reset connection;
+/// far larger bodies are cut off (and answered with the same message).
+fn upload_limit(file_limit: usize) -> usize {
+    file_limit.saturating_mul(2).max(16 * 1024 * 1024)
 }
 
 /// What every page's frame needs.
@@ -172,6 +194,7 @@ page_rejection_from!(
     Problem,
     augure_app::AccountError,
     augure_app::profile::ProfileError,
+    augure_app::media::MediaServiceError,
     augure_app::credit::CreditError,
     augure_store::StoreError,
     askama::Error

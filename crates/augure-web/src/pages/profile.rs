@@ -25,6 +25,11 @@ struct ProfilePage<'a> {
     price: String,
     email_price: Option<String>,
     canonical: String,
+    /// Approved media only (SP-media): the photo's id, the audio's id and length.
+    photo: Option<i64>,
+    audio: Option<(i64, String)>,
+    /// The approved presentation in the reader's language, else in another one.
+    presentation: Option<String>,
 }
 
 /// `/experts/{code}`: everything a client reads before consulting.
@@ -37,7 +42,21 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         listed.into_iter().find(|l| l.entry.card.expert_code.is_some_and(|c| c.0 == code)).ok_or_else(not_found)?;
     let l = ctx.layout(&st);
     let p = &expert.entry.card.profile;
+    let published = st.app.media.published(p.user_id).await?;
+    let audio = published
+        .iter()
+        .find(|m| m.kind == augure_domain::media::MediaKind::Audio)
+        .map(|m| (m.id.0, super::media::duration_label(&m.duration_ms)));
+    let presentations = &expert.entry.presentations;
+    let presentation = presentations
+        .iter()
+        .find(|(locale, _)| locale == l.tr.locale)
+        .or(presentations.first())
+        .map(|(_, text)| text.clone());
     let page = ProfilePage {
+        photo: expert.entry.photo.map(|id| id.0),
+        audio,
+        presentation,
         name: expert.entry.card.display_name.clone(),
         code: code.to_string(),
         headline: p.headline.clone(),

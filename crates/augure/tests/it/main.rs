@@ -10,4 +10,5 @@ mod crash;
 mod credit;
 mod directory;
 mod ledger;
+mod media;
 mod ops;
