@@ -240,6 +240,16 @@ impl Element<'_> {
         value.as_str().map(str::to_string)
     }
 
+    /// A DOM property (e.g. an image's `naturalWidth`), as text.
+    pub async fn property(&self, name: &str) -> Option<String> {
+        let value = self.browser.command(Method::GET, &self.path(&format!("/property/{name}")), None).await;
+        match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s),
+            other => Some(other.to_string()),
+        }
+    }
+
     fn path(&self, suffix: &str) -> String {
         format!("/element/{}{suffix}", self.id)
     }

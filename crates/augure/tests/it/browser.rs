@@ -70,3 +70,66 @@ async fn browser_expert_dashboard_keeps_chat_live_over_a_websocket() {
     assert_eq!(heartbeat, Some(augure_domain::Clock::now(&app.clock)), "the socket recorded a heartbeat");
     browser.quit().await;
 }
+
+/// SP-media in a real browser: the expert picks a photo in the file input, an admin
+/// approves it in the moderation queue, and it appears on the public profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_expert_photo_is_approved_by_an_admin_and_shown_on_the_profile() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let luna = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
+    let code = luna.expert_code.unwrap().0;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("portrait.png");
+    std::fs::write(&photo, crate::media::png(1200, 900)).unwrap();
+    let Some(browser) = Browser::start().await else { return };
+
+    browser.goto(&app.url("/expert/login")).await;
+    browser.type_into("input[name=email]", "luna@augure.localhost").await;
+    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("#media-link").await.click().await;
+    browser.wait_for("#photo-form").await;
+    // WebDriver fills a file input with the path of a local file.
+    browser.type_into("#photo-form input[type=file]", photo.to_str().unwrap()).await;
+    browser.click("#photo-form button[type=submit]").await;
+    browser.wait_for("#media-sent").await;
+    assert!(browser.try_find("img.photo.pending").await.is_ok(), "the expert previews what waits");
+    browser.goto(&app.url(&format!("/experts/{code}"))).await;
+    assert!(browser.try_find("#expert-photo").await.is_err(), "not public before approval");
+    browser.click("header form[action='/logout'] button").await;
+
+    browser.goto(&app.url("/admin/login")).await;
+    browser.wait_for("input[name=email]").await;
+    browser.type_into("input[name=email]", augure_app::demo::ADMIN_EMAIL).await;
+    browser.type_into("input[name=password]", augure_app::demo::ADMIN_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.goto(&app.url("/admin/moderation")).await;
+    browser.wait_for("li[data-kind=photo] button[value=approve]").await.click().await;
+    browser.wait_for("#queue-empty").await;
+
+    browser.goto(&app.url(&format!("/experts/{code}"))).await;
+    let src = browser.wait_for("#expert-photo").await.attribute("src").await.unwrap();
+    assert!(src.starts_with("/media/"), "{src}");
+    // The image really loaded: the browser decoded the re-encoded JPEG.
+    let width = browser.find("#expert-photo").await.property("naturalWidth").await;
+    assert_eq!(width.as_deref(), Some("800"));
+    browser.quit().await;
+}
+
+/// The home listing follows availability changes without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_home_listing_updates_when_an_expert_changes_status() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let luna = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
+    let code = luna.expert_code.unwrap().0;
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url(&format!("/?q={code}"))).await;
+    let before = browser.wait_for("#listing .card.expert p").await.text().await;
+    assert_eq!(before, "Available", "Chromium asks for English");
+    app.app.availability.change(luna.id, augure_app::availability::Change::Unavailable).await.unwrap();
+    browser.wait_for("#listing[data-refreshed]").await;
+    assert_eq!(browser.text("#listing .card.expert p").await, "Unavailable");
+    browser.quit().await;
+}
