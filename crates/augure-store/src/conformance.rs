@@ -331,6 +331,42 @@ pub async fn media_waits_for_moderation_and_publishes_the_latest_approved(store:
     assert_eq!(published.len(), 3, "a photo and two presentations");
 }
 
+pub async fn expert_details_round_trip_and_specialties_are_managed(store: Arc<dyn Store>) {
+    let luna = store.create_user(&new_user("luna@example.fr", Role::Expert)).await.unwrap();
+    assert!(matches!(store.expert_details(luna.id).await, Err(StoreError::NotFound)));
+    let site = store.create_site(&new_site("FR")).await.unwrap();
+    let details = ExpertDetails {
+        user_id: luna.id,
+        legal_name: "Luna Martin".into(),
+        company_name: "Luna SARL".into(),
+        company_number: "12345678900011".into(),
+        country: "FR".into(),
+        email_needs: "Vos prénoms et dates de naissance.".into(),
+        package_price: Some(4500),
+        package_minutes: Some(30),
+        free_minutes: 3,
+        visible_sites: vec![site.id],
+        terms_version: Some(2),
+        terms_accepted_at: Some(t0()),
+        updated_at: t0(),
+        ..ExpertDetails::empty(luna.id, t0())
+    };
+    store.save_expert_details(&details).await.unwrap();
+    assert_eq!(store.expert_details(luna.id).await.unwrap(), details);
+    let cleared = ExpertDetails { package_price: None, package_minutes: None, visible_sites: vec![], ..details };
+    store.save_expert_details(&cleared).await.unwrap();
+    assert_eq!(store.expert_details(luna.id).await.unwrap(), cleared);
+
+    let defaults = store.specialties().await.unwrap();
+    assert_eq!(defaults.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), augure_domain::expert::DEFAULT_SPECIALTIES);
+    let added = Specialty { key: "runes".into(), label: "Runes".into(), position: 11, active: true };
+    store.save_specialty(&added).await.unwrap();
+    store.save_specialty(&Specialty { active: false, ..defaults[0].clone() }).await.unwrap();
+    let after = store.specialties().await.unwrap();
+    assert_eq!(after.last(), Some(&added));
+    assert!(!after[0].active && after[0].key == "astrology");
+}
+
 pub async fn session_finds_its_user_until_it_expires(store: Arc<dyn Store>) {
     let u = user(&*store, "a@example.fr").await;
     let expires = t0() + Duration::days(30);
@@ -895,6 +931,7 @@ macro_rules! conformance_tests {
             expert_presence_is_saved_and_listed_in_the_directory,
             bank_details_are_saved_and_mark_the_presence,
             media_waits_for_moderation_and_publishes_the_latest_approved,
+            expert_details_round_trip_and_specialties_are_managed,
             session_finds_its_user_until_it_expires,
             deleted_session_is_gone,
             expired_sessions_are_purged,

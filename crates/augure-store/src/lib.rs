@@ -113,6 +113,13 @@ pub trait ExpertStore {
     /// as complete (SP-bank unblocks their modes).
     async fn save_bank_details(&self, details: &BankDetails) -> StoreResult<()>;
     async fn bank_details(&self, user: UserId) -> StoreResult<BankDetails>;
+    /// `NotFound` until the expert first saves their profile.
+    async fn expert_details(&self, user: UserId) -> StoreResult<ExpertDetails>;
+    async fn save_expert_details(&self, details: &ExpertDetails) -> StoreResult<()>;
+    /// The operator's specialty list, in display order (inactive ones included).
+    async fn specialties(&self) -> StoreResult<Vec<Specialty>>;
+    /// Adds a specialty or changes its label, position or active flag.
+    async fn save_specialty(&self, specialty: &Specialty) -> StoreResult<()>;
 }
 
 /// SP-media, SP-presentation: submissions and their moderation.

@@ -367,3 +367,71 @@ pub struct MediaItem {
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
 }
+
+/// SP-profile, SP-options, SP-contract: the expert's private and commercial details.
+/// Prices in minor units of the expert's site currency (the profile's currency).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpertDetails {
+    pub user_id: UserId,
+    pub legal_name: String,
+    pub company_name: String,
+    /// SIRET, partita IVA or the like.
+    pub company_number: String,
+    pub vat_number: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub phone: String,
+    /// "What I need from you for an email consultation", shown before writing.
+    pub email_needs: String,
+    /// An optional package (PH-package): its price and minutes.
+    pub package_price: Option<i64>,
+    pub package_minutes: Option<u32>,
+    /// Free first minutes for a new client (PH-free), 0 for none.
+    pub free_minutes: u32,
+    /// Sites where the expert is listed.
+    pub visible_sites: Vec<SiteId>,
+    /// The terms and code of ethics version accepted, and when (SP-contract).
+    pub terms_version: Option<u32>,
+    pub terms_accepted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ExpertDetails {
+    /// Nothing filled in yet.
+    pub fn empty(user_id: UserId, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id,
+            legal_name: String::new(),
+            company_name: String::new(),
+            company_number: String::new(),
+            vat_number: String::new(),
+            address: String::new(),
+            postal_code: String::new(),
+            city: String::new(),
+            country: String::new(),
+            phone: String::new(),
+            email_needs: String::new(),
+            package_price: None,
+            package_minutes: None,
+            free_minutes: 0,
+            visible_sites: Vec::new(),
+            terms_version: None,
+            terms_accepted_at: None,
+            updated_at: now,
+        }
+    }
+}
+
+/// An entry of the operator's specialty list (SP-options).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Specialty {
+    /// Stable key, e.g. `tarot`; translations use `specialty-{key}`.
+    pub key: String,
+    /// The name shown when no translation exists (specialties added by the operator).
+    pub label: String,
+    pub position: i64,
+    pub active: bool,
+}

@@ -858,6 +858,117 @@ macro_rules! impl_sql_store {
                     Ok(())
                 }
 
+                async fn expert_details(&self, user: UserId) -> StoreResult<ExpertDetails> {
+                    let row = ::sqlx::query(
+                        "SELECT user_id, legal_name, company_name, company_number, vat_number, address, postal_code, city, \
+                         country, phone, email_needs, package_price, package_minutes, free_minutes, visible_sites, terms_version, \
+                         terms_accepted_at, updated_at FROM expert_details WHERE user_id = $1",
+                    )
+                    .bind(user.0)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    let sites: String = row.try_get("visible_sites").map_err(err)?;
+                    let minutes: Option<i64> = row.try_get("package_minutes").map_err(err)?;
+                    let free: i64 = row.try_get("free_minutes").map_err(err)?;
+                    let version: Option<i64> = row.try_get("terms_version").map_err(err)?;
+                    let accepted: Option<i64> = row.try_get("terms_accepted_at").map_err(err)?;
+                    Ok(ExpertDetails {
+                        user_id: user,
+                        legal_name: row.try_get("legal_name").map_err(err)?,
+                        company_name: row.try_get("company_name").map_err(err)?,
+                        company_number: row.try_get("company_number").map_err(err)?,
+                        vat_number: row.try_get("vat_number").map_err(err)?,
+                        address: row.try_get("address").map_err(err)?,
+                        postal_code: row.try_get("postal_code").map_err(err)?,
+                        city: row.try_get("city").map_err(err)?,
+                        country: row.try_get("country").map_err(err)?,
+                        phone: row.try_get("phone").map_err(err)?,
+                        email_needs: row.try_get("email_needs").map_err(err)?,
+                        package_price: row.try_get("package_price").map_err(err)?,
+                        package_minutes: minutes.and_then(|m| u32::try_from(m).ok()),
+                        free_minutes: u32::try_from(free).unwrap_or(0),
+                        visible_sites: sites
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(|s| s.parse().map(SiteId).map_err(|_| StoreError::Corrupt(format!("site id {s}"))))
+                            .collect::<StoreResult<_>>()?,
+                        terms_version: version.and_then(|v| u32::try_from(v).ok()),
+                        terms_accepted_at: accepted.map(sql::instant).transpose()?,
+                        updated_at: sql::instant(row.try_get("updated_at").map_err(err)?)?,
+                    })
+                }
+
+                async fn save_expert_details(&self, d: &ExpertDetails) -> StoreResult<()> {
+                    let sites = d.visible_sites.iter().map(|s| s.0.to_string()).collect::<Vec<_>>().join(",");
+                    ::sqlx::query(
+                        "INSERT INTO expert_details (user_id, legal_name, company_name, company_number, vat_number, address, postal_code, \
+                         city, country, phone, email_needs, package_price, package_minutes, free_minutes, visible_sites, terms_version, \
+                         terms_accepted_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                         ON CONFLICT (user_id) DO UPDATE SET legal_name = excluded.legal_name, company_name = excluded.company_name, \
+                         company_number = excluded.company_number, vat_number = excluded.vat_number, address = excluded.address, \
+                         postal_code = excluded.postal_code, city = excluded.city, country = excluded.country, phone = excluded.phone, \
+                         email_needs = excluded.email_needs, package_price = excluded.package_price, package_minutes = excluded.package_minutes, \
+                         free_minutes = excluded.free_minutes, visible_sites = excluded.visible_sites, terms_version = excluded.terms_version, \
+                         terms_accepted_at = excluded.terms_accepted_at, updated_at = excluded.updated_at",
+                    )
+                    .bind(d.user_id.0)
+                    .bind(&d.legal_name)
+                    .bind(&d.company_name)
+                    .bind(&d.company_number)
+                    .bind(&d.vat_number)
+                    .bind(&d.address)
+                    .bind(&d.postal_code)
+                    .bind(&d.city)
+                    .bind(&d.country)
+                    .bind(&d.phone)
+                    .bind(&d.email_needs)
+                    .bind(d.package_price)
+                    .bind(d.package_minutes.map(i64::from))
+                    .bind(i64::from(d.free_minutes))
+                    .bind(sites)
+                    .bind(d.terms_version.map(i64::from))
+                    .bind(d.terms_accepted_at.map(sql::micros))
+                    .bind(sql::micros(d.updated_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn specialties(&self) -> StoreResult<Vec<Specialty>> {
+                    let rows = ::sqlx::query("SELECT key, label, position, active FROM specialties ORDER BY position, key")
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    rows.iter()
+                        .map(|row| {
+                            let active: i64 = row.try_get("active").map_err(err)?;
+                            Ok(Specialty {
+                                key: row.try_get("key").map_err(err)?,
+                                label: row.try_get("label").map_err(err)?,
+                                position: row.try_get("position").map_err(err)?,
+                                active: active != 0,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn save_specialty(&self, s: &Specialty) -> StoreResult<()> {
+                    ::sqlx::query(
+                        "INSERT INTO specialties (key, label, position, active) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (key) DO UPDATE SET label = excluded.label, position = excluded.position, active = excluded.active",
+                    )
+                    .bind(&s.key)
+                    .bind(&s.label)
+                    .bind(s.position)
+                    .bind(i64::from(s.active))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(err)?;
+                    Ok(())
+                }
+
                 async fn bank_details(&self, user: UserId) -> StoreResult<BankDetails> {
                     let row = ::sqlx::query(
                         "SELECT user_id, payout_method, holder, bank_name, bank_country, iban, bic, paypal_email, updated_at \
