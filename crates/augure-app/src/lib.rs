@@ -79,7 +79,7 @@ impl App {
         let changes = directory.changes().clone();
         let sites = sites::Sites::new(store.clone(), clock.clone(), settings.directory.cache_ms);
         let media = media::Media::new(store.clone(), clock.clone(), settings.clone(), i18n.clone(), changes.clone());
-        let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone());
+        let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone(), settings.clone());
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);

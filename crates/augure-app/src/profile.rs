@@ -1,10 +1,15 @@
-//! The expert's own profile data. For now: payout details (SP-profile, SP-bank).
+//! The expert's own profile: payout details (SP-profile, SP-bank), civil and company
+//! data, specialties, languages, sites, modes, prices checked against the operator's
+//! minimums (AT-min), and acceptance of the terms (SP-contract).
 
 use std::sync::Arc;
 
 use augure_domain::bank::{self, PayoutMethod};
-use augure_domain::{Clock, Email, UserId};
-use augure_store::{BankDetails, Store, StoreError};
+use augure_domain::expert::{PriceError, ServiceType, check_price};
+use augure_domain::{Clock, Email, Mode, Money, MoneyError, SiteId, UserId};
+use augure_store::{BankDetails, ExpertDetails, ExpertProfile, Specialty, Store, StoreError};
+
+use crate::settings::Settings;
 
 use crate::directory::DirectoryChanges;
 
@@ -28,8 +33,74 @@ pub enum ProfileError {
     Bank(#[from] bank::BankError),
     #[error("invalid PayPal email")]
     InvalidPayPal,
+    #[error("the headline must be 1 to 140 characters")]
+    InvalidHeadline,
+    #[error("choose at least one specialty from the list")]
+    InvalidSpecialties,
+    #[error("give at least one spoken language")]
+    InvalidLanguages,
+    #[error("choose at least one site")]
+    InvalidSites,
+    #[error("the sites you chose use different currencies")]
+    MixedCurrencies,
+    #[error("this amount is not a price")]
+    InvalidPrice,
+    #[error("{service:?} price below the site minimum ({minimum:?})")]
+    BelowMinimum { service: ServiceType, minimum: Money },
+    #[error("an email consultation price is needed to offer email")]
+    EmailPriceMissing,
+    #[error("a package needs both a price and a number of minutes (at most {max})")]
+    InvalidPackage { max: u32 },
+    #[error("free minutes: at most {max}")]
+    TooManyFreeMinutes { max: u32 },
+    #[error("a field is too long")]
+    TooLong,
+    #[error("accept the terms and the code of ethics to continue")]
+    TermsNotAccepted,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The profile form, as typed. Prices are in major units ("2,50").
+#[derive(Clone, Debug, Default)]
+pub struct ProfileForm {
+    pub headline: String,
+    pub specialties: Vec<String>,
+    pub languages: Vec<String>,
+    pub modes: Vec<String>,
+    pub sites: Vec<String>,
+    pub price_per_minute: String,
+    pub email_price: String,
+    pub package_price: String,
+    pub package_minutes: String,
+    pub free_minutes: String,
+    pub email_needs: String,
+    pub legal_name: String,
+    pub company_name: String,
+    pub company_number: String,
+    pub vat_number: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+    /// The expert ticked "I accept the terms" on this submission.
+    pub accept_terms: bool,
+}
+
+/// Everything the profile page shows of the expert's own profile.
+#[derive(Clone, Debug)]
+pub struct OwnProfile {
+    pub profile: Option<ExpertProfile>,
+    pub details: ExpertDetails,
+    /// The current terms version is not accepted yet (SP-contract).
+    pub terms_pending: bool,
+}
+
+/// A free text field: trimmed, at most `max` characters.
+fn text(value: &str, max: usize) -> Result<String, ProfileError> {
+    let value = value.trim();
+    if value.chars().count() > max { Err(ProfileError::TooLong) } else { Ok(value.to_owned()) }
 }
 
 #[derive(Clone)]
@@ -37,11 +108,197 @@ pub struct Profiles {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     changes: DirectoryChanges,
+    settings: Arc<Settings>,
 }
 
 impl Profiles {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, changes: DirectoryChanges) -> Self {
-        Self { store, clock, changes }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        changes: DirectoryChanges,
+        settings: Arc<Settings>,
+    ) -> Self {
+        Self { store, clock, changes, settings }
+    }
+
+    /// The specialties experts may choose from now.
+    pub async fn active_specialties(&self) -> Result<Vec<Specialty>, ProfileError> {
+        Ok(self.store.specialties().await?.into_iter().filter(|s| s.active).collect())
+    }
+
+    pub async fn own(&self, user: UserId) -> Result<OwnProfile, ProfileError> {
+        let profile = match self.store.expert_profile(user).await {
+            Ok(p) => Some(p),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let details = match self.store.expert_details(user).await {
+            Ok(d) => d,
+            Err(StoreError::NotFound) => ExpertDetails::empty(user, self.clock.now()),
+            Err(e) => return Err(e.into()),
+        };
+        let terms_pending = details.terms_version.is_none_or(|v| v < self.settings.terms.version);
+        Ok(OwnProfile { profile, details, terms_pending })
+    }
+
+    /// Validates and saves the whole profile. Every price is checked against the minimum
+    /// of every site the expert is visible on (AT-min).
+    pub async fn save_profile(&self, user: UserId, form: &ProfileForm) -> Result<(), ProfileError> {
+        let now = self.clock.now();
+        let current = self.own(user).await?;
+        let headline = text(&form.headline, 140)?;
+        if headline.is_empty() {
+            return Err(ProfileError::InvalidHeadline);
+        }
+        let known = self.active_specialties().await?;
+        let mut specialties: Vec<String> = Vec::new();
+        for s in &form.specialties {
+            if !known.iter().any(|k| &k.key == s) {
+                return Err(ProfileError::InvalidSpecialties);
+            }
+            if !specialties.contains(s) {
+                specialties.push(s.clone());
+            }
+        }
+        if specialties.is_empty() {
+            return Err(ProfileError::InvalidSpecialties);
+        }
+        let mut languages: Vec<String> = Vec::new();
+        for l in &form.languages {
+            let l = l.trim().to_ascii_lowercase();
+            if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) {
+                return Err(ProfileError::InvalidLanguages);
+            }
+            if !languages.contains(&l) {
+                languages.push(l);
+            }
+        }
+        if languages.is_empty() {
+            return Err(ProfileError::InvalidLanguages);
+        }
+        let mut modes: Vec<Mode> = Vec::new();
+        for m in &form.modes {
+            let mode: Mode = m.parse().map_err(|_| ProfileError::InvalidSpecialties)?;
+            if !modes.contains(&mode) {
+                modes.push(mode);
+            }
+        }
+        modes.sort();
+        let all_sites = self.store.list_sites().await?;
+        let sites: Vec<_> = all_sites.iter().filter(|s| form.sites.iter().any(|f| f == s.code.as_str())).collect();
+        if sites.is_empty() {
+            return Err(ProfileError::InvalidSites);
+        }
+        let currency = sites[0].currency;
+        if sites.iter().any(|s| s.currency != currency) {
+            return Err(ProfileError::MixedCurrencies);
+        }
+        let money = |text: &str| -> Result<Option<Money>, ProfileError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            Money::parse_major(text, currency).map(Some).map_err(|_: MoneyError| ProfileError::InvalidPrice)
+        };
+        let check = |price: Money, service: ServiceType| -> Result<(), ProfileError> {
+            for site in &sites {
+                let minimums = self.settings.pricing.minimums(&site.code);
+                let minor = match service {
+                    ServiceType::PerMinute => minimums.per_minute,
+                    ServiceType::Package => minimums.package,
+                    ServiceType::EmailConsultation => minimums.email_consultation,
+                };
+                let minimum = Money::new(minor, currency);
+                match check_price(price, minimum) {
+                    Ok(()) => {}
+                    Err(PriceError::BelowMinimum(_)) => {
+                        return Err(ProfileError::BelowMinimum {
+                            service,
+                            minimum: Money::new(minor.max(1), currency),
+                        });
+                    }
+                    Err(PriceError::WrongCurrency) => return Err(ProfileError::MixedCurrencies),
+                }
+            }
+            Ok(())
+        };
+        let per_minute = money(&form.price_per_minute)?.ok_or(ProfileError::InvalidPrice)?;
+        check(per_minute, ServiceType::PerMinute)?;
+        let email_price = money(&form.email_price)?;
+        if let Some(p) = email_price {
+            check(p, ServiceType::EmailConsultation)?;
+        } else if modes.contains(&Mode::Email) {
+            return Err(ProfileError::EmailPriceMissing);
+        }
+        let max_package = self.settings.pricing.max_package_minutes;
+        let package_price = money(&form.package_price)?;
+        let package_minutes: Option<u32> = match form.package_minutes.trim() {
+            "" => None,
+            m => Some(m.parse().map_err(|_| ProfileError::InvalidPackage { max: max_package })?),
+        };
+        match (package_price, package_minutes) {
+            (None, None) => {}
+            (Some(price), Some(minutes)) if (1..=max_package).contains(&minutes) => check(price, ServiceType::Package)?,
+            _ => return Err(ProfileError::InvalidPackage { max: max_package }),
+        }
+        let max_free = self.settings.pricing.max_free_minutes;
+        let free_minutes: u32 = match form.free_minutes.trim() {
+            "" => 0,
+            m => m.parse().map_err(|_| ProfileError::TooManyFreeMinutes { max: max_free })?,
+        };
+        if free_minutes > max_free {
+            return Err(ProfileError::TooManyFreeMinutes { max: max_free });
+        }
+        let (terms_version, terms_accepted_at) = if form.accept_terms {
+            (Some(self.settings.terms.version), Some(now))
+        } else if current.terms_pending {
+            return Err(ProfileError::TermsNotAccepted);
+        } else {
+            (current.details.terms_version, current.details.terms_accepted_at)
+        };
+        let details = ExpertDetails {
+            user_id: user,
+            legal_name: text(&form.legal_name, 140)?,
+            company_name: text(&form.company_name, 140)?,
+            company_number: text(&form.company_number, 40)?,
+            vat_number: text(&form.vat_number, 40)?,
+            address: text(&form.address, 280)?,
+            postal_code: text(&form.postal_code, 20)?,
+            city: text(&form.city, 100)?,
+            country: text(&form.country, 2)?.to_ascii_uppercase(),
+            phone: text(&form.phone, 30)?,
+            email_needs: text(&form.email_needs, 2000)?,
+            package_price: package_price.map(|p| p.minor),
+            package_minutes,
+            free_minutes,
+            visible_sites: sites.iter().map(|s| s.id).collect::<Vec<SiteId>>(),
+            terms_version,
+            terms_accepted_at,
+            updated_at: now,
+        };
+        let profile = ExpertProfile {
+            user_id: user,
+            headline,
+            specialties,
+            languages,
+            modes,
+            price_per_minute: per_minute,
+            email_price,
+        };
+        self.store.save_expert_details(&details).await?;
+        self.store.upsert_expert_profile(&profile).await?;
+        self.changes.changed();
+        Ok(())
+    }
+
+    /// SP-contract: accepting the current version from the banner, without other changes.
+    pub async fn accept_terms(&self, user: UserId) -> Result<(), ProfileError> {
+        let mut details = self.own(user).await?.details;
+        details.terms_version = Some(self.settings.terms.version);
+        details.terms_accepted_at = Some(self.clock.now());
+        details.updated_at = self.clock.now();
+        self.store.save_expert_details(&details).await?;
+        Ok(())
     }
 
     /// Validates and saves payout details; from then on SP-bank no longer blocks the

@@ -22,6 +22,10 @@ pub struct Settings {
     pub directory: DirectorySettings,
     /// SP-media, SP-presentation.
     pub media: crate::media::MediaSettings,
+    /// AT-min and the profile's price options.
+    pub pricing: PricingSettings,
+    /// SP-contract: the current version of the terms and code of ethics.
+    pub terms: TermsSettings,
 }
 
 impl Default for Settings {
@@ -37,6 +41,8 @@ impl Default for Settings {
             availability: Default::default(),
             directory: DirectorySettings::default(),
             media: Default::default(),
+            pricing: PricingSettings::default(),
+            terms: TermsSettings::default(),
         }
     }
 }
@@ -211,5 +217,62 @@ pub struct DirectorySettings {
 impl Default for DirectorySettings {
     fn default() -> Self {
         Self { cache_ms: 2000, page_size: 48, new_badge_days: 30 }
+    }
+}
+
+/// AT-min: the operator's minimum price per service type, in minor units of the site's
+/// currency; `per_site` overrides `default` by site code.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct PricingSettings {
+    pub default: Minimums,
+    pub per_site: std::collections::BTreeMap<String, Minimums>,
+    /// The most free first minutes an expert may offer (PH-free).
+    pub max_free_minutes: u32,
+    /// The longest package an expert may sell, in minutes.
+    pub max_package_minutes: u32,
+}
+
+impl Default for PricingSettings {
+    fn default() -> Self {
+        Self {
+            default: Minimums::default(),
+            per_site: Default::default(),
+            max_free_minutes: 10,
+            max_package_minutes: 180,
+        }
+    }
+}
+
+impl PricingSettings {
+    pub fn minimums(&self, site: &augure_domain::SiteCode) -> &Minimums {
+        self.per_site.get(site.as_str()).unwrap_or(&self.default)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Minimums {
+    pub per_minute: i64,
+    pub package: i64,
+    pub email_consultation: i64,
+}
+
+impl Default for Minimums {
+    fn default() -> Self {
+        Self { per_minute: 100, package: 1000, email_consultation: 1000 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct TermsSettings {
+    /// Raise it when the terms change: every expert is asked to accept again.
+    pub version: u32,
+}
+
+impl Default for TermsSettings {
+    fn default() -> Self {
+        Self { version: 1 }
     }
 }

@@ -127,6 +127,27 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::Bank(BankError::InvalidIban) => p("err-invalid-iban"),
             E::Bank(BankError::InvalidBic) => p("err-invalid-bic"),
             E::InvalidPayPal => p("err-invalid-paypal"),
+            E::InvalidHeadline => p("err-profile-headline"),
+            E::InvalidSpecialties => p("err-profile-specialties"),
+            E::InvalidLanguages => p("err-profile-languages"),
+            E::InvalidSites => p("err-profile-sites"),
+            E::MixedCurrencies => p("err-profile-currencies"),
+            E::InvalidPrice => p("err-profile-price"),
+            E::BelowMinimum { service, minimum } => Problem {
+                arg: Some(("minimum", minimum.format("fr"))),
+                ..p(match service {
+                    augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
+                    augure_domain::expert::ServiceType::Package => "err-profile-min-package",
+                    augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
+                })
+            },
+            E::EmailPriceMissing => p("err-profile-email-price"),
+            E::InvalidPackage { max } => Problem { arg: Some(("max", max.to_string())), ..p("err-profile-package") },
+            E::TooManyFreeMinutes { max } => {
+                Problem { arg: Some(("max", max.to_string())), ..p("err-profile-free-minutes") }
+            }
+            E::TooLong => p("err-profile-too-long"),
+            E::TermsNotAccepted => p("err-terms"),
             E::Store(e) => e.into(),
         }
     }

@@ -41,6 +41,8 @@ struct ExpertDashboard<'a> {
     modes: Vec<(&'static str, String, bool)>,
     /// SP-bank: the banner, while bank details are missing.
     bank_warning: Option<String>,
+    /// SP-contract: the current terms are not accepted yet.
+    terms_pending: bool,
 }
 
 #[derive(Template)]
@@ -115,7 +117,9 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
             l.tr.t1("bank-deadline", "deadline", &deadline.with_timezone(&tz).format("%d/%m %H:%M").to_string())
         }
     });
+    let terms_pending = st.app.profiles.own(me.id).await?.terms_pending;
     let page = ExpertDashboard {
+        terms_pending,
         bank_warning,
         status,
         status_label: l.tr.t(&format!("availability-status-{status}")),

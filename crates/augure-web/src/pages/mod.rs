@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod checkout;
 mod dashboard;
+mod expert_profile;
 mod home;
 mod media;
 mod profile;
@@ -78,6 +79,9 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin/moderation/{id}", post(media::decide))
         .route("/media/{file}", get(media::file))
         .route("/directory/events", get(home::directory_events))
+        .route("/expert/profile/edit", get(expert_profile::edit).post(expert_profile::save))
+        .route("/expert/terms", post(expert_profile::accept_terms))
+        .route("/admin/specialties", get(expert_profile::admin_specialties).post(expert_profile::admin_save_specialty))
 }
 
 /// The body limit of an upload route. Files somewhat over the setting are still read, so

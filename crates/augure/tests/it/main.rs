@@ -12,3 +12,4 @@ mod directory;
 mod ledger;
 mod media;
 mod ops;
+mod profile_edit;
