@@ -60,6 +60,9 @@ struct Snapshot {
     generation: u64,
 }
 
+/// The entries and their ranking, as one snapshot holds them.
+type RankedView = (Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>);
+
 struct Ranked {
     position: u8,
     live_modes: BTreeSet<Mode>,
@@ -115,7 +118,7 @@ impl Directory {
         &self.changes
     }
 
-    fn cached(&self, now: DateTime<Utc>) -> Option<(Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>)> {
+    fn cached(&self, now: DateTime<Utc>) -> Option<RankedView> {
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
         cache
             .as_ref()
@@ -123,7 +126,7 @@ impl Directory {
             .map(|s| (s.entries.clone(), s.ranked.clone()))
     }
 
-    async fn ranked(&self, now: DateTime<Utc>) -> StoreResult<(Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>)> {
+    async fn ranked(&self, now: DateTime<Utc>) -> StoreResult<RankedView> {
         if let Some(hit) = self.cached(now) {
             return Ok(hit);
         }

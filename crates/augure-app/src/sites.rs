@@ -8,12 +8,15 @@ use augure_domain::{Clock, Site, SiteCode};
 use augure_store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
 
+/// When the copy was read, and the sites.
+type Cached = Option<(DateTime<Utc>, Arc<Vec<Site>>)>;
+
 #[derive(Clone)]
 pub struct Sites {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     cache_ms: i64,
-    cache: Arc<RwLock<Option<(DateTime<Utc>, Arc<Vec<Site>>)>>>,
+    cache: Arc<RwLock<Cached>>,
 }
 
 impl Sites {

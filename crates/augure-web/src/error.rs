@@ -186,7 +186,7 @@ impl From<augure_app::media::MediaServiceError> for Problem {
 
 /// A size limit as people read it: "2 MB", "512 KB".
 pub fn megabytes(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MB", bytes / (1024 * 1024))
     } else {
         format!("{} KB", bytes.div_ceil(1024))
