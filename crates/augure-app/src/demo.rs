@@ -54,6 +54,11 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 email_price: e.email_price.map(|p| Money::new(p, currency)),
             })
             .await?;
+        // Listed on every site of their currency (SP-options), so each storefront has experts.
+        let mut details = augure_store::ExpertDetails::empty(user.id, now);
+        details.visible_sites =
+            app.store.list_sites().await?.into_iter().filter(|s| s.currency == currency).map(|s| s.id).collect();
+        app.store.save_expert_details(&details).await?;
     }
     // Varied availability so the ranked listing shows every kind of position.
     let now = app.clock.now();

@@ -23,6 +23,8 @@ pub struct DirectoryQuery {
     pub available_now: bool,
     /// A name (any part, any case) or an exact expert code.
     pub search: Option<String>,
+    /// Only experts listed on this site (SP-options).
+    pub site: Option<augure_domain::SiteId>,
 }
 
 /// An expert in the listing.
@@ -228,5 +230,13 @@ fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8) -> bool {
         let by_code = entry.card.expert_code.is_some_and(|c| c.to_string() == s);
         by_code || entry.card.display_name.to_lowercase().contains(&s.to_lowercase())
     });
-    specialty && language && mode && price && available && search
+    let site = q.site.is_none_or(|site| {
+        if entry.visible_sites.is_empty() {
+            // Not chosen yet: their sign-up site, or everywhere for accounts without one.
+            entry.site_id.is_none_or(|own| own == site)
+        } else {
+            entry.visible_sites.contains(&site)
+        }
+    });
+    specialty && language && mode && price && available && search && site
 }

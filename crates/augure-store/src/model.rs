@@ -314,6 +314,9 @@ pub struct DirectoryEntry {
     pub photo: Option<MediaId>,
     /// Approved presentations: `(locale, text)` (SP-presentation).
     pub presentations: Vec<(String, String)>,
+    /// Sites the expert chose to be listed on (SP-options); empty until they choose,
+    /// when they are listed on their sign-up site.
+    pub visible_sites: Vec<SiteId>,
 }
 
 /// SP-profile: an expert's payout details, already validated (IBAN, BIC, email).

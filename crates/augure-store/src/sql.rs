@@ -781,9 +781,10 @@ macro_rules! impl_sql_store {
                          x.status AS p_status, x.modes_on AS p_modes_on, x.paused_until AS p_paused_until, \
                          x.last_heartbeat AS p_last_heartbeat, x.bank_details_at AS p_bank_details_at, x.updated_at AS p_updated_at \
                          , (SELECT MAX(m.id) FROM expert_media m WHERE m.user_id = p.user_id AND m.kind = 'photo' \
-                         AND m.status = 'approved') AS photo_id \
+                         AND m.status = 'approved') AS photo_id, d.visible_sites AS visible_sites \
                          FROM expert_profiles p JOIN users u ON u.id = p.user_id \
-                         LEFT JOIN expert_presence x ON x.user_id = p.user_id ORDER BY u.id",
+                         LEFT JOIN expert_presence x ON x.user_id = p.user_id \
+                         LEFT JOIN expert_details d ON d.user_id = p.user_id ORDER BY u.id",
                         sql::PROFILE_COLUMNS
                     );
                     let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&self.reader).await.map_err(err)?;
@@ -807,6 +808,7 @@ macro_rules! impl_sql_store {
                             let code: Option<i64> = row.try_get("expert_code").map_err(err)?;
                             let photo: Option<i64> = row.try_get("photo_id").map_err(err)?;
                             let user: i64 = row.try_get("user_id").map_err(err)?;
+                            let visible: Option<String> = row.try_get("visible_sites").map_err(err)?;
                             let site: Option<i64> = row.try_get("site_id").map_err(err)?;
                             Ok(DirectoryEntry {
                                 card: ExpertCard {
@@ -819,6 +821,11 @@ macro_rules! impl_sql_store {
                                 presence: presence_of(row)?,
                                 photo: photo.map(::augure_domain::MediaId),
                                 presentations: presentations.remove(&user).unwrap_or_default(),
+                                visible_sites: visible
+                                    .unwrap_or_default()
+                                    .split(',')
+                                    .filter_map(|s| s.parse().ok().map(SiteId))
+                                    .collect(),
                             })
                         })
                         .collect()

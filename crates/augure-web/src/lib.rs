@@ -51,7 +51,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(pages::routes(&settings))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes(&settings))
         .merge(ops::routes())
         .route_layer(middleware::from_fn(ops::record_metrics))
         .route("/static/app.css", axum::routing::get(stylesheet))

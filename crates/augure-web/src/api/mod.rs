@@ -22,8 +22,11 @@ use crate::auth::{ApiCaller, ClientIp, check_rate};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
-pub fn routes() -> Router<AppState> {
+mod profile;
+
+pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
     Router::new()
+        .merge(profile::routes(settings))
         .route("/auth/signup", post(signup))
         .route("/auth/token", post(create_token).delete(revoke_token))
         .route("/auth/password/forgot", post(forgot_password))
@@ -62,7 +65,9 @@ impl Modify for BearerToken {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(profile::ProfileDoc::openapi());
+    Json(doc)
 }
 
 /// A JSON body whose rejections (malformed, unknown field, too large, wrong type) become
@@ -478,6 +483,8 @@ pub struct DirectoryFilters {
     available: Option<bool>,
     /// Part of a name, or an expert code.
     q: Option<String>,
+    /// A site code: only experts listed there.
+    site: Option<String>,
     /// Page number, from 1.
     page: Option<usize>,
     /// Experts per page, at most 100; the site's page size when absent.
@@ -511,6 +518,7 @@ impl DirectoryFilters {
             max_price: self.max_price,
             available_now: self.available.unwrap_or(false),
             search: self.q.clone(),
+            site: None,
         })
     }
 }
@@ -543,8 +551,13 @@ async fn experts(
     axum::extract::Query(filters): axum::extract::Query<DirectoryFilters>,
 ) -> Result<impl IntoResponse, Problem> {
     let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
-    let (total, listed) =
-        st.app.directory.page(&filters.query()?, (page - 1).saturating_mul(per_page), per_page).await?;
+    let mut query = filters.query()?;
+    if let Some(code) = filters.site.as_deref().filter(|c| !c.is_empty()) {
+        let unknown = || Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site");
+        let code = code.parse().map_err(|_| unknown())?;
+        query.site = Some(st.app.sites.by_code(&code).await?.ok_or_else(unknown)?.id);
+    }
+    let (total, listed) = st.app.directory.page(&query, (page - 1).saturating_mul(per_page), per_page).await?;
     let body = Json(
         listed
             .into_iter()

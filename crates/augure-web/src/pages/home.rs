@@ -62,8 +62,9 @@ pub async fn home(
         wanted.and_then(|code| sites.iter().find(|s| s.code == code).cloned()).or_else(|| sites.first().cloned());
     let l = ctx.layout(&st);
     let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
-    let (_total, listed) =
-        st.app.directory.page(&filters.query()?, (page - 1).saturating_mul(per_page), per_page).await?;
+    let mut query = filters.query()?;
+    query.site = site.as_ref().map(|s| s.id);
+    let (_total, listed) = st.app.directory.page(&query, (page - 1).saturating_mul(per_page), per_page).await?;
     let mut labels = Labels::default();
     let new_since = st.app.directory.now() - chrono::Duration::days(st.app.settings.directory.new_badge_days);
     let excerpt_chars = st.app.settings.media.presentation.excerpt_chars;

@@ -236,8 +236,13 @@ async fn demo_data_fills_the_home_page() {
     assert!(demo::seed(&app.app).await.unwrap());
     assert!(!demo::seed(&app.app).await.unwrap(), "a database with data is left alone");
     let home = app.client.get(app.url("/?site=CH")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("Luna") && home.contains("Chiara") && home.contains("augure Suisse"), "{home}");
-    assert!(home.contains("2,99\u{a0}€ / min"), "prices in the site's format");
+    assert!(home.contains("Chiara") && home.contains("augure Suisse"), "{home}");
+    assert!(!home.contains("Luna"), "a euro-priced expert is not listed in Switzerland");
+    assert!(home.contains("CHF"), "prices in the site's currency");
+    let home = app.client.get(app.url("/?site=FR")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Luna") && home.contains("2,99\u{a0}€ / min"), "prices in the site's format");
+    let belgium = app.client.get(app.url("/?site=BE")).send().await.unwrap().text().await.unwrap();
+    assert!(belgium.contains("Luna") && belgium.contains("Sélène"), "listed on every site of their currency");
     let experts = app.store.list_users(Some(augure_domain::Role::Expert), 100, 0).await.unwrap();
     assert!(experts.len() >= 12);
     let page = sign_in(&app, &app.client, "/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;

@@ -98,6 +98,8 @@ async fn browser_expert_photo_is_approved_by_an_admin_and_shown_on_the_profile()
     browser.goto(&app.url(&format!("/experts/{code}"))).await;
     assert!(browser.try_find("#expert-photo").await.is_err(), "not public before approval");
     browser.click("header form[action='/logout'] button").await;
+    // Signed out once the header offers to sign in again.
+    browser.wait_for("header a[href='/signup']").await;
 
     browser.goto(&app.url("/admin/login")).await;
     browser.wait_for("input[name=email]").await;

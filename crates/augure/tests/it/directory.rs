@@ -82,7 +82,8 @@ async fn the_home_page_shows_the_ranked_listing_with_filters() {
     let api = names(&experts(&app, "").await);
     let luna_at = api.iter().position(|n| n == "Luna").unwrap();
     assert!(experts(&app, "").await[luna_at..].iter().all(|e| e["position"] == 8));
-    let filtered = app.client.get(app.url("/?language=it&max_price=400")).send().await.unwrap().text().await.unwrap();
+    let filtered =
+        app.client.get(app.url("/?site=CH&language=it&max_price=400")).send().await.unwrap().text().await.unwrap();
     assert!(filtered.contains("Chiara") && filtered.contains("Marco") && !filtered.contains("Orion"));
 }
 

@@ -124,3 +124,111 @@ async fn sp_options_specialties_come_from_the_admin_list() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "tarot is withdrawn");
     assert!(page.contains("au moins une spécialité"));
 }
+
+async fn token(app: &TestApp, email: &str, password: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+async fn listed_on(app: &TestApp, site: &str) -> Vec<String> {
+    let list: serde_json::Value =
+        app.client.get(app.url(&format!("/api/v1/experts?site={site}"))).send().await.unwrap().json().await.unwrap();
+    list.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The same profile and media over the API; the listing per site follows the sites the
+/// expert chose.
+#[tokio::test]
+async fn the_profile_and_media_work_over_the_api_and_sites_decide_where_an_expert_is_listed() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    assert!(listed_on(&app, "FR").await.contains(&"Luna".to_owned()));
+    assert!(!listed_on(&app, "CH").await.contains(&"Luna".to_owned()), "not on a site of another currency");
+    let unknown = app.client.get(app.url("/api/v1/experts?site=ZZ")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let luna = token(&app, "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let own: serde_json::Value =
+        app.client.get(app.url("/api/v1/me/profile")).bearer_auth(&luna).send().await.unwrap().json().await.unwrap();
+    assert_eq!(own["terms_pending"], true);
+    let body = serde_json::json!({
+        "headline": "Tarot, avec douceur", "specialties": ["tarot"], "languages": ["fr"], "modes": ["phone", "chat"],
+        "sites": ["FR", "BE", "CH"], "price_per_minute": "0.50", "accept_terms": true
+    });
+    let cheap = app.client.put(app.url("/api/v1/me/profile")).bearer_auth(&luna).json(&body).send().await.unwrap();
+    assert_eq!(cheap.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(cheap.headers()["content-type"], "application/problem+json");
+    let mut body = body;
+    body["price_per_minute"] = "2.10".into();
+    let mixed = app.client.put(app.url("/api/v1/me/profile")).bearer_auth(&luna).json(&body).send().await.unwrap();
+    assert_eq!(mixed.status(), StatusCode::UNPROCESSABLE_ENTITY, "euros and Swiss francs");
+    body["sites"] = serde_json::json!(["FR", "BE"]);
+    let saved = app.client.put(app.url("/api/v1/me/profile")).bearer_auth(&luna).json(&body).send().await.unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved: serde_json::Value = saved.json().await.unwrap();
+    assert_eq!((saved["price_per_minute"].as_i64(), saved["terms_pending"].as_bool()), (Some(210), Some(false)));
+    assert_eq!(saved["sites"].as_array().unwrap().len(), 2);
+    assert!(listed_on(&app, "BE").await.contains(&"Luna".to_owned()));
+    body["sites"] = serde_json::json!(["FR"]);
+    app.client.put(app.url("/api/v1/me/profile")).bearer_auth(&luna).json(&body).send().await.unwrap();
+    assert!(!listed_on(&app, "BE").await.contains(&"Luna".to_owned()), "withdrawn from Belgium");
+
+    let photo = app
+        .client
+        .post(app.url("/api/v1/me/media/photo"))
+        .bearer_auth(&luna)
+        .body(crate::media::png(640, 480))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), StatusCode::CREATED);
+    let photo: serde_json::Value = photo.json().await.unwrap();
+    assert_eq!((photo["status"].as_str(), photo["width"].as_u64()), (Some("pending"), Some(640)));
+    let bad = app
+        .client
+        .post(app.url("/api/v1/me/media/audio"))
+        .bearer_auth(&luna)
+        .body(b"not an mp3 at all".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let admin = token(&app, demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let forbidden = app.client.get(app.url("/api/v1/admin/moderation")).bearer_auth(&luna).send().await.unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let queue: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/admin/moderation"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    let decided = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/moderation/{}", photo["id"])))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"approve": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::OK);
+    let mine: serde_json::Value =
+        app.client.get(app.url("/api/v1/me/media")).bearer_auth(&luna).send().await.unwrap().json().await.unwrap();
+    assert_eq!(mine[0]["status"], "approved");
+    let doc: serde_json::Value =
+        app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        doc["paths"]["/api/v1/me/profile"]["put"].is_object() && doc["paths"]["/api/v1/experts"]["get"].is_object()
+    );
+}
