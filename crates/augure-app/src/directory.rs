@@ -30,7 +30,10 @@ pub struct DirectoryQuery {
 /// An expert in the listing.
 #[derive(Clone, Debug)]
 pub struct Listed {
-    pub entry: DirectoryEntry,
+    pub entry: Arc<DirectoryEntry>,
+    /// Which ranking this came from: equal numbers mean equal entries and positions, so
+    /// pages may reuse what they rendered for it.
+    pub snapshot: u64,
     /// SP-ranking position, 1 (best) to 8 (unavailable).
     pub position: u8,
     pub live_modes: BTreeSet<Mode>,
@@ -54,7 +57,8 @@ pub struct Directory {
 /// until `valid_until` (the cache's age limit, a pause or grace period ending, the
 /// rotation turning), whichever comes first.
 struct Snapshot {
-    entries: Arc<Vec<DirectoryEntry>>,
+    entries: Arc<Vec<Arc<DirectoryEntry>>>,
+    id: u64,
     /// Every entry in listing order.
     ranked: Arc<Vec<Ranked>>,
     computed_at: DateTime<Utc>,
@@ -63,12 +67,30 @@ struct Snapshot {
 }
 
 /// The entries and their ranking, as one snapshot holds them.
-type RankedView = (Arc<Vec<DirectoryEntry>>, Arc<Vec<Ranked>>);
+type RankedView = (Arc<Vec<Arc<DirectoryEntry>>>, Arc<Vec<Ranked>>, u64);
 
 struct Ranked {
     position: u8,
     live_modes: BTreeSet<Mode>,
     index: usize,
+    /// Where the expert is listed, kept here so the per-site listing (every storefront
+    /// page) reads this row only: `None` means every site.
+    sites: Option<Vec<augure_domain::SiteId>>,
+}
+
+impl Ranked {
+    fn listed_on(&self, site: Option<augure_domain::SiteId>) -> bool {
+        match (site, &self.sites) {
+            (None, _) | (_, None) => true,
+            (Some(site), Some(sites)) => sites.contains(&site),
+        }
+    }
+}
+
+/// Where an entry is listed: the sites the expert chose; until they choose, their
+/// sign-up site (or everywhere for accounts without one).
+fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<augure_domain::SiteId>> {
+    if entry.visible_sites.is_empty() { entry.site_id.map(|s| vec![s]) } else { Some(entry.visible_sites.clone()) }
 }
 
 /// Tells the directory that an expert's card or presence changed, and lets pages follow
@@ -125,7 +147,7 @@ impl Directory {
         cache
             .as_ref()
             .filter(|s| s.generation == self.changes.current() && now >= s.computed_at && now < s.valid_until)
-            .map(|s| (s.entries.clone(), s.ranked.clone()))
+            .map(|s| (s.entries.clone(), s.ranked.clone(), s.id))
     }
 
     async fn ranked(&self, now: DateTime<Utc>) -> StoreResult<RankedView> {
@@ -138,7 +160,10 @@ impl Directory {
         }
         // Read before loading: a change during the load makes this snapshot stale at once.
         let generation = self.changes.current();
-        let entries = Arc::new(self.store.directory().await?);
+        let entries: Arc<Vec<Arc<DirectoryEntry>>> =
+            Arc::new(self.store.directory().await?.into_iter().map(Arc::new).collect());
+        static SNAPSHOTS: AtomicU64 = AtomicU64::new(0);
+        let id = SNAPSHOTS.fetch_add(1, Ordering::Relaxed) + 1;
         let rotation = self.policy.rotation_minutes;
         let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
             .min(augure_domain::availability::rotation_period_end(now, rotation));
@@ -152,19 +177,20 @@ impl Directory {
             let position = augure_domain::availability::position_for(&live_modes);
             keyed.push((
                 rotation_key(entry.card.profile.user_id.0, now, rotation),
-                Ranked { position, live_modes, index },
+                Ranked { position, live_modes, index, sites: listed_sites(entry) },
             ));
         }
         keyed.sort_unstable_by_key(|(key, r)| (r.position, *key));
         let ranked = Arc::new(keyed.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
             entries: entries.clone(),
+            id,
             ranked: ranked.clone(),
             computed_at: now,
             valid_until,
             generation,
         });
-        Ok((entries, ranked))
+        Ok((entries, ranked, id))
     }
 
     /// Every expert matching the query, ranked.
@@ -174,16 +200,20 @@ impl Directory {
 
     /// One page of the ranked listing, and how many experts match in all.
     pub async fn page(&self, query: &DirectoryQuery, skip: usize, take: usize) -> StoreResult<(usize, Vec<Listed>)> {
-        let (entries, ranked) = self.ranked(self.clock.now()).await?;
+        let (entries, ranked, snapshot) = self.ranked(self.clock.now()).await?;
         let mut total = 0;
         let mut page = Vec::new();
-        let unfiltered = *query == DirectoryQuery::default();
-        for r in ranked.iter().filter(|r| unfiltered || prefilter(query, &entries[r.index], r.position)) {
+        // The site is checked on the compact ranked rows; the entries only for other filters.
+        let unfiltered = *query == DirectoryQuery { site: query.site, ..DirectoryQuery::default() };
+        let matching =
+            |r: &&Ranked| r.listed_on(query.site) && (unfiltered || prefilter(query, &entries[r.index], r.position));
+        for r in ranked.iter().filter(matching) {
             if total >= skip && page.len() < take {
                 page.push(Listed {
                     position: r.position,
                     live_modes: r.live_modes.clone(),
                     entry: entries[r.index].clone(),
+                    snapshot,
                 });
             }
             total += 1;
@@ -230,13 +260,5 @@ fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8) -> bool {
         let by_code = entry.card.expert_code.is_some_and(|c| c.to_string() == s);
         by_code || entry.card.display_name.to_lowercase().contains(&s.to_lowercase())
     });
-    let site = q.site.is_none_or(|site| {
-        if entry.visible_sites.is_empty() {
-            // Not chosen yet: their sign-up site, or everywhere for accounts without one.
-            entry.site_id.is_none_or(|own| own == site)
-        } else {
-            entry.visible_sites.contains(&site)
-        }
-    });
-    specialty && language && mode && price && available && search && site
+    specialty && language && mode && price && available && search
 }

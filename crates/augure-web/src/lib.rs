@@ -34,12 +34,13 @@ pub struct AppState {
     /// Behind one pointer: every handler clones the state.
     pub app: Arc<App>,
     limits: Arc<limits::Limits>,
+    pub(crate) cards: Arc<pages::CardCache>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         let limits = Arc::new(limits::Limits::new(&app.settings.limits));
-        Self { app: Arc::new(app), limits }
+        Self { app: Arc::new(app), limits, cards: Arc::default() }
     }
 }
 

@@ -558,12 +558,19 @@ async fn experts(
         query.site = Some(st.app.sites.by_code(&code).await?.ok_or_else(unknown)?.id);
     }
     let (total, listed) = st.app.directory.page(&query, (page - 1).saturating_mul(per_page), per_page).await?;
-    let body = Json(
-        listed
-            .into_iter()
-            .map(|l| {
+    // Each expert's JSON is written once per ranking snapshot (see `CardCache`).
+    let mut body = String::with_capacity(listed.len() * 400 + 2);
+    body.push('[');
+    for (i, l) in listed.into_iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let key = (l.entry.card.profile.user_id.0, "api");
+        let json = match st.cards.get(key, l.snapshot) {
+            Some(json) => json,
+            None => {
                 let p = &l.entry.card.profile;
-                ExpertView {
+                let view = ExpertView {
                     id: p.user_id.0,
                     name: l.entry.card.display_name.clone(),
                     expert_code: l.entry.card.expert_code.map(|c| c.0),
@@ -575,9 +582,15 @@ async fn experts(
                     position: l.position,
                     price_per_minute: p.price_per_minute.minor,
                     currency: p.price_per_minute.currency.code().into(),
-                }
-            })
-            .collect::<Vec<_>>(),
-    );
+                };
+                let json: std::sync::Arc<str> = serde_json::to_string(&view).map_err(Problem::internal)?.into();
+                st.cards.put(key, l.snapshot, json.clone());
+                json
+            }
+        };
+        body.push_str(&json);
+    }
+    body.push(']');
+    let body = ([(axum::http::header::CONTENT_TYPE, "application/json")], body);
     Ok(([(axum::http::HeaderName::from_static("x-total-count"), total.to_string())], body))
 }

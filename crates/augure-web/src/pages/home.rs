@@ -1,5 +1,7 @@
 //! The storefront's home page and the language switcher.
 
+use std::sync::Arc;
+
 use askama::Template;
 use augure_app::directory::Listed;
 use augure_app::i18n::I18n;
@@ -20,7 +22,38 @@ struct HomePage<'a> {
     l: Layout<'a>,
     sites: &'a [Site],
     site: Option<Site>,
-    experts: Vec<CardView>,
+    /// Each card's HTML, rendered once per ranking snapshot and language.
+    experts: Vec<Arc<str>>,
+}
+
+#[derive(Template)]
+#[template(path = "card.html")]
+struct CardTemplate<'a> {
+    tr: augure_app::i18n::Tr<'a>,
+    e: CardView,
+}
+
+/// Rendered cards by (expert, language, or `api` for JSON), valid for one ranking
+/// snapshot: the listing is the busiest page, and most of its work is the same cards again.
+#[derive(Default)]
+pub struct CardCache(std::sync::RwLock<std::collections::HashMap<(i64, &'static str), (u64, Arc<str>)>>);
+
+impl CardCache {
+    /// Past this many cards the cache starts over (experts gone, old languages).
+    const MAX: usize = 100_000;
+
+    pub fn get(&self, key: (i64, &'static str), snapshot: u64) -> Option<Arc<str>> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&key).filter(|(s, _)| *s == snapshot).map(|(_, html)| html.clone())
+    }
+
+    pub fn put(&self, key: (i64, &'static str), snapshot: u64, html: Arc<str>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, (snapshot, html));
+    }
 }
 
 /// An expert card with its texts already localized.
@@ -68,7 +101,21 @@ pub async fn home(
     let mut labels = Labels::default();
     let new_since = st.app.directory.now() - chrono::Duration::days(st.app.settings.directory.new_badge_days);
     let excerpt_chars = st.app.settings.media.presentation.excerpt_chars;
-    let experts = listed.into_iter().map(|e| card(&l, &mut labels, e, new_since, excerpt_chars)).collect();
+    let mut experts = Vec::with_capacity(listed.len());
+    for e in listed {
+        let key = (e.entry.card.profile.user_id.0, l.tr.locale);
+        let html = match st.cards.get(key, e.snapshot) {
+            Some(html) => html,
+            None => {
+                let snapshot = e.snapshot;
+                let html: Arc<str> =
+                    CardTemplate { tr: l.tr, e: card(&l, &mut labels, e, new_since, excerpt_chars) }.render()?.into();
+                st.cards.put(key, snapshot, html.clone());
+                html
+            }
+        };
+        experts.push(html);
+    }
     render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts })
 }
 
@@ -90,15 +137,15 @@ fn card(
     excerpt_chars: usize,
 ) -> CardView {
     let available = listed.position < 8;
-    let entry = listed.entry;
+    let entry = &listed.entry;
     let presentations = &entry.presentations;
     let excerpt = presentations
         .iter()
         .find(|(locale, _)| locale == l.tr.locale)
         .or(presentations.first())
         .map(|(_, text)| augure_domain::media::excerpt(text, excerpt_chars));
-    let c = entry.card;
-    let p = c.profile;
+    let c = &entry.card;
+    let p = &c.profile;
     CardView {
         available,
         photo: entry.photo.map(|id| id.0),
@@ -107,7 +154,7 @@ fn card(
         rating: labels.get(l, "card-rating-none".into()),
         consultations: labels.get(l, "card-consultations-none".into()),
         initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),
-        name: c.display_name,
+        name: c.display_name.clone(),
         code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
         specialties: p.specialties.iter().map(|s| labels.get(l, format!("specialty-{s}"))).collect(),
         languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),

@@ -7,6 +7,8 @@ mod checkout;
 mod dashboard;
 mod expert_profile;
 mod home;
+
+pub use home::CardCache;
 mod media;
 mod profile;
 mod wallet;
