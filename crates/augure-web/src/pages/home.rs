@@ -36,18 +36,21 @@ struct CardTemplate<'a> {
 /// Rendered cards by (expert, language, or `api` for JSON), valid for one ranking
 /// snapshot: the listing is the busiest page, and most of its work is the same cards again.
 #[derive(Default)]
-pub struct CardCache(std::sync::RwLock<std::collections::HashMap<(i64, &'static str), (u64, Arc<str>)>>);
+pub struct CardCache(std::sync::RwLock<std::collections::HashMap<CardKey, (u64, Arc<str>)>>);
+
+/// An expert's id and a language (or `api`).
+type CardKey = (i64, &'static str);
 
 impl CardCache {
     /// Past this many cards the cache starts over (experts gone, old languages).
     const MAX: usize = 100_000;
 
-    pub fn get(&self, key: (i64, &'static str), snapshot: u64) -> Option<Arc<str>> {
+    pub fn get(&self, key: CardKey, snapshot: u64) -> Option<Arc<str>> {
         let map = self.0.read().unwrap_or_else(|e| e.into_inner());
         map.get(&key).filter(|(s, _)| *s == snapshot).map(|(_, html)| html.clone())
     }
 
-    pub fn put(&self, key: (i64, &'static str), snapshot: u64, html: Arc<str>) {
+    pub fn put(&self, key: CardKey, snapshot: u64, html: Arc<str>) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= Self::MAX {
             map.clear();
