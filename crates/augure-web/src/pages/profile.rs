@@ -30,6 +30,11 @@ struct ProfilePage<'a> {
     audio: Option<(i64, String)>,
     /// The approved presentation in the reader's language, else in another one.
     presentation: Option<String>,
+    /// PH-package: "45,00 € for 30 min".
+    package: Option<String>,
+    free_minutes: u32,
+    /// What the expert needs for an email consultation, read before writing.
+    email_needs: String,
 }
 
 /// `/experts/{code}`: everything a client reads before consulting.
@@ -53,7 +58,23 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         .find(|(locale, _)| locale == l.tr.locale)
         .or(presentations.first())
         .map(|(_, text)| text.clone());
+    let details = st.app.profiles.own(p.user_id).await?.details;
+    let currency = p.price_per_minute.currency;
+    let package = match (details.package_price, details.package_minutes) {
+        (Some(price), Some(minutes)) => Some(l.tr.i18n.t_args(
+            l.tr.locale,
+            "profile-package",
+            &[
+                ("price", augure_domain::Money::new(price, currency).format(l.tr.locale).into()),
+                ("minutes", minutes.to_string().into()),
+            ],
+        )),
+        _ => None,
+    };
     let page = ProfilePage {
+        package,
+        free_minutes: details.free_minutes,
+        email_needs: details.email_needs,
         photo: expert.entry.photo.map(|id| id.0),
         audio,
         presentation,

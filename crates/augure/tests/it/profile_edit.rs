@@ -85,6 +85,12 @@ async fn at_min_prices_below_the_site_minimum_are_refused_and_sp_contract_asks_f
     assert_eq!(api[0]["price_per_minute"], 250);
     assert_eq!(api[0]["specialties"], serde_json::json!(["tarot", "numerology"]));
     assert_eq!(api[0]["languages"], serde_json::json!(["fr", "nl"]));
+    let public =
+        unescape(&app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap().text().await.unwrap());
+    assert!(public.contains("45,00\u{a0}€ pour 30 min"), "the package");
+    assert!(public.contains("3 premières minutes offertes"), "free minutes");
+    assert!(public.contains("Vos prénoms et dates de naissance."), "what to send by email");
+    assert!(!public.contains("Luna Martin"), "civil data stays private");
 }
 
 #[tokio::test]
