@@ -109,7 +109,11 @@ pub struct Profiles {
     clock: Arc<dyn Clock>,
     changes: DirectoryChanges,
     settings: Arc<Settings>,
+    /// The specialty list is read by every listing page; kept for `directory.cache_ms`.
+    specialties: Arc<std::sync::RwLock<Option<CachedSpecialties>>>,
 }
+
+type CachedSpecialties = (chrono::DateTime<chrono::Utc>, Arc<Vec<Specialty>>);
 
 impl Profiles {
     pub fn new(
@@ -118,12 +122,33 @@ impl Profiles {
         changes: DirectoryChanges,
         settings: Arc<Settings>,
     ) -> Self {
-        Self { store, clock, changes, settings }
+        Self { store, clock, changes, settings, specialties: Arc::default() }
+    }
+
+    /// The operator's whole specialty list, inactive ones included.
+    pub async fn specialties(&self) -> Result<Arc<Vec<Specialty>>, ProfileError> {
+        let now = self.clock.now();
+        if let Some((at, list)) = self.specialties.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && now >= *at
+            && (now - *at).num_milliseconds() < self.settings.directory.cache_ms
+        {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(self.store.specialties().await?);
+        *self.specialties.write().unwrap_or_else(|e| e.into_inner()) = Some((now, list.clone()));
+        Ok(list)
     }
 
     /// The specialties experts may choose from now.
     pub async fn active_specialties(&self) -> Result<Vec<Specialty>, ProfileError> {
-        Ok(self.store.specialties().await?.into_iter().filter(|s| s.active).collect())
+        Ok(self.specialties().await?.iter().filter(|s| s.active).cloned().collect())
+    }
+
+    /// Adds or changes an entry of the specialty list (admins).
+    pub async fn save_specialty(&self, specialty: &Specialty) -> Result<(), ProfileError> {
+        self.store.save_specialty(specialty).await?;
+        *self.specialties.write().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
     }
 
     pub async fn own(&self, user: UserId) -> Result<OwnProfile, ProfileError> {

@@ -472,23 +472,23 @@ async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<Wa
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 pub struct DirectoryFilters {
     /// A specialty key, e.g. `tarot`.
-    specialty: Option<String>,
+    pub(crate) specialty: Option<String>,
     /// A spoken language, ISO 639-1.
-    language: Option<String>,
+    pub(crate) language: Option<String>,
     /// `phone`, `chat`, `email` or `video`.
-    mode: Option<String>,
+    pub(crate) mode: Option<String>,
     /// Highest per-minute price, minor units.
-    max_price: Option<i64>,
+    pub(crate) max_price: Option<i64>,
     /// `true`: only experts who can be consulted now.
-    available: Option<bool>,
+    pub(crate) available: Option<bool>,
     /// Part of a name, or an expert code.
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     /// A site code: only experts listed there.
-    site: Option<String>,
+    pub(crate) site: Option<String>,
     /// Page number, from 1.
-    page: Option<usize>,
+    pub(crate) page: Option<usize>,
     /// Experts per page, at most 100; the site's page size when absent.
-    per_page: Option<usize>,
+    pub(crate) per_page: Option<usize>,
 }
 
 /// The most experts one page may hold.

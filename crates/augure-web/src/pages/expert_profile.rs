@@ -224,7 +224,7 @@ struct SpecialtiesPage<'a> {
 
 pub async fn admin_specialties(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     ctx.require(Role::Admin)?;
-    let specialties = st.app.store.specialties().await?;
+    let specialties = st.app.profiles.specialties().await?.to_vec();
     render(StatusCode::OK, &SpecialtiesPage { l: ctx.layout(&st), specialties, error: None })
 }
 
@@ -234,7 +234,7 @@ pub async fn admin_save_specialty(State(st): State<AppState>, ctx: PageCtx, body
     let fields: std::collections::HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let key = fields.get("key").map(|k| k.trim().to_lowercase()).unwrap_or_default();
     let valid = !key.is_empty() && key.len() <= 40 && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
-    let mut list = st.app.store.specialties().await?;
+    let mut list = st.app.profiles.specialties().await?.to_vec();
     if !valid {
         let error =
             Some(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-specialty-key").message(&ctx.layout(&st).tr));
@@ -253,6 +253,6 @@ pub async fn admin_save_specialty(State(st): State<AppState>, ctx: PageCtx, body
             active: true,
         },
     };
-    st.app.store.save_specialty(&specialty).await?;
+    st.app.profiles.save_specialty(&specialty).await?;
     Ok(Redirect::to("/admin/specialties").into_response())
 }

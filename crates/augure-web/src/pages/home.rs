@@ -24,6 +24,26 @@ struct HomePage<'a> {
     site: Option<Site>,
     /// Each card's HTML, rendered once per ranking snapshot and language.
     experts: Vec<Arc<str>>,
+    filters: FilterView,
+    /// Links to the previous and next pages, when there are any.
+    previous: Option<String>,
+    next: Option<String>,
+    total: usize,
+}
+
+/// The filter form, with what the visitor chose.
+struct FilterView {
+    q: String,
+    specialty: String,
+    language: String,
+    mode: String,
+    max_price: String,
+    available: bool,
+    specialties: Vec<(String, String)>,
+    languages: Vec<(&'static str, String)>,
+    modes: Vec<(&'static str, String)>,
+    /// `(minor units, label)`: price caps in the site's currency.
+    prices: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -100,7 +120,7 @@ pub async fn home(
     let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
     let mut query = filters.query()?;
     query.site = site.as_ref().map(|s| s.id);
-    let (_total, listed) = st.app.directory.page(&query, (page - 1).saturating_mul(per_page), per_page).await?;
+    let (total, listed) = st.app.directory.page(&query, (page - 1).saturating_mul(per_page), per_page).await?;
     let mut labels = Labels::default();
     let new_since = st.app.directory.now() - chrono::Duration::days(st.app.settings.directory.new_badge_days);
     let excerpt_chars = st.app.settings.media.presentation.excerpt_chars;
@@ -119,7 +139,71 @@ pub async fn home(
         };
         experts.push(html);
     }
-    render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts })
+    let currency = site.as_ref().map_or(augure_domain::Currency::Eur, |s| s.currency);
+    let link = |page: usize| {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = &site {
+            url.append_pair("site", s.code.as_str());
+        }
+        for (name, value) in [
+            ("q", filters.q.as_deref()),
+            ("specialty", filters.specialty.as_deref()),
+            ("language", filters.language.as_deref()),
+            ("mode", filters.mode.as_deref()),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                url.append_pair(name, v);
+            }
+        }
+        if let Some(max) = filters.max_price {
+            url.append_pair("max_price", &max.to_string());
+        }
+        if filters.available == Some(true) {
+            url.append_pair("available", "true");
+        }
+        url.append_pair("page", &page.to_string());
+        format!("/?{}", url.finish())
+    };
+    let previous = (page > 1).then(|| link(page - 1));
+    let next = (page.saturating_mul(per_page) < total).then(|| link(page + 1));
+    let specialties = st
+        .app
+        .profiles
+        .specialties()
+        .await?
+        .iter()
+        .filter(|s| s.active)
+        .cloned()
+        .map(|s| {
+            let key = format!("specialty-{}", s.key);
+            let translated = l.tr.t(&key);
+            let label = if translated == key && !s.label.is_empty() { s.label } else { translated };
+            (s.key, label)
+        })
+        .collect();
+    let view = FilterView {
+        q: filters.q.clone().unwrap_or_default(),
+        specialty: filters.specialty.clone().unwrap_or_default(),
+        language: filters.language.clone().unwrap_or_default(),
+        mode: filters.mode.clone().unwrap_or_default(),
+        max_price: filters.max_price.map(|m| m.to_string()).unwrap_or_default(),
+        available: filters.available == Some(true),
+        specialties,
+        languages: ["fr", "it", "en", "es", "de"].into_iter().map(|c| (c, l.tr.t(&format!("lang-{c}")))).collect(),
+        modes: augure_domain::Mode::ALL.iter().map(|m| (m.as_str(), l.tr.t(&format!("mode-{m}")))).collect(),
+        prices: [200, 300, 400, 500]
+            .into_iter()
+            .map(|minor| {
+                let label = l.tr.t1(
+                    "filter-price-up-to",
+                    "price",
+                    &augure_domain::Money::new(minor, currency).format(l.tr.locale),
+                );
+                (minor.to_string(), label)
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts, filters: view, previous, next, total })
 }
 
 /// Translations repeated on every card, looked up once per page.

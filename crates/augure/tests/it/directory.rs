@@ -249,3 +249,21 @@ async fn public_profiles_are_linked_from_the_listing_and_indexed_by_sitemaps() {
     assert!(ch.contains(&format!("/experts/{code}</loc>")) && ch.matches("<url>").count() == 13, "{ch}");
     assert_eq!(app.client.get(app.url("/sitemaps/xx.xml")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_home_page_has_a_filter_form_and_pages() {
+    let app = TestApp::spawn_with(|s| s.directory.page_size = 2).await;
+    demo::seed(&app.app).await.unwrap();
+    let html = app.client.get(app.url("/?site=FR")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"filters\"") && html.contains("name=\"specialty\"") && html.contains("value=\"tarot\""));
+    assert_eq!(html.matches("class=\"card expert\"").count(), 2, "two per page");
+    assert!(html.contains("rel=\"next\"") && !html.contains("rel=\"prev\""));
+    let second = app.client.get(app.url("/?site=FR&page=2")).send().await.unwrap().text().await.unwrap();
+    assert!(second.contains("rel=\"prev\"") && second.contains("site=FR&#38;page=1"), "{second}");
+    let filtered =
+        app.client.get(app.url("/?site=FR&specialty=tarot&page=1")).send().await.unwrap().text().await.unwrap();
+    assert!(filtered.contains("<option value=\"tarot\" selected>"), "the form keeps the choice");
+    let api = app.client.get(app.url("/api/v1/experts?per_page=3&page=2")).send().await.unwrap();
+    assert_eq!(api.headers()["x-total-count"], "12");
+    assert_eq!(api.json::<Vec<Value>>().await.unwrap().len(), 3);
+}
