@@ -25,6 +25,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/specialties", get(specialties))
         .route("/me/profile", get(own_profile).put(save_profile))
         .route("/me/terms", post(accept_terms))
+        .route("/me/bank", get(own_bank).put(save_bank))
         .route("/me/media", get(own_media))
         .route("/me/media/photo", post(upload_photo).layer(DefaultBodyLimit::max(photo_limit)))
         .route("/me/media/audio", post(upload_audio).layer(DefaultBodyLimit::max(audio_limit)))
@@ -35,8 +36,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(specialties, own_profile, save_profile, accept_terms, own_media, upload_photo, upload_audio, save_presentation, queue, decide),
-    components(schemas(SpecialtyView, ProfileView, ProfileRequest, MediaView, PresentationRequest, DecisionRequest)),
+    paths(specialties, own_profile, save_profile, accept_terms, own_bank, save_bank, own_media, upload_photo, upload_audio, save_presentation, queue, decide),
+    components(schemas(BankView, BankRequest, SpecialtyView, ProfileView, ProfileRequest, MediaView, PresentationRequest, DecisionRequest)),
     tags((name = "profile", description = "The expert's own profile, media and terms"), (name = "moderation", description = "Admins approve or refuse media"))
 )]
 pub struct ProfileDoc;
@@ -351,4 +352,80 @@ async fn decide(
     admin(&caller)?;
     let item = st.app.media.decide(MediaId(id), r.approve, r.reason.as_deref()).await?;
     Ok(Json(item.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+struct BankView {
+    /// `bank_transfer` or `pay_pal`.
+    payout_method: String,
+    holder: String,
+    bank_name: String,
+    bank_country: String,
+    /// Grouped by four for reading.
+    iban: Option<String>,
+    bic: Option<String>,
+    paypal_email: Option<String>,
+}
+
+/// The expert's payout details; 404 until given (SP-bank blocks every mode 24 h after
+/// sign-up until then).
+#[utoipa::path(get, path = "/api/v1/me/bank", tag = "profile", security(("bearer" = [])),
+    responses((status = 200, body = BankView), (status = 404, body = crate::api::ProblemView, content_type = "application/problem+json")))]
+async fn own_bank(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<BankView>, Problem> {
+    let user = expert(&caller)?;
+    let d = st.app.profiles.bank_details(user).await?.ok_or_else(|| Problem::status(StatusCode::NOT_FOUND))?;
+    Ok(Json(BankView {
+        payout_method: if d.payout_method == augure_domain::bank::PayoutMethod::PayPal {
+            "pay_pal"
+        } else {
+            "bank_transfer"
+        }
+        .into(),
+        holder: d.holder,
+        bank_name: d.bank_name,
+        bank_country: d.bank_country,
+        iban: d.iban.map(|i| augure_domain::bank::format_iban(&i)),
+        bic: d.bic,
+        paypal_email: d.paypal_email,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BankRequest {
+    /// `bank_transfer` (IBAN and BIC needed) or `pay_pal` (email needed).
+    payout_method: String,
+    holder: String,
+    #[serde(default)]
+    bank_name: String,
+    #[serde(default)]
+    bank_country: String,
+    #[serde(default)]
+    iban: String,
+    #[serde(default)]
+    bic: String,
+    #[serde(default)]
+    paypal_email: String,
+}
+
+/// Saves payout details, checked (IBAN checksum and country format, BIC shape, email).
+#[utoipa::path(put, path = "/api/v1/me/bank", tag = "profile", security(("bearer" = [])), request_body = BankRequest,
+    responses((status = 200, body = BankView), (status = 422, description = "Invalid IBAN, BIC or email", body = crate::api::ProblemView, content_type = "application/problem+json")))]
+async fn save_bank(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(r): ApiJson<BankRequest>,
+) -> Result<Json<BankView>, Problem> {
+    let user = expert(&caller)?;
+    let form = augure_app::profile::BankForm {
+        payout_method: r.payout_method,
+        holder: r.holder,
+        bank_name: r.bank_name,
+        bank_country: r.bank_country,
+        iban: r.iban,
+        bic: r.bic,
+        paypal_email: r.paypal_email,
+    };
+    st.app.profiles.save_bank_details(user, &form).await?;
+    own_bank(State(st), caller).await
 }
