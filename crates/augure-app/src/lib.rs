@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod ledger;
 pub mod mail;
+pub mod planning;
 pub mod profile;
 pub mod settings;
 pub mod sites;
@@ -55,6 +56,7 @@ pub struct App {
     pub profiles: profile::Profiles,
     pub sites: sites::Sites,
     pub jobs: JobRunner,
+    pub planning: planning::Planning,
 }
 
 impl App {
@@ -80,9 +82,32 @@ impl App {
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
+        let planning = planning::Planning::new(
+            store.clone(),
+            clock.clone(),
+            sites.clone(),
+            availability.clone(),
+            i18n.clone(),
+            settings.clone(),
+        );
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
-            .with_credit(credit.clone());
+            .with_credit(credit.clone())
+            .with_planning(planning.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
-        Self { store, clock, settings, i18n, accounts, ledger, credit, directory, availability, profiles, sites, jobs }
+        Self {
+            store,
+            clock,
+            settings,
+            i18n,
+            accounts,
+            ledger,
+            credit,
+            directory,
+            availability,
+            profiles,
+            sites,
+            jobs,
+            planning,
+        }
     }
 }

@@ -20,6 +20,8 @@ pub struct Settings {
     /// SP-status, WG-pause, SP-bank, SP-chat-presence, SP-ranking.
     pub availability: augure_domain::availability::AvailabilityPolicy,
     pub directory: DirectorySettings,
+    /// SP-planning: how far ahead and how many slots a day.
+    pub planning: augure_domain::planning::PlanningPolicy,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             availability: Default::default(),
             directory: DirectorySettings::default(),
+            planning: Default::default(),
         }
     }
 }
