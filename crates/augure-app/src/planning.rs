@@ -259,7 +259,8 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, PlanError> {
     if !digits(h) || !digits(m) {
         return Err(PlanError::InvalidTime);
     }
-    let (h, m): (u32, u32) = (h.parse().map_err(|_| PlanError::InvalidTime)?, m.parse().map_err(|_| PlanError::InvalidTime)?);
+    let (h, m): (u32, u32) =
+        (h.parse().map_err(|_| PlanError::InvalidTime)?, m.parse().map_err(|_| PlanError::InvalidTime)?);
     if h == 24 && m == 0 {
         return Ok(NaiveTime::MIN);
     }

@@ -817,12 +817,7 @@ pub async fn planning_lists_the_slots_of_a_date_range_in_order(store: Arc<dyn St
     let all = store.planning(luna.id, d1, d3).await.unwrap();
     assert_eq!(
         all,
-        [
-            slot(d1, (20, 0), (0, 0)),
-            slot(d2, (9, 0), (12, 0)),
-            slot(d2, (14, 0), (18, 30)),
-            slot(d3, (0, 0), (0, 0))
-        ],
+        [slot(d1, (20, 0), (0, 0)), slot(d2, (9, 0), (12, 0)), slot(d2, (14, 0), (18, 30)), slot(d3, (0, 0), (0, 0))],
         "by date then start; midnight ends survive the round trip"
     );
     assert_eq!(store.planning(luna.id, d2, d2).await.unwrap().len(), 2, "both ends included");
@@ -838,7 +833,11 @@ pub async fn replacing_a_planning_day_touches_that_day_only(store: Arc<dyn Store
     store.replace_planning_day(luna.id, d1, &[slot(d1, (10, 0), (11, 0))]).await.unwrap();
     assert_eq!(store.planning(luna.id, d1, d2).await.unwrap(), [slot(d1, (10, 0), (11, 0)), slot(d2, (9, 0), (12, 0))]);
     store.replace_planning_day(luna.id, d1, &[]).await.unwrap();
-    assert_eq!(store.planning(luna.id, d1, d2).await.unwrap(), [slot(d2, (9, 0), (12, 0))], "an empty list clears the day");
+    assert_eq!(
+        store.planning(luna.id, d1, d2).await.unwrap(),
+        [slot(d2, (9, 0), (12, 0))],
+        "an empty list clears the day"
+    );
 }
 
 pub async fn concurrent_replacements_of_a_day_never_mix(store: Arc<dyn Store>) {

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use augure_domain::ledger::{
     AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
 };
-use augure_domain::{Currency, Email, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite};
 use augure_domain::planning::PlannedSlot;
+use augure_domain::{Currency, Email, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite};
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use error::{StoreError, StoreResult};

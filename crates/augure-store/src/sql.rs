@@ -382,7 +382,11 @@ impl PresenceRow {
 }
 
 /// A planning row: its local day (`YYYY-MM-DD`) and minutes after local midnight.
-pub fn planned_slot(day: &str, start_minute: i64, end_minute: i64) -> StoreResult<augure_domain::planning::PlannedSlot> {
+pub fn planned_slot(
+    day: &str,
+    start_minute: i64,
+    end_minute: i64,
+) -> StoreResult<augure_domain::planning::PlannedSlot> {
     let corrupt = || StoreError::Corrupt(format!("planning slot {day} {start_minute}-{end_minute}"));
     let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| corrupt())?;
     let minute = |m: i64| u32::try_from(m).map_err(|_| corrupt());

@@ -22,6 +22,8 @@ use crate::auth::{ApiCaller, ClientIp, check_rate};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
+mod planning;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/signup", post(signup))
@@ -33,16 +35,20 @@ pub fn routes() -> Router<AppState> {
         .route("/purchases", post(create_purchase))
         .route("/wallet", get(wallet))
         .route("/experts", get(experts))
+        .route("/experts/{code}/planning", get(planning::expert_planning))
+        .route("/experts/{code}/alert", post(planning::ask_alert))
         .route("/openapi.json", get(openapi))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
-    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts),
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts,
+        planning::expert_planning, planning::ask_alert),
     components(schemas(
         SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
-        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView
+        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView,
+        planning::PlanningView, planning::SlotView, planning::AlertView
     )),
     modifiers(&BearerToken),
     tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"), (name = "credit", description = "Prepaid credit"), (name = "experts", description = "The ranked directory"))

@@ -41,6 +41,16 @@ struct ExpertDashboard<'a> {
     modes: Vec<(&'static str, String, bool)>,
     /// SP-bank: the banner, while bank details are missing.
     bank_warning: Option<String>,
+    /// WG-hours: today's planned hours, editable here.
+    today: String,
+    today_hours: Vec<String>,
+    today_rows: Vec<(String, String)>,
+    planning_saved: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ExpertDashboardQuery {
+    planning: Option<String>,
 }
 
 #[derive(Template)]
@@ -74,8 +84,10 @@ pub async fn client(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     render(StatusCode::OK, &ClientDashboard { l: ctx.layout(&st), me, site })
 }
 
-pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
+pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<ExpertDashboardQuery>) -> PageResult {
     let me = ctx.require(Role::Expert)?.clone();
+    let upcoming = st.app.planning.upcoming(&me).await?;
+    let today_slots: Vec<_> = upcoming.slots.iter().filter(|s| s.date == upcoming.today).copied().collect();
     let site = home_site(&st, &me).await?;
     let profile = match st.app.store.expert_profile(me.id).await {
         Ok(p) => Some(p),
@@ -116,6 +128,10 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
         }
     });
     let page = ExpertDashboard {
+        today: upcoming.today.to_string(),
+        today_hours: today_slots.iter().map(super::planning::slot_label).collect(),
+        today_rows: super::planning::rows_of(&today_slots),
+        planning_saved: q.planning.is_some(),
         bank_warning,
         status,
         status_label: l.tr.t(&format!("availability-status-{status}")),

@@ -6,6 +6,7 @@ mod admin;
 mod checkout;
 mod dashboard;
 mod home;
+mod planning;
 mod profile;
 mod wallet;
 
@@ -30,6 +31,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/experts/{code}", get(profile::profile))
+        .route("/experts/{code}/alert", post(planning::ask_alert))
+        .route("/expert/planning", get(planning::page).post(planning::save))
         .route("/sitemap.xml", get(profile::sitemap_index))
         .route("/sitemaps/{file}", get(profile::sitemap))
         .route("/signup", get(account::client_signup_page).post(account::client_signup))

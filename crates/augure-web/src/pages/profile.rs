@@ -2,10 +2,12 @@
 
 use askama::Template;
 use augure_app::directory::DirectoryQuery;
+use augure_domain::Role;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
+use super::planning::{day_label, slot_label};
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
@@ -25,6 +27,15 @@ struct ProfilePage<'a> {
     price: String,
     email_price: Option<String>,
     canonical: String,
+    /// SP-planning: the coming days with planned hours, `(day, ["09:00–12:00", …])`.
+    planning: Vec<(String, Vec<String>)>,
+    zone: String,
+    /// Nothing live now: the expected return and the alert button show.
+    away: bool,
+    /// SP-return, in the expert's zone.
+    expected_return: Option<String>,
+    /// `ask` (the button), `pending` (asked already), or empty (not for this visitor).
+    alert: &'static str,
 }
 
 /// `/experts/{code}`: everything a client reads before consulting.
@@ -37,7 +48,38 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         listed.into_iter().find(|l| l.entry.card.expert_code.is_some_and(|c| c.0 == code)).ok_or_else(not_found)?;
     let l = ctx.layout(&st);
     let p = &expert.entry.card.profile;
+    let user = st.app.store.user_by_id(p.user_id).await?;
+    let upcoming = st.app.planning.upcoming(&user).await?;
+    let tz = upcoming.time_zone;
+    let planning = upcoming
+        .days()
+        .into_iter()
+        .filter(|(_, slots)| !slots.is_empty())
+        .map(|(day, slots)| (day_label(&l.tr, day), slots.iter().map(slot_label).collect()))
+        .collect();
+    let away = expert.live_modes.is_empty();
+    let expected_return = upcoming.expected_return(st.app.clock.now()).filter(|_| away).map(|at| {
+        let local = at.with_timezone(&tz);
+        format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
+    });
+    let alert = match ctx.session.as_ref().map(|s| &s.user) {
+        _ if !away => "",
+        None => "ask",
+        Some(me) if me.role == Role::Client => {
+            if st.app.planning.has_back_alert(me, &user).await? {
+                "pending"
+            } else {
+                "ask"
+            }
+        }
+        Some(_) => "",
+    };
     let page = ProfilePage {
+        planning,
+        zone: tz.name().to_owned(),
+        away,
+        expected_return,
+        alert,
         name: expert.entry.card.display_name.clone(),
         code: code.to_string(),
         headline: p.headline.clone(),
