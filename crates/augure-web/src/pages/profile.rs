@@ -51,14 +51,17 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
     let user = st.app.store.user_by_id(p.user_id).await?;
     let upcoming = st.app.planning.upcoming(&user).await?;
     let tz = upcoming.time_zone;
+    let now = st.app.clock.now();
+    // Slots already over are of no use to a client.
     let planning = upcoming
         .days()
         .into_iter()
+        .map(|(day, slots)| (day, slots.into_iter().filter(|s| s.bounds(tz).1 > now).collect::<Vec<_>>()))
         .filter(|(_, slots)| !slots.is_empty())
         .map(|(day, slots)| (day_label(&l.tr, day), slots.iter().map(slot_label).collect()))
         .collect();
     let away = expert.live_modes.is_empty();
-    let expected_return = upcoming.expected_return(st.app.clock.now()).filter(|_| away).map(|at| {
+    let expected_return = upcoming.expected_return(now).filter(|_| away).map(|at| {
         let local = at.with_timezone(&tz);
         format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
     });

@@ -11,3 +11,4 @@ mod credit;
 mod directory;
 mod ledger;
 mod ops;
+mod planning;
