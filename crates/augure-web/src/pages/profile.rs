@@ -65,17 +65,16 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         let local = at.with_timezone(&tz);
         format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
     });
-    let alert = match ctx.session.as_ref().map(|s| &s.user) {
-        _ if !away => "",
-        None => "ask",
-        Some(me) if me.role == Role::Client => {
-            if st.app.planning.has_back_alert(me, &user).await? {
-                "pending"
-            } else {
-                "ask"
-            }
+    let viewer = ctx.session.as_ref().map(|s| &s.user);
+    let alert = if !away {
+        ""
+    } else {
+        match viewer {
+            None => "ask",
+            Some(me) if me.role != Role::Client => "",
+            Some(me) if st.app.planning.has_back_alert(me, &user).await? => "pending",
+            Some(_) => "ask",
         }
-        Some(_) => "",
     };
     let page = ProfilePage {
         planning,
