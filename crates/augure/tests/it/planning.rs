@@ -330,3 +330,25 @@ async fn anonymous_alert_redirects_to_login() {
     let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
     assert_eq!(claire.post(app.url("/experts/999999/alert")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn back_alert_fires_when_the_dashboard_brings_chat_back() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let selene = user(&app, "selene@augure.localhost").await;
+    // Chat only: live while a dashboard is open (SP-chat-presence).
+    app.app.availability.change(selene.id, Change::Mode(augure_domain::Mode::Phone, false)).await.unwrap();
+    app.clock.advance(Duration::seconds(91));
+    let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
+    let code = selene.expert_code.unwrap().0;
+    claire.post(app.url(&format!("/experts/{code}/alert"))).send().await.unwrap();
+    assert!(app.store.has_back_alert(user(&app, "claire@augure.localhost").await.id, selene.id).await.unwrap());
+    app.drain_jobs().await;
+    let subject = "Sélène est de nouveau disponible";
+    assert_eq!(back_mails(&app.mails_to("claire@augure.localhost").await, subject), 0);
+    // Her dashboard reconnects: chat is live again, and Claire is told.
+    app.app.availability.heartbeat(selene.id).await.unwrap();
+    app.app.availability.heartbeat(selene.id).await.unwrap();
+    app.drain_jobs().await;
+    assert_eq!(back_mails(&app.mails_to("claire@augure.localhost").await, subject), 1);
+}
