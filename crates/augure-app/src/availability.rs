@@ -1,12 +1,14 @@
 //! What an expert does with their availability from the dashboard (SP-status,
 //! WG-channels, WG-pause) and the heartbeats that keep chat live (SP-chat-presence).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use augure_domain::UserId;
-use augure_domain::availability::{AvailabilityPolicy, Status};
+use augure_domain::availability::{AvailabilityPolicy, Presence, Status};
 use augure_domain::{Clock, Mode};
-use augure_store::{ExpertPresence, Store, StoreError, StoreResult};
+use augure_store::{ExpertPresence, Store, StoreError, StoreResult, User};
+use chrono::{DateTime, Utc};
 
 use crate::directory::DirectoryChanges;
 
@@ -40,6 +42,11 @@ impl Availability {
         Self { store, clock, policy, changes }
     }
 
+    /// Where writes that change the listing are announced.
+    pub fn changes(&self) -> &DirectoryChanges {
+        &self.changes
+    }
+
     pub fn policy(&self) -> &AvailabilityPolicy {
         &self.policy
     }
@@ -61,10 +68,20 @@ impl Availability {
         }
     }
 
+    /// The modes a client can use right now with this expert.
+    pub async fn live_modes(&self, expert: &User) -> StoreResult<BTreeSet<Mode>> {
+        let p = self.presence(expert.id).await?;
+        Ok(self.policy.live_modes(&domain_presence(&p, expert.created_at), self.clock.now()))
+    }
+
     /// Applies a change. Busy belongs to the platform: while busy, only modes change.
+    /// An expert who had no live mode and now has one is back: the clients waiting for
+    /// them are emailed (SP-return, see [`crate::planning`]).
     pub async fn change(&self, user: UserId, change: Change) -> StoreResult<ExpertPresence> {
         let now = self.clock.now();
         let mut p = self.presence(user).await?;
+        let signed_up_at = self.store.user_by_id(user).await?.created_at;
+        let was_live = !self.policy.live_modes(&domain_presence(&p, signed_up_at), now).is_empty();
         let busy = p.status == Status::Busy;
         match change {
             Change::Available if !busy => {
@@ -92,7 +109,25 @@ impl Availability {
         p.updated_at = now;
         self.store.save_presence(&p).await?;
         self.changes.changed();
+        let is_live = !self.policy.live_modes(&domain_presence(&p, signed_up_at), now).is_empty();
+        if !was_live && is_live {
+            self.queue_back_alerts(user, now, now).await;
+        }
+        if change == Change::Pause
+            && let Some(until) = p.paused_until.filter(|until| *until > now)
+        {
+            // The pause ends by itself, with nothing written then: the job waits for it.
+            self.queue_back_alerts(user, until, now).await;
+        }
         Ok(p)
+    }
+
+    /// The expert's action is saved whatever happens here; a failure is logged and the
+    /// alerts wait for the next return.
+    async fn queue_back_alerts(&self, user: UserId, run_at: DateTime<Utc>, now: DateTime<Utc>) {
+        if let Err(e) = crate::planning::queue_back_alerts(&*self.store, user, run_at, now).await {
+            tracing::error!(error = %e, expert = %user, "expert-back alerts not queued");
+        }
     }
 
     /// A dashboard is open: chat stays live until the grace period after the last one.
@@ -104,12 +139,31 @@ impl Availability {
         let was_live = p
             .last_heartbeat
             .is_some_and(|at| now - at <= chrono::Duration::seconds(self.policy.presence_grace_seconds));
+        let before = p.clone();
         p.last_heartbeat = Some(now);
         p.updated_at = now;
         self.store.save_presence(&p).await?;
         if !was_live {
             self.changes.changed();
+            // A chat-only expert whose dashboard comes back is back for clients too.
+            let signed_up_at = self.store.user_by_id(user).await?.created_at;
+            let live = |p: &ExpertPresence| !self.policy.live_modes(&domain_presence(p, signed_up_at), now).is_empty();
+            if !live(&before) && live(&p) {
+                self.queue_back_alerts(user, now, now).await;
+            }
         }
         Ok(())
+    }
+}
+
+/// The domain's view of a stored presence.
+fn domain_presence(p: &ExpertPresence, signed_up_at: DateTime<Utc>) -> Presence {
+    Presence {
+        status: p.status,
+        modes_on: p.modes_on.iter().copied().collect(),
+        paused_until: p.paused_until,
+        last_heartbeat: p.last_heartbeat,
+        signed_up_at,
+        has_bank_details: p.bank_details_at.is_some(),
     }
 }

@@ -31,6 +31,8 @@ pub struct DirectoryQuery {
 #[derive(Clone, Debug)]
 pub struct Listed {
     pub entry: Arc<DirectoryEntry>,
+    /// SP-return: the start of the next planned slot, in the listing's snapshot.
+    pub expected_return: Option<DateTime<Utc>>,
     /// Which ranking this came from: equal numbers mean equal entries and positions, so
     /// pages may reuse what they rendered for it.
     pub snapshot: u64,
@@ -47,6 +49,8 @@ pub struct Directory {
     clock: Arc<dyn Clock>,
     policy: AvailabilityPolicy,
     cache_ms: i64,
+    /// How far ahead plannings go (SP-planning), to read the expected returns.
+    planning_days: i64,
     cache: Arc<RwLock<Option<Snapshot>>>,
     /// One reload at a time: a burst of requests after a change reads the store once.
     reload: Arc<tokio::sync::Mutex<()>>,
@@ -73,6 +77,7 @@ struct Ranked {
     position: u8,
     live_modes: BTreeSet<Mode>,
     index: usize,
+    expected_return: Option<DateTime<Utc>>,
     /// Where the expert is listed, kept here so the per-site listing (every storefront
     /// page) reads this row only: `None` means every site.
     sites: Option<Vec<augure_domain::SiteId>>,
@@ -126,8 +131,15 @@ impl DirectoryChanges {
 }
 
 impl Directory {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: AvailabilityPolicy, cache_ms: i64) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        policy: AvailabilityPolicy,
+        cache_ms: i64,
+        planning_days: i64,
+    ) -> Self {
         Self {
+            planning_days,
             store,
             clock,
             policy,
@@ -167,6 +179,11 @@ impl Directory {
         let rotation = self.policy.rotation_minutes;
         let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
             .min(augure_domain::availability::rotation_period_end(now, rotation));
+        let returns = self.expected_returns(&entries, now).await?;
+        // A card's expected return moves on once that time has come.
+        if let Some(first) = returns.values().min() {
+            valid_until = valid_until.min(*first);
+        }
         let mut keyed: Vec<(u64, Ranked)> = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             let presence = presence_of(entry);
@@ -177,7 +194,13 @@ impl Directory {
             let position = augure_domain::availability::position_for(&live_modes);
             keyed.push((
                 rotation_key(entry.card.profile.user_id.0, now, rotation),
-                Ranked { position, live_modes, index, sites: listed_sites(entry) },
+                Ranked {
+                    position,
+                    live_modes,
+                    index,
+                    sites: listed_sites(entry),
+                    expected_return: returns.get(&entry.card.profile.user_id).copied(),
+                },
             ));
         }
         keyed.sort_unstable_by_key(|(key, r)| (r.position, *key));
@@ -213,6 +236,7 @@ impl Directory {
                     position: r.position,
                     live_modes: r.live_modes.clone(),
                     entry: entries[r.index].clone(),
+                    expected_return: r.expected_return,
                     snapshot,
                 });
             }
@@ -223,6 +247,38 @@ impl Directory {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// SP-return for every expert with a planning: the start of their next slot, read in
+    /// their site's zone (the first site's for accounts without one).
+    async fn expected_returns(
+        &self,
+        entries: &[Arc<DirectoryEntry>],
+        now: DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<augure_domain::UserId, DateTime<Utc>>> {
+        // Local dates differ from UTC by less than a day either way.
+        let from = (now - chrono::Duration::days(1)).date_naive();
+        let to = (now + chrono::Duration::days(self.planning_days + 1)).date_naive();
+        let slots = self.store.planning_between(from, to).await?;
+        if slots.is_empty() {
+            return Ok(Default::default());
+        }
+        let sites = self.store.list_sites().await?;
+        let default_zone = sites.first().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
+        let zone_of = |entry: &DirectoryEntry| {
+            entry.site_id.and_then(|id| sites.iter().find(|s| s.id == id)).map_or(default_zone, |s| s.time_zone)
+        };
+        let zones: std::collections::HashMap<_, _> =
+            entries.iter().map(|e| (e.card.profile.user_id, zone_of(e))).collect();
+        let mut returns = std::collections::HashMap::new();
+        for (user, slot) in slots {
+            let Some(zone) = zones.get(&user) else { continue };
+            let start = slot.bounds(*zone).0;
+            if start > now {
+                returns.entry(user).and_modify(|at: &mut DateTime<Utc>| *at = (*at).min(start)).or_insert(start);
+            }
+        }
+        Ok(returns)
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::credit::{Credit, CreditError, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
+use crate::planning::{BACK_ALERTS_JOB, Planning};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct JobRunner {
     ledger: Ledger,
     /// Handles webhooks the test-mode checkout queued; absent in bare runners.
     credit: Option<Credit>,
+    /// Sends "your expert is back" alerts; absent in bare runners.
+    planning: Option<Planning>,
 }
 
 /// What one pass over the due jobs did.
@@ -48,11 +51,16 @@ impl JobRunner {
         settings: Arc<Settings>,
         ledger: Ledger,
     ) -> Self {
-        Self { store, clock, mailer, settings, ledger, credit: None }
+        Self { store, clock, mailer, settings, ledger, credit: None, planning: None }
     }
 
     pub fn with_credit(mut self, credit: Credit) -> Self {
         self.credit = Some(credit);
+        self
+    }
+
+    pub fn with_planning(mut self, planning: Planning) -> Self {
+        self.planning = Some(planning);
         self
     }
 
@@ -171,6 +179,23 @@ impl JobRunner {
                     // The database may come back: try again later, as a provider would.
                     Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
                     Err(e) => Err(Failure::GiveUp(e.to_string())),
+                }
+            }
+            BACK_ALERTS_JOB => {
+                let planning = self.planning.as_ref().ok_or_else(|| Failure::GiveUp("no alerts here".into()))?;
+                let expert = job
+                    .payload
+                    .get("expert_id")
+                    .and_then(|v| v.as_i64())
+                    .ok_or_else(|| Failure::GiveUp("bad payload".into()))?;
+                match planning.send_back_alerts(augure_domain::UserId(expert)).await {
+                    Ok(sent) => {
+                        if sent > 0 {
+                            tracing::info!(expert, sent, "expert-back alerts queued");
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(Failure::Retry(e.to_string())),
                 }
             }
             other => Err(Failure::GiveUp(format!("no handler for job kind {other:?}"))),

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod mail;
 pub mod media;
+pub mod planning;
 pub mod profile;
 pub mod settings;
 pub mod sites;
@@ -57,6 +58,7 @@ pub struct App {
     pub sites: sites::Sites,
     pub media: media::Media,
     pub jobs: JobRunner,
+    pub planning: planning::Planning,
 }
 
 impl App {
@@ -75,6 +77,7 @@ impl App {
             clock.clone(),
             settings.availability.clone(),
             settings.directory.cache_ms,
+            settings.planning.horizon_days,
         );
         let changes = directory.changes().clone();
         let sites = sites::Sites::new(store.clone(), clock.clone(), settings.directory.cache_ms);
@@ -83,8 +86,17 @@ impl App {
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
         let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
+        let planning = planning::Planning::new(
+            store.clone(),
+            clock.clone(),
+            sites.clone(),
+            availability.clone(),
+            i18n.clone(),
+            settings.clone(),
+        );
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
-            .with_credit(credit.clone());
+            .with_credit(credit.clone())
+            .with_planning(planning.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
         Self {
             store,
@@ -100,6 +112,7 @@ impl App {
             sites,
             media,
             jobs,
+            planning,
         }
     }
 }

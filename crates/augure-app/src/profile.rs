@@ -351,8 +351,10 @@ impl Profiles {
             updated_at: self.clock.now(),
         };
         self.store.save_bank_details(&details).await?;
-        // SP-bank may have been blocking every mode.
+        // SP-bank may have been blocking every mode: the listing changes, and clients
+        // waiting for this expert are told if they are live again (the job checks).
         self.changes.changed();
+        crate::planning::queue_back_alerts(&*self.store, user, details.updated_at, details.updated_at).await?;
         Ok(details)
     }
 

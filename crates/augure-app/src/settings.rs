@@ -26,6 +26,8 @@ pub struct Settings {
     pub pricing: PricingSettings,
     /// SP-contract: the current version of the terms and code of ethics.
     pub terms: TermsSettings,
+    /// SP-planning: how far ahead and how many slots a day.
+    pub planning: augure_domain::planning::PlanningPolicy,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             media: Default::default(),
             pricing: PricingSettings::default(),
             terms: TermsSettings::default(),
+            planning: Default::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! own time zone, and the "expected return" shown while they are away. Local times are
 //! turned into instants here, once, with daylight-saving gaps and overlaps handled.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +20,13 @@ pub struct PlannedSlot {
 pub struct PlanningPolicy {
     /// SP-planning: how many days ahead an expert may plan.
     pub horizon_days: i64,
+    /// How many separate slots one day may hold (keeps the form and the profile readable).
+    pub max_slots_per_day: usize,
 }
 
 impl Default for PlanningPolicy {
     fn default() -> Self {
-        Self { horizon_days: 15 }
+        Self { horizon_days: 15, max_slots_per_day: 6 }
     }
 }
 
@@ -36,6 +38,12 @@ pub enum PlanningError {
     InThePast,
     #[error("planning goes at most {0} days ahead")]
     TooFarAhead(i64),
+    #[error("two slots of the same day overlap")]
+    Overlapping,
+    #[error("a day holds at most {0} slots")]
+    TooManySlots(usize),
+    #[error("a slot belongs to another day")]
+    WrongDay,
 }
 
 impl PlanningPolicy {
@@ -51,6 +59,31 @@ impl PlanningPolicy {
             return Err(PlanningError::TooFarAhead(self.horizon_days));
         }
         Ok(())
+    }
+
+    /// Checks the whole of one day as the expert submits it: every slot on `day`, each
+    /// valid, none overlapping another (touching is fine: 09:00–12:00 then 12:00–14:00).
+    pub fn check_day(&self, day: NaiveDate, slots: &[PlannedSlot], today: NaiveDate) -> Result<(), PlanningError> {
+        if slots.len() > self.max_slots_per_day {
+            return Err(PlanningError::TooManySlots(self.max_slots_per_day));
+        }
+        for slot in slots {
+            if slot.date != day {
+                return Err(PlanningError::WrongDay);
+            }
+            self.check(slot, today)?;
+        }
+        let mut sorted: Vec<(u32, u32)> = slots.iter().map(|s| s.minutes()).collect();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[1].0 < w[0].1) {
+            return Err(PlanningError::Overlapping);
+        }
+        Ok(())
+    }
+
+    /// The last local date an expert may plan on `today`.
+    pub fn last_day(&self, today: NaiveDate) -> NaiveDate {
+        today + Duration::days(self.horizon_days)
     }
 }
 
@@ -81,6 +114,20 @@ impl PlannedSlot {
             local_instant(tz, self.date.and_time(self.end))
         };
         (start, end)
+    }
+
+    /// Start and end as minutes from local midnight; an end at midnight is 1440.
+    pub fn minutes(&self) -> (u32, u32) {
+        let of = |t: NaiveTime| t.hour() * 60 + t.minute();
+        let end = if self.end == NaiveTime::MIN { 24 * 60 } else { of(self.end) };
+        (of(self.start), end)
+    }
+
+    /// The slot from minutes after local midnight (`end` 1440: midnight at the end of the day).
+    pub fn from_minutes(date: NaiveDate, start: u32, end: u32) -> Option<PlannedSlot> {
+        let time = |m: u32| NaiveTime::from_hms_opt(m / 60, m % 60, 0);
+        let end = if end == 24 * 60 { Some(NaiveTime::MIN) } else { time(end) };
+        Some(PlannedSlot { date, start: time(start)?, end: end? })
     }
 }
 
@@ -125,6 +172,33 @@ mod tests {
         assert_eq!(p.check(&slot(d(2026, 12, 8), t(9, 0), t(10, 0)), today), Err(PlanningError::TooFarAhead(15)));
         assert_eq!(p.check(&slot(d(2026, 11, 21), t(9, 0), t(10, 0)), today), Err(PlanningError::InThePast));
         assert_eq!(p.check(&slot(today, t(10, 0), t(9, 0)), today), Err(PlanningError::EndsBeforeStart));
+    }
+
+    #[test]
+    fn a_day_is_checked_as_a_whole() {
+        let p = PlanningPolicy::default();
+        let today = d(2026, 11, 22);
+        let slot = |start, end| PlannedSlot { date: today, start, end };
+        let ok = [slot(t(9, 0), t(12, 0)), slot(t(12, 0), t(14, 0)), slot(t(20, 0), t(0, 0))];
+        assert_eq!(p.check_day(today, &ok, today), Ok(()), "touching slots and a slot until midnight");
+        let overlap = [slot(t(9, 0), t(12, 0)), slot(t(11, 0), t(13, 0))];
+        assert_eq!(p.check_day(today, &overlap, today), Err(PlanningError::Overlapping));
+        let late = [slot(t(20, 0), t(0, 0)), slot(t(22, 0), t(23, 0))];
+        assert_eq!(p.check_day(today, &late, today), Err(PlanningError::Overlapping), "midnight is the day's end");
+        let other = [PlannedSlot { date: d(2026, 11, 23), start: t(9, 0), end: t(10, 0) }];
+        assert_eq!(p.check_day(today, &other, today), Err(PlanningError::WrongDay));
+        let many: Vec<_> = (0..7).map(|h| slot(t(h, 0), t(h, 30))).collect();
+        assert_eq!(p.check_day(today, &many, today), Err(PlanningError::TooManySlots(6)));
+        assert_eq!(p.check_day(today, &[], today), Ok(()), "an empty day clears it");
+        assert_eq!(p.last_day(today), d(2026, 12, 7));
+    }
+
+    #[test]
+    fn slots_round_trip_through_minutes() {
+        let s = PlannedSlot { date: d(2026, 11, 22), start: t(9, 30), end: t(0, 0) };
+        assert_eq!(s.minutes(), (570, 1440));
+        assert_eq!(PlannedSlot::from_minutes(s.date, 570, 1440), Some(s));
+        assert_eq!(PlannedSlot::from_minutes(s.date, 570, 1441), None);
     }
 
     #[test]

@@ -14,10 +14,11 @@ use async_trait::async_trait;
 use augure_domain::ledger::{
     AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
 };
+use augure_domain::planning::PlannedSlot;
 use augure_domain::{
     Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -149,6 +150,30 @@ pub trait MediaStore {
     async fn latest_media(&self, user: UserId) -> StoreResult<Vec<MediaItem>>;
 }
 
+/// SP-planning and SP-return: an expert's planned hours, and the clients waiting for them.
+#[async_trait]
+pub trait PlanningStore {
+    /// The expert's slots on local dates `from` to `to` (both included), by date and start.
+    async fn planning(&self, user: UserId, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PlannedSlot>>;
+    /// Every expert's slots on local dates `from` to `to`, by expert, date and start: what
+    /// the directory reads to show each card's expected return.
+    async fn planning_between(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<(UserId, PlannedSlot)>>;
+    /// Replaces every slot of one local day, in one transaction: readers see the old day or
+    /// the new one, never a mix. An empty list clears the day. Each slot is stored under
+    /// `day` (callers check that the slots belong to it).
+    async fn replace_planning_day(&self, user: UserId, day: NaiveDate, slots: &[PlannedSlot]) -> StoreResult<()>;
+    /// `client` asks to be told when `expert` is back. Idempotent: while an alert is
+    /// pending, asking again changes nothing and returns false.
+    async fn add_back_alert(&self, client: UserId, expert: UserId, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Alerts about `expert` not sent yet, oldest first.
+    async fn pending_back_alerts(&self, expert: UserId) -> StoreResult<Vec<BackAlert>>;
+    /// Marks every pending alert about `expert` as sent at `at` and returns them. Atomic:
+    /// when two workers race, each alert is returned to one of them only.
+    async fn mark_back_alerts_notified(&self, expert: UserId, at: DateTime<Utc>) -> StoreResult<Vec<BackAlert>>;
+    /// Whether `client` has a pending alert about `expert`.
+    async fn has_back_alert(&self, client: UserId, expert: UserId) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait LedgerStore {
     /// The account of `owner` for `kind` and `currency`, created empty on first use with
@@ -229,6 +254,7 @@ pub trait Store:
     + UserStore
     + ExpertStore
     + MediaStore
+    + PlanningStore
     + PaymentStore
     + LedgerStore
     + SessionStore

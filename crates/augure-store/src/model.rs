@@ -438,3 +438,14 @@ pub struct Specialty {
     pub position: i64,
     pub active: bool,
 }
+
+/// SP-return: a client waiting to be told that an expert is available again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackAlert {
+    pub id: i64,
+    pub client_id: UserId,
+    pub expert_id: UserId,
+    pub created_at: DateTime<Utc>,
+    /// When the "is back" mail was queued; `None` while pending.
+    pub notified_at: Option<DateTime<Utc>>,
+}

@@ -22,6 +22,7 @@ use crate::auth::{ApiCaller, ClientIp, check_rate};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
+mod planning;
 mod profile;
 
 pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
@@ -36,16 +37,20 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/purchases", post(create_purchase))
         .route("/wallet", get(wallet))
         .route("/experts", get(experts))
+        .route("/experts/{code}/planning", get(planning::expert_planning))
+        .route("/experts/{code}/alert", post(planning::ask_alert))
         .route("/openapi.json", get(openapi))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
-    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts),
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts,
+        planning::expert_planning, planning::ask_alert),
     components(schemas(
         SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
-        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView
+        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView,
+        planning::PlanningView, planning::SlotView, planning::AlertView
     )),
     modifiers(&BearerToken),
     tags((name = "accounts", description = "Sign-up, tokens, password reset"), (name = "sites", description = "Storefronts"), (name = "credit", description = "Prepaid credit"), (name = "experts", description = "The ranked directory"))
@@ -539,6 +544,9 @@ struct ExpertView {
     position: u8,
     price_per_minute: i64,
     currency: String,
+    /// SP-return: when an unavailable expert is expected back, from their planning.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expected_return: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The ranked directory (the home listing's order and filters), one page at a time. The
@@ -565,7 +573,7 @@ async fn experts(
         if i > 0 {
             body.push(',');
         }
-        let key = (l.entry.card.profile.user_id.0, "api");
+        let key = (l.entry.card.profile.user_id.0, "api", 0);
         let json = match st.cards.get(key, l.snapshot) {
             Some(json) => json,
             None => {
@@ -582,6 +590,7 @@ async fn experts(
                     position: l.position,
                     price_per_minute: p.price_per_minute.minor,
                     currency: p.price_per_minute.currency.code().into(),
+                    expected_return: l.expected_return.filter(|_| l.position == 8),
                 };
                 let json: std::sync::Arc<str> = serde_json::to_string(&view).map_err(Problem::internal)?.into();
                 st.cards.put(key, l.snapshot, json.clone());

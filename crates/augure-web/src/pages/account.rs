@@ -35,6 +35,7 @@ struct LoginPage<'a> {
     role: &'static str,
     error: Option<String>,
     email: String,
+    next: String,
 }
 
 #[derive(Template)]
@@ -70,6 +71,21 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// Where to go once signed in (a page of this site), e.g. back to an expert's profile.
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path on this site: never an open redirect.
+fn local_path(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n']))
+        .then_some(next)
 }
 
 #[derive(Deserialize)]
@@ -177,23 +193,35 @@ async fn form_error(st: &AppState, ctx: &PageCtx, role: Role, e: AccountError, f
     signup_page(st, ctx, role, Some((problem.status, message)), SignupForm { password: String::new(), ..form }).await
 }
 
-fn login_page(st: &AppState, ctx: &PageCtx, role: Role, error: Option<Problem>, email: String) -> PageResult {
+fn login_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    role: Role,
+    error: Option<Problem>,
+    email: String,
+    next: &str,
+) -> PageResult {
     let l = ctx.layout(st);
     let status = error.as_ref().map_or(StatusCode::OK, |p| p.status);
     let error = error.map(|p| p.message(&l.tr));
-    render(status, &LoginPage { l, role: role.as_str(), error, email })
+    let next = local_path(next).unwrap_or_default().to_owned();
+    render(status, &LoginPage { l, role: role.as_str(), error, email, next })
 }
 
-pub async fn client_login_page(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
-    login_page(&st, &ctx, Role::Client, None, String::new())
+pub async fn client_login_page(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> PageResult {
+    login_page(&st, &ctx, Role::Client, None, String::new(), &q.next)
 }
 
 pub async fn expert_login_page(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
-    login_page(&st, &ctx, Role::Expert, None, String::new())
+    login_page(&st, &ctx, Role::Expert, None, String::new(), "")
 }
 
 pub async fn admin_login_page(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
-    login_page(&st, &ctx, Role::Admin, None, String::new())
+    login_page(&st, &ctx, Role::Admin, None, String::new(), "")
 }
 
 pub async fn client_login(
@@ -231,14 +259,15 @@ async fn login(st: AppState, ctx: PageCtx, ip: ClientIp, jar: CookieJar, form: L
     match st.app.accounts.sign_in(&form.email, &form.password, Some(entry), SessionKind::Web).await {
         Ok((user, token)) => {
             let jar = jar.add(session_cookie(token, &st.app.settings));
-            Ok((jar, Redirect::to(dashboard_url(user.role))).into_response())
+            let to = local_path(&form.next).unwrap_or(dashboard_url(user.role));
+            Ok((jar, Redirect::to(to)).into_response())
         }
         Err(e) => {
             let problem = Problem::from(e);
             if problem.status.is_server_error() {
                 return Err(problem.into());
             }
-            login_page(&st, &ctx, entry, Some(problem), form.email)
+            login_page(&st, &ctx, entry, Some(problem), form.email, &form.next)
         }
     }
 }

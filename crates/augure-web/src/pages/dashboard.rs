@@ -43,6 +43,16 @@ struct ExpertDashboard<'a> {
     bank_warning: Option<String>,
     /// SP-contract: the current terms are not accepted yet.
     terms_pending: bool,
+    /// WG-hours: today's planned hours, editable here.
+    today: String,
+    today_hours: Vec<String>,
+    today_rows: Vec<(String, String)>,
+    planning_saved: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ExpertDashboardQuery {
+    planning: Option<String>,
 }
 
 #[derive(Template)]
@@ -76,8 +86,10 @@ pub async fn client(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     render(StatusCode::OK, &ClientDashboard { l: ctx.layout(&st), me, site })
 }
 
-pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
+pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<ExpertDashboardQuery>) -> PageResult {
     let me = ctx.require(Role::Expert)?.clone();
+    let upcoming = st.app.planning.upcoming(&me).await?;
+    let today_slots: Vec<_> = upcoming.slots.iter().filter(|s| s.date == upcoming.today).copied().collect();
     let site = home_site(&st, &me).await?;
     let profile = match st.app.store.expert_profile(me.id).await {
         Ok(p) => Some(p),
@@ -120,6 +132,10 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     let terms_pending = st.app.profiles.own(me.id).await?.terms_pending;
     let page = ExpertDashboard {
         terms_pending,
+        today: upcoming.today.to_string(),
+        today_hours: today_slots.iter().map(super::planning::slot_label).collect(),
+        today_rows: super::planning::rows_of(&today_slots),
+        planning_saved: q.planning.is_some(),
         bank_warning,
         status,
         status_label: l.tr.t(&format!("availability-status-{status}")),

@@ -58,8 +58,9 @@ struct CardTemplate<'a> {
 #[derive(Default)]
 pub struct CardCache(std::sync::RwLock<std::collections::HashMap<CardKey, (u64, Arc<str>)>>);
 
-/// An expert's id and a language (or `api`).
-type CardKey = (i64, &'static str);
+/// An expert's id, a language (or `api`) and the site the page is for (times show in its
+/// zone; 0 for the API).
+type CardKey = (i64, &'static str, i64);
 
 impl CardCache {
     /// Past this many cards the cache starts over (experts gone, old languages).
@@ -92,6 +93,8 @@ struct CardView {
     excerpt: String,
     /// Signed up recently.
     new: bool,
+    /// SP-return: "lun. 24/11 09:00" in the site's zone, when unavailable now.
+    expected_return: Option<String>,
     /// `★ 0.0 (0)` and the consultation count: zeros until reviews and consultations exist.
     rating: String,
     consultations: String,
@@ -126,13 +129,16 @@ pub async fn home(
     let excerpt_chars = st.app.settings.media.presentation.excerpt_chars;
     let mut experts = Vec::with_capacity(listed.len());
     for e in listed {
-        let key = (e.entry.card.profile.user_id.0, l.tr.locale);
+        let key = (e.entry.card.profile.user_id.0, l.tr.locale, site.as_ref().map_or(0, |s| s.id.0));
         let html = match st.cards.get(key, e.snapshot) {
             Some(html) => html,
             None => {
                 let snapshot = e.snapshot;
+                let zone = site.as_ref().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
                 let html: Arc<str> =
-                    CardTemplate { tr: l.tr, e: card(&l, &mut labels, e, new_since, excerpt_chars) }.render()?.into();
+                    CardTemplate { tr: l.tr, e: card(&l, &mut labels, e, new_since, excerpt_chars, zone) }
+                        .render()?
+                        .into();
                 st.cards.put(key, snapshot, html.clone());
                 html
             }
@@ -222,8 +228,13 @@ fn card(
     listed: Listed,
     new_since: chrono::DateTime<chrono::Utc>,
     excerpt_chars: usize,
+    zone: chrono_tz::Tz,
 ) -> CardView {
     let available = listed.position < 8;
+    let expected_return = listed.expected_return.filter(|_| !available).map(|at| {
+        let local = at.with_timezone(&zone);
+        format!("{} {}", super::planning::day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
+    });
     let entry = &listed.entry;
     let presentations = &entry.presentations;
     let excerpt = presentations
@@ -238,6 +249,7 @@ fn card(
         photo: entry.photo.map(|id| id.0),
         excerpt: excerpt.unwrap_or_else(|| p.headline.clone()),
         new: entry.signed_up_at >= new_since,
+        expected_return,
         rating: labels.get(l, "card-rating-none".into()),
         consultations: labels.get(l, "card-consultations-none".into()),
         initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),

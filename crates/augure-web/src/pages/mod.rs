@@ -10,6 +10,7 @@ mod home;
 
 pub use home::CardCache;
 mod media;
+mod planning;
 mod profile;
 mod wallet;
 
@@ -34,6 +35,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/experts/{code}", get(profile::profile))
+        .route("/experts/{code}/alert", post(planning::ask_alert))
+        .route("/expert/planning", get(planning::page).post(planning::save))
         .route("/sitemap.xml", get(profile::sitemap_index))
         .route("/sitemaps/{file}", get(profile::sitemap))
         .route("/signup", get(account::client_signup_page).post(account::client_signup))

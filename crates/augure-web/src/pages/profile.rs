@@ -2,10 +2,12 @@
 
 use askama::Template;
 use augure_app::directory::DirectoryQuery;
+use augure_domain::Role;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
+use super::planning::{day_label, slot_label};
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
@@ -35,6 +37,15 @@ struct ProfilePage<'a> {
     free_minutes: u32,
     /// What the expert needs for an email consultation, read before writing.
     email_needs: String,
+    /// SP-planning: the coming days with planned hours, `(day, ["09:00–12:00", …])`.
+    planning: Vec<(String, Vec<String>)>,
+    zone: String,
+    /// Nothing live now: the expected return and the alert button show.
+    away: bool,
+    /// SP-return, in the expert's zone.
+    expected_return: Option<String>,
+    /// `ask` (the button), `pending` (asked already), or empty (not for this visitor).
+    alert: &'static str,
 }
 
 /// `/experts/{code}`: everything a client reads before consulting.
@@ -71,6 +82,34 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         )),
         _ => None,
     };
+    let user = st.app.store.user_by_id(p.user_id).await?;
+    let upcoming = st.app.planning.upcoming(&user).await?;
+    let tz = upcoming.time_zone;
+    let now = st.app.clock.now();
+    // Slots already over are of no use to a client.
+    let planning = upcoming
+        .days()
+        .into_iter()
+        .map(|(day, slots)| (day, slots.into_iter().filter(|s| s.bounds(tz).1 > now).collect::<Vec<_>>()))
+        .filter(|(_, slots)| !slots.is_empty())
+        .map(|(day, slots)| (day_label(&l.tr, day), slots.iter().map(slot_label).collect()))
+        .collect();
+    let away = expert.live_modes.is_empty();
+    let expected_return = upcoming.expected_return(now).filter(|_| away).map(|at| {
+        let local = at.with_timezone(&tz);
+        format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
+    });
+    let viewer = ctx.session.as_ref().map(|s| &s.user);
+    let alert = if !away {
+        ""
+    } else {
+        match viewer {
+            None => "ask",
+            Some(me) if me.role != Role::Client => "",
+            Some(me) if st.app.planning.has_back_alert(me, &user).await? => "pending",
+            Some(_) => "ask",
+        }
+    };
     let page = ProfilePage {
         package,
         free_minutes: details.free_minutes,
@@ -78,6 +117,11 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         photo: expert.entry.photo.map(|id| id.0),
         audio,
         presentation,
+        planning,
+        zone: tz.name().to_owned(),
+        away,
+        expected_return,
+        alert,
         name: expert.entry.card.display_name.clone(),
         code: code.to_string(),
         headline: p.headline.clone(),

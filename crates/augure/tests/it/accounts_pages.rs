@@ -248,3 +248,36 @@ async fn demo_data_fills_the_home_page() {
     let page = sign_in(&app, &app.client, "/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;
     assert_eq!(page.url().path(), "/dashboard");
 }
+
+/// After "sign in to be alerted", the client comes back to the page they were on; only
+/// paths of this site are followed.
+#[tokio::test]
+async fn sign_in_returns_to_the_page_asked_for_and_never_elsewhere() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let page = app.client.get(app.url("/login?next=/experts/1234")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"next\" value=\"/experts/1234\""), "{page}");
+    app.client
+        .post(app.url("/signup"))
+        .form(&[
+            ("display_name", "Claire"),
+            ("email", "c@example.fr"),
+            ("password", "correct horse battery"),
+            ("site", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    for (next, expected) in
+        [("/experts/1234", "/experts/1234"), ("//evil.example/x", "/dashboard"), ("https://evil.example", "/dashboard")]
+    {
+        let client = TestApp::client_without_redirects();
+        let response = client
+            .post(app.url("/login"))
+            .form(&[("email", "c@example.fr"), ("password", "correct horse battery"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["location"], expected, "next={next}");
+    }
+}

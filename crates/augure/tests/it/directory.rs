@@ -267,3 +267,32 @@ async fn the_home_page_has_a_filter_form_and_pages() {
     assert_eq!(api.headers()["x-total-count"], "12");
     assert_eq!(api.json::<Vec<Value>>().await.unwrap().len(), 3);
 }
+
+/// SP-return on the listing: an unavailable expert's card shows when they are expected
+/// back, from their planning, and offers the alert.
+#[tokio::test]
+async fn sp_return_cards_show_the_expected_return_and_the_alert_button() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let iris = app.store.user_by_email(&"iris@augure.localhost".parse().unwrap()).await.unwrap();
+    app.app.availability.change(iris.id, augure_app::availability::Change::Unavailable).await.unwrap();
+    let code = iris.expert_code.unwrap().0;
+    let tomorrow = (app.clock.now().with_timezone(&chrono_tz::Europe::Paris) + Duration::days(1)).date_naive();
+    let nine = chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    let noon = chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+    app.app.planning.replace_day(&iris, tomorrow, &[(nine, noon)]).await.unwrap();
+
+    let html = app.client.get(app.url(&format!("/?site=FR&q={code}"))).send().await.unwrap().text().await.unwrap();
+    let expected = format!("{} 09:00", tomorrow.format("%d/%m"));
+    assert!(html.contains("Retour prévu") && html.contains(&expected), "{html}");
+    assert!(html.contains(&format!("action=\"/experts/{code}/alert\"")));
+    let api: Vec<Value> =
+        app.client.get(app.url(&format!("/api/v1/experts?q={code}"))).send().await.unwrap().json().await.unwrap();
+    let at: chrono::DateTime<chrono::Utc> = api[0]["expected_return"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at.with_timezone(&chrono_tz::Europe::Paris).time(), nine);
+
+    // Back now: no expected return, no alert button.
+    app.app.availability.change(iris.id, augure_app::availability::Change::Available).await.unwrap();
+    let html = app.client.get(app.url(&format!("/?site=FR&q={code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("Retour prévu") && !html.contains("/alert\""));
+}

@@ -12,4 +12,5 @@ mod directory;
 mod ledger;
 mod media;
 mod ops;
+mod planning;
 mod profile_edit;
