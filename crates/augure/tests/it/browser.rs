@@ -66,8 +66,18 @@ async fn browser_expert_dashboard_keeps_chat_live_over_a_websocket() {
     browser.click("main form button[type=submit]").await;
     browser.wait_for("#availability").await;
     browser.wait_for("html[data-presence=connected]").await;
-    let heartbeat = app.store.presence(luna.id).await.unwrap().last_heartbeat;
-    assert_eq!(heartbeat, Some(augure_domain::Clock::now(&app.clock)), "the socket recorded a heartbeat");
+    // The page knows it is connected as the server records the first heartbeat: wait for it.
+    let now = Some(augure_domain::Clock::now(&app.clock));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut heartbeat = None;
+    while std::time::Instant::now() < deadline {
+        heartbeat = app.store.presence(luna.id).await.unwrap().last_heartbeat;
+        if heartbeat == now {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(heartbeat, now, "the socket recorded a heartbeat");
     browser.quit().await;
 }
 
@@ -106,7 +116,8 @@ async fn browser_expert_photo_is_approved_by_an_admin_and_shown_on_the_profile()
     browser.type_into("input[name=email]", augure_app::demo::ADMIN_EMAIL).await;
     browser.type_into("input[name=password]", augure_app::demo::ADMIN_PASSWORD).await;
     browser.click("main form button[type=submit]").await;
-    browser.goto(&app.url("/admin/moderation")).await;
+    // Signed in once the admin pages' tabs show; going on earlier races the sign-in.
+    browser.wait_for("nav.tabs a[href='/admin/moderation']").await.click().await;
     browser.wait_for("li[data-kind=photo] button[value=approve]").await.click().await;
     browser.wait_for("#queue-empty").await;
 
