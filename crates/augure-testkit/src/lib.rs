@@ -102,6 +102,33 @@ impl TestApp {
     pub async fn mails_to(&self, email: &str) -> Vec<StoredMail> {
         self.store.mail_to(email).await.expect("outbox")
     }
+
+    /// A browser-like client signed in through a sign-in page (`/login`, `/expert/login`,
+    /// `/admin/login`).
+    pub async fn signed_in(&self, entry: &str, email: &str, password: &str) -> reqwest::Client {
+        let client = Self::new_client();
+        let page = client.post(self.url(entry)).form(&[("email", email), ("password", password)]).send().await.unwrap();
+        assert!(page.status().is_success(), "{entry} {email}: {}", page.status());
+        client
+    }
+
+    /// An API bearer token for an account.
+    pub async fn api_token(&self, email: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/token"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().expect("a token").to_owned()
+    }
+}
+
+/// Page text as people read it: askama escapes apostrophes and quotes.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#39;", "'").replace("&quot;", "\"").replace("&#38;", "&").replace("&amp;", "&")
 }
 
 /// A new, empty, migrated database of the backend the environment asks for.

@@ -203,17 +203,7 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
 async fn api_purchases_honour_the_idempotency_key() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
-    let token: Value = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": "claire@augure.localhost", "password": demo::DEMO_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = app.api_token("claire@augure.localhost", demo::DEMO_PASSWORD).await;
     let pack_id = pack(&app, 1000).await;
     let buy = |key: Option<&'static str>, pack_id: i64| {
         let mut request =

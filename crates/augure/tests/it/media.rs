@@ -2,7 +2,7 @@
 //! messages, everything waits for an admin, and only approved versions are public.
 
 use augure_app::demo;
-use augure_testkit::TestApp;
+use augure_testkit::{TestApp, unescape};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
@@ -48,19 +48,12 @@ fn png_bomb() -> Vec<u8> {
     png
 }
 
-async fn signed_in(app: &TestApp, path: &str, email: &str, password: &str) -> reqwest::Client {
-    let client = TestApp::new_client();
-    let response = client.post(app.url(path)).form(&[("email", email), ("password", password)]).send().await.unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    client
-}
-
 async fn luna(app: &TestApp) -> reqwest::Client {
-    signed_in(app, "/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await
+    app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await
 }
 
 async fn admin(app: &TestApp) -> reqwest::Client {
-    signed_in(app, "/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await
+    app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await
 }
 
 async fn upload(
@@ -73,11 +66,6 @@ async fn upload(
     let form = Form::new().part(kind.to_owned(), Part::bytes(bytes).file_name(name.to_owned()));
     let response = client.post(app.url(&format!("/expert/profile/{kind}"))).multipart(form).send().await.unwrap();
     (response.status(), unescape(&response.text().await.unwrap()))
-}
-
-/// Page text as people read it (askama escapes apostrophes).
-fn unescape(html: &str) -> String {
-    html.replace("&#39;", "'").replace("&quot;", "\"").replace("&amp;", "&")
 }
 
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> String {

@@ -16,28 +16,6 @@ async fn user(app: &TestApp, email: &str) -> User {
     app.store.user_by_email(&email.parse().unwrap()).await.unwrap()
 }
 
-async fn signed_in(app: &TestApp, entry: &str, email: &str) -> reqwest::Client {
-    let client = TestApp::new_client();
-    let page =
-        client.post(app.url(entry)).form(&[("email", email), ("password", demo::DEMO_PASSWORD)]).send().await.unwrap();
-    assert!(page.status().is_success(), "{entry} {email}: {}", page.status());
-    client
-}
-
-async fn api_token(app: &TestApp, email: &str) -> String {
-    let body: Value = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&serde_json::json!({ "email": email, "password": demo::DEMO_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
 /// Luna's local date now (her site is FR: Paris).
 fn paris_today(app: &TestApp) -> NaiveDate {
     app.clock.now().with_timezone(&chrono_tz::Europe::Paris).date_naive()
@@ -61,7 +39,7 @@ async fn save_day(expert: &reqwest::Client, app: &TestApp, day: NaiveDate, rows:
 async fn sp_planning_horizon_is_15_days() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
-    let luna = signed_in(&app, "/expert/login", LUNA).await;
+    let luna = app.signed_in("/expert/login", LUNA, demo::DEMO_PASSWORD).await;
     let today = paris_today(&app);
     // The editor shows today and the 15 days after it.
     let page = luna.get(app.url("/expert/planning")).send().await.unwrap().text().await.unwrap();
@@ -135,7 +113,7 @@ async fn sp_planning_horizon_is_15_days() {
 async fn wg_hours_edit_today_from_dashboard() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
-    let luna = signed_in(&app, "/expert/login", LUNA).await;
+    let luna = app.signed_in("/expert/login", LUNA, demo::DEMO_PASSWORD).await;
     let today = paris_today(&app);
     let dashboard = luna.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
     assert!(dashboard.contains("Mes horaires aujourd") && dashboard.contains("Aucun horaire prévu."));
@@ -174,7 +152,7 @@ async fn wg_hours_edit_today_from_dashboard() {
     let html = luna.post(app.url("/expert/planning")).form(&form).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Aucun horaire prévu."));
     // Clients have no planning to edit.
-    let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
+    let claire = app.signed_in("/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;
     let refused = claire.post(app.url("/expert/planning")).form(&[("save", today.to_string())]).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
@@ -253,7 +231,7 @@ async fn back_alert_emails_once_when_the_expert_returns() {
     let profile = format!("/experts/{code}");
     app.app.availability.change(luna.id, Change::Unavailable).await.unwrap();
     // Claire (French) asks from the profile page.
-    let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
+    let claire = app.signed_in("/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;
     let page = claire.get(app.url(&profile)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&format!("action=\"/experts/{code}/alert\"")), "{page}");
     let asked = claire.post(app.url(&format!("{profile}/alert"))).send().await.unwrap();
@@ -262,7 +240,7 @@ async fn back_alert_emails_once_when_the_expert_returns() {
     assert!(html.contains("nous vous enverrons un email dès que Luna sera de nouveau disponible"), "{html}");
     assert!(!html.contains("id=\"alert-ask\""));
     // Sam (English) asks through the API; asking twice is harmless.
-    let sam = api_token(&app, "sam@augure.localhost").await;
+    let sam = app.api_token("sam@augure.localhost", demo::DEMO_PASSWORD).await;
     let ask = || app.client.post(app.url(&format!("/api/v1/experts/{code}/alert"))).bearer_auth(&sam).send();
     assert_eq!(ask().await.unwrap().status(), StatusCode::CREATED);
     assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
@@ -323,11 +301,11 @@ async fn anonymous_alert_redirects_to_login() {
     let api = app.client.post(app.url(&format!("/api/v1/experts/{code}/alert"))).send().await.unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     // Experts do not ask for alerts.
-    let orion = signed_in(&app, "/expert/login", "orion@augure.localhost").await;
+    let orion = app.signed_in("/expert/login", "orion@augure.localhost", demo::DEMO_PASSWORD).await;
     let refused = orion.post(app.url(&format!("/experts/{code}/alert"))).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.unwrap().contains("Seuls les clients"));
-    let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
+    let claire = app.signed_in("/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;
     assert_eq!(claire.post(app.url("/experts/999999/alert")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
@@ -339,7 +317,7 @@ async fn back_alert_fires_when_the_dashboard_brings_chat_back() {
     // Chat only: live while a dashboard is open (SP-chat-presence).
     app.app.availability.change(selene.id, Change::Mode(augure_domain::Mode::Phone, false)).await.unwrap();
     app.clock.advance(Duration::seconds(91));
-    let claire = signed_in(&app, "/login", "claire@augure.localhost").await;
+    let claire = app.signed_in("/login", "claire@augure.localhost", demo::DEMO_PASSWORD).await;
     let code = selene.expert_code.unwrap().0;
     claire.post(app.url(&format!("/experts/{code}/alert"))).send().await.unwrap();
     assert!(app.store.has_back_alert(user(&app, "claire@augure.localhost").await.id, selene.id).await.unwrap());

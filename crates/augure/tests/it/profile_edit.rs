@@ -1,18 +1,8 @@
 //! SP-profile, SP-options, AT-min and SP-contract: the expert's profile editor.
 
 use augure_app::demo;
-use augure_testkit::TestApp;
+use augure_testkit::{TestApp, unescape};
 use reqwest::StatusCode;
-
-async fn signed_in(app: &TestApp, path: &str, email: &str, password: &str) -> reqwest::Client {
-    let client = TestApp::new_client();
-    client.post(app.url(path)).form(&[("email", email), ("password", password)]).send().await.unwrap();
-    client
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&#39;", "'").replace("&quot;", "\"").replace("&amp;", "&")
-}
 
 fn profile_form(per_minute: &str) -> Vec<(&'static str, String)> {
     [
@@ -47,7 +37,7 @@ async fn save(client: &reqwest::Client, app: &TestApp, form: &[(&'static str, St
 async fn at_min_prices_below_the_site_minimum_are_refused_and_sp_contract_asks_for_acceptance() {
     let app = TestApp::spawn_with(|s| s.pricing.default.per_minute = 150).await;
     demo::seed(&app.app).await.unwrap();
-    let luna = signed_in(&app, "/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let luna = app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
     let dashboard = unescape(&luna.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap());
     assert!(dashboard.contains("id=\"terms-banner\""), "never accepted: asked");
 
@@ -101,7 +91,7 @@ async fn sp_contract_a_new_terms_version_asks_again() {
     let mut details = augure_store::ExpertDetails::empty(me.id, augure_domain::Clock::now(&app.clock));
     details.terms_version = Some(1);
     app.store.save_expert_details(&details).await.unwrap();
-    let luna = signed_in(&app, "/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let luna = app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
     let dashboard = luna.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
     assert!(dashboard.contains("terms-banner"), "version 1 accepted, version 2 current");
     luna.post(app.url("/expert/terms")).send().await.unwrap();
@@ -114,13 +104,13 @@ async fn sp_contract_a_new_terms_version_asks_again() {
 async fn sp_options_specialties_come_from_the_admin_list() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
-    let admin = signed_in(&app, "/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
     admin.post(app.url("/admin/specialties")).form(&[("key", "runes"), ("label", "Runes")]).send().await.unwrap();
     admin.post(app.url("/admin/specialties")).form(&[("key", "tarot"), ("toggle", "1")]).send().await.unwrap();
     let bad = admin.post(app.url("/admin/specialties")).form(&[("key", "Bad Key!")]).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let luna = signed_in(&app, "/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let luna = app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
     let editor = luna.get(app.url("/expert/profile/edit")).send().await.unwrap().text().await.unwrap();
     assert!(editor.contains("value=\"runes\"") && editor.contains("Runes"));
     assert!(!editor.contains("value=\"tarot\""), "a withdrawn specialty is not offered");
@@ -129,17 +119,6 @@ async fn sp_options_specialties_come_from_the_admin_list() {
     let (status, page) = save(&luna, &app, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "tarot is withdrawn");
     assert!(page.contains("au moins une spécialité"));
-}
-
-async fn token(app: &TestApp, email: &str, password: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&serde_json::json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
 async fn listed_on(app: &TestApp, site: &str) -> Vec<String> {
@@ -159,7 +138,7 @@ async fn the_profile_and_media_work_over_the_api_and_sites_decide_where_an_exper
     let unknown = app.client.get(app.url("/api/v1/experts?site=ZZ")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let luna = token(&app, "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let luna = app.api_token("luna@augure.localhost", demo::DEMO_PASSWORD).await;
     let own: serde_json::Value =
         app.client.get(app.url("/api/v1/me/profile")).bearer_auth(&luna).send().await.unwrap().json().await.unwrap();
     assert_eq!(own["terms_pending"], true);
@@ -206,7 +185,7 @@ async fn the_profile_and_media_work_over_the_api_and_sites_decide_where_an_exper
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let admin = token(&app, demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let admin = app.api_token(demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
     let forbidden = app.client.get(app.url("/api/v1/admin/moderation")).bearer_auth(&luna).send().await.unwrap();
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     let queue: serde_json::Value = app
