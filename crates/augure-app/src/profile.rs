@@ -14,7 +14,8 @@ use crate::settings::Settings;
 use crate::directory::DirectoryChanges;
 
 /// What the bank details form sends.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct BankForm {
     pub payout_method: String,
     pub holder: String,

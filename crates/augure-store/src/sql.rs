@@ -1051,6 +1051,11 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            fn planned_slot(row: &DbRow) -> StoreResult<::augure_domain::planning::PlannedSlot> {
+                let day: String = row.try_get("day").map_err(err)?;
+                sql::planned_slot(&day, row.try_get("start_minute").map_err(err)?, row.try_get("end_minute").map_err(err)?)
+            }
+
             #[async_trait]
             impl PlanningStore for $store {
                 async fn planning(
@@ -1069,16 +1074,7 @@ macro_rules! impl_sql_store {
                     .fetch_all(&self.reader)
                     .await
                     .map_err(err)?;
-                    rows.iter()
-                        .map(|row| {
-                            let day: String = row.try_get("day").map_err(err)?;
-                            sql::planned_slot(
-                                &day,
-                                row.try_get("start_minute").map_err(err)?,
-                                row.try_get("end_minute").map_err(err)?,
-                            )
-                        })
-                        .collect()
+                    rows.iter().map(planned_slot).collect()
                 }
 
                 async fn planning_between(
@@ -1095,17 +1091,7 @@ macro_rules! impl_sql_store {
                     .fetch_all(&self.reader)
                     .await
                     .map_err(err)?;
-                    rows.iter()
-                        .map(|row| {
-                            let day: String = row.try_get("day").map_err(err)?;
-                            let slot = sql::planned_slot(
-                                &day,
-                                row.try_get("start_minute").map_err(err)?,
-                                row.try_get("end_minute").map_err(err)?,
-                            )?;
-                            Ok((UserId(row.try_get("user_id").map_err(err)?), slot))
-                        })
-                        .collect()
+                    rows.iter().map(|row| Ok((UserId(row.try_get("user_id").map_err(err)?), planned_slot(row)?))).collect()
                 }
 
                 async fn replace_planning_day(

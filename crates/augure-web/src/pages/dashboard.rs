@@ -243,35 +243,12 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct BankFormBody {
-    #[serde(default)]
-    payout_method: String,
-    #[serde(default)]
-    holder: String,
-    #[serde(default)]
-    bank_name: String,
-    #[serde(default)]
-    bank_country: String,
-    #[serde(default)]
-    iban: String,
-    #[serde(default)]
-    bic: String,
-    #[serde(default)]
-    paypal_email: String,
-}
-
-pub async fn save_bank(State(st): State<AppState>, ctx: PageCtx, PageForm(body): PageForm<BankFormBody>) -> PageResult {
+pub async fn save_bank(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    PageForm(form): PageForm<augure_app::profile::BankForm>,
+) -> PageResult {
     let me = ctx.require(Role::Expert)?.clone();
-    let form = augure_app::profile::BankForm {
-        payout_method: body.payout_method.clone(),
-        holder: body.holder.clone(),
-        bank_name: body.bank_name.clone(),
-        bank_country: body.bank_country.clone(),
-        iban: body.iban.clone(),
-        bic: body.bic.clone(),
-        paypal_email: body.paypal_email.clone(),
-    };
     match st.app.profiles.save_bank_details(me.id, &form).await {
         Ok(_) => Ok(Redirect::to("/expert/bank?saved=1").into_response()),
         Err(e) => {
@@ -282,13 +259,13 @@ pub async fn save_bank(State(st): State<AppState>, ctx: PageCtx, PageForm(body):
             let l = ctx.layout(&st);
             let error = Some(problem.message(&l.tr));
             let view = BankView {
-                paypal: body.payout_method == "pay_pal",
-                holder: body.holder,
-                bank_name: body.bank_name,
-                bank_country: body.bank_country,
-                iban: body.iban,
-                bic: body.bic,
-                paypal_email: body.paypal_email,
+                paypal: form.payout_method == "pay_pal",
+                holder: form.holder,
+                bank_name: form.bank_name,
+                bank_country: form.bank_country,
+                iban: form.iban,
+                bic: form.bic,
+                paypal_email: form.paypal_email,
             };
             render(problem.status, &BankPage { l, form: view, error, saved: false })
         }
