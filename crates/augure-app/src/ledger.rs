@@ -67,7 +67,6 @@ impl Ledger {
 
     /// Replays the whole ledger and reports what does not add up.
     pub async fn verify(&self) -> StoreResult<Audit> {
-        let (accounts, transfers, entries) = self.store.ledger_snapshot().await?;
-        Ok(ledger::audit(&accounts, &transfers, &entries))
+        Ok(ledger::audit(&self.store.ledger_snapshot().await?))
     }
 }

@@ -346,13 +346,26 @@ pub struct ReplayedTransfer {
     pub pending_id: Option<TransferId>,
 }
 
-/// One account's entry: its balances right after a transfer, numbered per account.
+/// One account's entry: its balances right after a transfer, numbered per account, and
+/// the account's previous transfer, so that an account's history is a chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub account: AccountId,
     pub transfer: TransferId,
     pub version: i64,
     pub balances: Balances,
+    pub previous: Option<TransferId>,
+}
+
+/// The whole ledger at one moment, as `verify` reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Books {
+    pub accounts: Vec<LedgerAccount>,
+    /// In the order they were applied (by id).
+    pub transfers: Vec<ReplayedTransfer>,
+    pub entries: Vec<Entry>,
+    /// Each account's last transfer, where its history chain starts.
+    pub heads: HashMap<AccountId, TransferId>,
 }
 
 /// What `augure ledger verify` found. Empty `problems` means the ledger is sound.
@@ -366,14 +379,17 @@ pub struct Audit {
 }
 
 /// Replays every transfer from zero and checks: each account's stored balances equal the
-/// replay; each entry equals the balances after its transfer, versions run 1, 2, 3…; no
-/// balance ever broke its account's limits; every hold was resolved at most once; and per
-/// currency Σ debits = Σ credits, pending and posted.
-pub fn audit(accounts: &[LedgerAccount], transfers: &[ReplayedTransfer], entries: &[Entry]) -> Audit {
+/// replay; each entry equals the balances after its transfer, versions run 1, 2, 3…, and
+/// its chain names the account's previous transfer (the account its last one); no balance
+/// ever broke its account's limits; every hold was resolved at most once; and per currency
+/// Σ debits = Σ credits, pending and posted.
+pub fn audit(books: &Books) -> Audit {
+    let Books { accounts, transfers, entries, heads } = books;
     let mut audit = Audit { accounts: accounts.len(), transfers: transfers.len(), ..Audit::default() };
     let by_id: HashMap<AccountId, &LedgerAccount> = accounts.iter().map(|a| (a.id, a)).collect();
     let mut replay: HashMap<AccountId, Balances> = accounts.iter().map(|a| (a.id, Balances::default())).collect();
     let mut versions: HashMap<AccountId, i64> = HashMap::new();
+    let mut lasts: HashMap<AccountId, TransferId> = HashMap::new();
     let mut holds: HashMap<TransferId, (i64, usize)> = HashMap::new();
     let mut entries_by_transfer: HashMap<(TransferId, AccountId), &Entry> = HashMap::new();
     for e in entries {
@@ -423,11 +439,12 @@ pub fn audit(accounts: &[LedgerAccount], transfers: &[ReplayedTransfer], entries
             }
             let version = versions.entry(account.id).or_insert(0);
             *version += 1;
+            let previous = lasts.insert(account.id, t.id);
             match entries_by_transfer.get(&(t.id, account.id)) {
-                Some(e) if e.balances == after && e.version == *version => {}
+                Some(e) if e.balances == after && e.version == *version && e.previous == previous => {}
                 Some(e) => audit.problems.push(format!(
-                    "entry of transfer {} on account {}: stored {:?} v{}, replayed {:?} v{}",
-                    t.id, account.id, e.balances, e.version, after, version
+                    "entry of transfer {} on account {}: stored {:?} v{} after {:?}, replayed {:?} v{} after {:?}",
+                    t.id, account.id, e.balances, e.version, e.previous, after, version, previous
                 )),
                 None => audit.problems.push(format!("transfer {} has no entry on account {}", t.id, account.id)),
             }
@@ -437,6 +454,14 @@ pub fn audit(accounts: &[LedgerAccount], transfers: &[ReplayedTransfer], entries
     }
     let mut pending_sums: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
     for account in accounts {
+        if heads.get(&account.id) != lasts.get(&account.id) {
+            audit.problems.push(format!(
+                "account {}: history starts at {:?}, its last transfer is {:?}",
+                account.id,
+                heads.get(&account.id),
+                lasts.get(&account.id)
+            ));
+        }
         let replayed = replay.get(&account.id).copied().unwrap_or_default();
         if replayed != account.balances {
             audit
@@ -675,13 +700,14 @@ mod tests {
     }
 
     /// A tiny in-memory ledger over the pure planner: what the stores do, minus SQL.
-    #[derive(Default)]
+    #[derive(Clone, Default)]
     struct Book {
         accounts: HashMap<AccountId, LedgerAccount>,
         known: HashMap<String, KnownTransfer>,
         transfers: Vec<ReplayedTransfer>,
         entries: Vec<Entry>,
         versions: HashMap<AccountId, i64>,
+        heads: HashMap<AccountId, TransferId>,
     }
 
     impl Book {
@@ -718,7 +744,8 @@ mod tests {
                         {
                             let v = self.versions.entry(account).or_insert(0);
                             *v += 1;
-                            self.entries.push(Entry { account, transfer: id, version: *v, balances });
+                            let previous = self.heads.insert(account, id);
+                            self.entries.push(Entry { account, transfer: id, version: *v, balances, previous });
                         }
                         let hold_state =
                             matches!(p.request.mode, TransferMode::Pending { .. }).then_some(HoldState::Pending);
@@ -743,8 +770,12 @@ mod tests {
         }
 
         fn audit(&self) -> Audit {
-            let accounts: Vec<_> = self.accounts.values().cloned().collect();
-            audit(&accounts, &self.transfers, &self.entries)
+            audit(&Books {
+                accounts: self.accounts.values().cloned().collect(),
+                transfers: self.transfers.clone(),
+                entries: self.entries.clone(),
+                heads: self.heads.clone(),
+            })
         }
     }
 
@@ -894,6 +925,25 @@ mod tests {
         book.accounts.get_mut(&client).unwrap().balances.credits_posted += 1;
         let audit = book.audit();
         assert!(!audit.problems.is_empty());
+    }
+
+    #[test]
+    fn audit_finds_a_broken_history_chain() {
+        let (mut book, _, client, expert) = funded(1000);
+        book.submit(&[req("spend", client, expert, 100, TransferMode::Posted)], t0());
+        assert!(book.audit().problems.is_empty());
+
+        // An entry that skips the account's previous transfer hides it from the history.
+        let mut skipped = book.clone();
+        let entry = skipped.entries.iter_mut().rfind(|e| e.account == client).unwrap();
+        entry.previous = None;
+        assert!(skipped.audit().problems.iter().any(|p| p.contains("entry of transfer")));
+
+        // A history that starts anywhere but the last transfer.
+        let mut stale = book.clone();
+        let first = stale.entries.iter().find(|e| e.account == client).unwrap().transfer;
+        stale.heads.insert(client, first);
+        assert!(stale.audit().problems.iter().any(|p| p.contains("history starts at")));
     }
 
     #[derive(Clone, Debug)]

@@ -53,6 +53,11 @@ impl PgStore {
     pub async fn close(&self) {
         self.writer.close().await;
     }
+
+    /// Several nodes write: accounts are read under their row locks, never from memory.
+    fn ledger_cache(&self) -> Option<&augure_store::sql::SharedLedgerCache> {
+        None
+    }
 }
 
 fn unique_suffix() -> String {
@@ -78,4 +83,8 @@ augure_store::impl_sql_store!(
                     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
         RETURNING id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at",
     lock_rows = "FOR UPDATE",
+    // Taken from the sequence after the account locks: concurrent batches on other accounts
+    // get their own ids, and never the same.
+    next_transfer_ids_sql =
+        "SELECT nextval(pg_get_serial_sequence('ledger_transfers', 'id')) AS id FROM generate_series(1, $1)",
 );

@@ -3,9 +3,11 @@
 //! inside the process) while reads use their own pool.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use augure_store::StoreError;
+use augure_store::sql::SharedLedgerCache;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -13,6 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Shared by the clones, like the one writer connection it mirrors.
+    ledger: Arc<SharedLedgerCache>,
 }
 
 impl SqliteStore {
@@ -31,7 +35,11 @@ impl SqliteStore {
         sqlx::migrate!("./migrations").run(&writer).await.map_err(backend)?;
         let reader =
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(backend)?;
-        Ok(Self { reader, writer })
+        Ok(Self { reader, writer, ledger: Arc::default() })
+    }
+
+    fn ledger_cache(&self) -> Option<&SharedLedgerCache> {
+        Some(&self.ledger)
     }
 
     pub async fn close(&self) {
@@ -54,5 +62,6 @@ augure_store::impl_sql_store!(
                     WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until <= $1) \
                     ORDER BY run_at, id LIMIT 1) \
         RETURNING id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at",
+    // No `next_transfer_ids_sql`: with one writer, a batch's transfer ids follow the largest.
     lock_rows = "",
 );

@@ -639,8 +639,7 @@ async fn balances(store: &dyn Store, id: ledger::AccountId) -> ledger::Balances 
 }
 
 async fn assert_sound(store: &dyn Store) {
-    let (accounts, transfers, entries) = store.ledger_snapshot().await.unwrap();
-    let audit = ledger::audit(&accounts, &transfers, &entries);
+    let audit = ledger::audit(&store.ledger_snapshot().await.unwrap());
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
 }
 
@@ -769,6 +768,35 @@ pub async fn a_batch_mixing_new_repeated_and_stored_transfers(store: Arc<dyn Sto
     assert_eq!(ids[4], stored.id, "a stored key answers with the stored transfer");
     assert_eq!(r[3].as_ref().unwrap().pending_id, Some(ids[1]), "a hold posted in its own batch");
     assert_eq!(balances(&*store, f.client).await.available(), 700);
+    assert_sound(&*store).await;
+}
+
+pub async fn an_account_history_is_newest_first_and_stops_at_the_limit(store: Arc<dyn Store>) {
+    let f = funded(&*store, 1000).await;
+    let keys = |transfers: Vec<Transfer>| transfers.into_iter().map(|t| t.key).collect::<Vec<_>>();
+    // Several entries of one account inside one batch, a hold posted in its own batch,
+    // a failed transfer (which leaves no entry), then another batch.
+    let h = hold("grant", f.client, f.expert, 100, None);
+    let batch = [
+        h.clone(),
+        xfer("spend", f.client, f.expert, 50),
+        xfer("too-much", f.client, f.expert, 5000),
+        settle("settle", &h, Some(60), TransferMode::PostPending),
+        xfer("commission", f.client, f.platform, 10),
+    ];
+    let r = store.create_transfers(&batch, t0()).await.unwrap();
+    assert!(r[2].is_err());
+    store.create_transfers(&[xfer("later", f.expert, f.client, 5)], t0()).await.unwrap()[0].as_ref().unwrap();
+
+    let client = store.account_transfers(f.client, 10).await.unwrap();
+    assert_eq!(keys(client), ["later", "commission", "settle", "spend", "grant", "purchase:1"]);
+    assert_eq!(keys(store.account_transfers(f.client, 3).await.unwrap()), ["later", "commission", "settle"]);
+    assert_eq!(keys(store.account_transfers(f.expert, 10).await.unwrap()), ["later", "settle", "spend", "grant"]);
+    assert_eq!(keys(store.account_transfers(f.platform, 10).await.unwrap()), ["commission"]);
+    let fresh =
+        store.ledger_account(LedgerOwner::Platform, AccountKind::Promotions, Currency::Eur, t0()).await.unwrap();
+    assert!(store.account_transfers(fresh.id, 10).await.unwrap().is_empty());
+    assert_eq!(store.ledger_account_by_id(f.client).await.unwrap().0.balances.available(), 1000 - 60 - 50 - 10 + 5);
     assert_sound(&*store).await;
 }
 
@@ -1095,6 +1123,7 @@ macro_rules! conformance_tests {
             expired_holds_are_listed_and_released,
             linked_transfers_succeed_or_fail_together,
             a_batch_of_a_hundred_transfers_commits_at_once,
+            an_account_history_is_newest_first_and_stops_at_the_limit,
             a_batch_mixing_new_repeated_and_stored_transfers,
             concurrent_spending_never_overdraws,
             concurrent_replays_of_one_key_move_money_once,
@@ -1131,4 +1160,45 @@ pub fn service_missing<T>(service: &str, reason: impl std::fmt::Display) -> Opti
     }
     eprintln!("skipped: {service} unavailable ({reason})");
     None
+}
+
+/// The last migration that kept ledger entries in their own table.
+pub const MIGRATIONS_WITH_ENTRIES_TABLE: i64 = 9;
+
+/// Ledger rows as stored up to [`MIGRATIONS_WITH_ENTRIES_TABLE`]: three accounts (ids 1–3),
+/// a posted transfer 1 → 2, a hold 2 → 3 and its partial post, with their six entries.
+pub const LEDGER_WITH_ENTRIES_TABLE: &[&str] = &[
+    "INSERT INTO ledger_accounts (owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, \
+     credits_posted, version, created_at) VALUES \
+     ('platform', 'provider_clearing', 'EUR', 0, 0, 100, 0, 0, 1, 0), \
+     ('platform', 'platform_revenue', 'EUR', 0, 0, 20, 0, 100, 3, 0), \
+     ('platform', 'promotions', 'EUR', 0, 0, 0, 0, 20, 2, 0)",
+    "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
+     currency, code, mode, pending_id, pending_key, linked, created_at) VALUES \
+     ('t1', 1, 2, 100, 100, 'EUR', 'test', 'posted', NULL, NULL, 0, 0), \
+     ('t2', 2, 3, 30, 30, 'EUR', 'test', 'pending', NULL, NULL, 0, 0)",
+    "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
+     currency, code, mode, pending_id, pending_key, linked, created_at) VALUES \
+     ('t3', 2, 3, 20, 20, 'EUR', 'test', 'post_pending', 2, 't2', 0, 0)",
+    "INSERT INTO ledger_entries (account_id, version, transfer_id, debits_pending, debits_posted, credits_pending, \
+     credits_posted) VALUES \
+     (1, 1, 1, 0, 100, 0, 0), \
+     (2, 1, 1, 0, 0, 0, 100), (2, 2, 2, 30, 0, 0, 100), (2, 3, 3, 0, 20, 0, 100), \
+     (3, 1, 2, 0, 0, 30, 0), (3, 2, 3, 0, 0, 0, 20)",
+];
+
+/// On a store opened over [`LEDGER_WITH_ENTRIES_TABLE`]: the entries now on the transfers
+/// audit clean, each account's history is whole, and new transfers continue the chains.
+pub async fn check_ledger_after_entries_moved(store: &dyn Store) {
+    assert_sound(store).await;
+    let keys = |transfers: Vec<Transfer>| transfers.into_iter().map(|t| t.key).collect::<Vec<_>>();
+    let (a1, a2, a3) = (ledger::AccountId(1), ledger::AccountId(2), ledger::AccountId(3));
+    assert_eq!(keys(store.account_transfers(a1, 10).await.unwrap()), ["t1"]);
+    assert_eq!(keys(store.account_transfers(a2, 10).await.unwrap()), ["t3", "t2", "t1"]);
+    assert_eq!(keys(store.account_transfers(a3, 10).await.unwrap()), ["t3", "t2"]);
+    let t4 = store.create_transfers(&[xfer("t4", a1, a2, 5)], t0()).await.unwrap().remove(0).unwrap();
+    assert_eq!(t4.id, ledger::TransferId(4));
+    assert_eq!(keys(store.account_transfers(a2, 2).await.unwrap()), ["t4", "t3"]);
+    assert_eq!(balances(store, a2).await.credits_posted, 105);
+    assert_sound(store).await;
 }

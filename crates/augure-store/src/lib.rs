@@ -11,9 +11,7 @@ pub mod sql;
 pub mod conformance;
 
 use async_trait::async_trait;
-use augure_domain::ledger::{
-    AccountId, AccountKind, Entry, LedgerAccount, LedgerError, ReplayedTransfer, TransferRequest,
-};
+use augure_domain::ledger::{AccountId, AccountKind, Books, LedgerAccount, LedgerError, TransferRequest};
 use augure_domain::planning::PlannedSlot;
 use augure_domain::{
     Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
@@ -204,7 +202,7 @@ pub trait LedgerStore {
     async fn expired_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Transfer>>;
     async fn trial_balance(&self) -> StoreResult<Vec<TrialBalance>>;
     /// Everything `augure ledger verify` replays.
-    async fn ledger_snapshot(&self) -> StoreResult<(Vec<LedgerAccount>, Vec<ReplayedTransfer>, Vec<Entry>)>;
+    async fn ledger_snapshot(&self) -> StoreResult<Books>;
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ use augure_domain::site::NewSite;
 use augure_domain::{Currency, Email, ExpertCode, JobId, MailId, Money, Role, Site, SiteCode, SiteId, UserId};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use std::collections::HashMap;
 
 use augure_domain::ledger::{
     AccountFlags, AccountId, Balances, LedgerAccount, TransferId, TransferMode, TransferRequest,
@@ -431,6 +432,88 @@ pub fn status_str(status: Status) -> &'static str {
 
 pub const ACCOUNT_COLUMNS: &str =
     "id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted";
+/// What the one writer of an SQLite database knows of the ledger accounts it wrote, so that
+/// a batch need not read them back. It holds while the largest transfer id is the one this
+/// writer last wrote: every change to an account comes with a transfer, so a larger id
+/// means another writer (another process on the same file) got in, and the cache is
+/// dropped. The account update still checks each version it read.
+#[derive(Default)]
+pub struct LedgerCache {
+    accounts: HashMap<AccountId, (LedgerAccount, i64, Option<TransferId>)>,
+    largest_id: Option<i64>,
+}
+
+/// Held across a batch's awaits, hence an async mutex.
+pub type SharedLedgerCache = tokio::sync::Mutex<LedgerCache>;
+
+impl LedgerCache {
+    /// Bounds memory: past this many accounts the cache starts again from empty.
+    const CAPACITY: usize = 100_000;
+
+    /// Drops everything unless `largest_id` is the largest transfer id this writer wrote.
+    pub fn validate(&mut self, largest_id: i64) {
+        if self.largest_id != Some(largest_id) {
+            self.clear();
+        }
+    }
+
+    /// An account as last written: its sums, version and last transfer.
+    pub fn account(&self, id: AccountId) -> Option<(&LedgerAccount, i64, Option<TransferId>)> {
+        self.accounts.get(&id).map(|(account, version, last)| (account, *version, *last))
+    }
+
+    /// Records what a committed batch left, and the largest transfer id it leaves.
+    pub fn remember<'a>(
+        &mut self,
+        accounts: impl Iterator<Item = (&'a LedgerAccount, i64, Option<TransferId>)>,
+        largest_id: i64,
+    ) {
+        if self.accounts.len() > Self::CAPACITY {
+            self.accounts.clear();
+        }
+        for (account, version, last) in accounts {
+            self.accounts.insert(account.id, (account.clone(), version, last));
+        }
+        self.largest_id = Some(largest_id);
+    }
+
+    pub fn clear(&mut self) {
+        self.accounts.clear();
+        self.largest_id = None;
+    }
+}
+
+/// An account's history chain while a batch appends to it.
+pub struct Chain {
+    /// The version read under the lock; the update checks it is still there.
+    pub read_version: i64,
+    pub version: i64,
+    pub last: Option<TransferId>,
+}
+
+impl Chain {
+    pub fn new(version: i64, last: Option<TransferId>) -> Self {
+        Self { read_version: version, version, last }
+    }
+
+    /// Appends a transfer: its entry's version and the transfer before it.
+    pub fn append(&mut self, transfer: TransferId) -> (i64, Option<TransferId>) {
+        self.version += 1;
+        (self.version, self.last.replace(transfer))
+    }
+
+    pub fn changed(&self) -> bool {
+        self.version != self.read_version
+    }
+}
+
+/// One side's entry, stored on the transfer row.
+pub struct EntryRow {
+    pub version: i64,
+    pub previous: Option<TransferId>,
+    pub balances: Balances,
+}
+
 pub const TRANSFER_COLUMNS: &str = "id, transfer_key, debit_account_id, credit_account_id, amount, requested_amount, \
      currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at";
 pub const PROFILE_COLUMNS: &str =
@@ -448,7 +531,14 @@ pub const SITE_COLUMNS: &str = "id, code, name, currency, time_zone, default_loc
 /// (`FOR UPDATE` where several writers run at once, empty on a single-writer engine).
 #[macro_export]
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, backend = $backend:literal, claim_job_sql = $claim:expr, lock_rows = $lock:literal $(,)?) => {
+    (
+        $store:ty,
+        $db:ty,
+        backend = $backend:literal,
+        claim_job_sql = $claim:expr,
+        lock_rows = $lock:literal
+        $(, next_transfer_ids_sql = $next_ids:literal)? $(,)?
+    ) => {
         mod __augure_sql_store {
             use ::async_trait::async_trait;
             use ::augure_domain::site::NewSite;
@@ -1257,9 +1347,20 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn account_transfers(&self, account_id: AccountId, limit: i64) -> StoreResult<Vec<Transfer>> {
+                    // Walks the account's chain back from its last transfer: a point read per
+                    // step, and no per-account index for every transfer to update.
                     let q = format!(
-                        "SELECT {} FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id \
-                         WHERE e.account_id = $1 ORDER BY e.version DESC LIMIT $2",
+                        "WITH RECURSIVE chain (id, step) AS ( \
+                             SELECT last_transfer_id, CAST(1 AS BIGINT) FROM ledger_accounts \
+                             WHERE id = $1 AND last_transfer_id IS NOT NULL \
+                             UNION ALL \
+                             SELECT CASE WHEN t.debit_account_id = $1 THEN t.debit_previous_id ELSE t.credit_previous_id END, \
+                                    chain.step + 1 \
+                             FROM chain JOIN ledger_transfers t ON t.id = chain.id \
+                             WHERE chain.step < $2 \
+                               AND (CASE WHEN t.debit_account_id = $1 THEN t.debit_previous_id ELSE t.credit_previous_id END) IS NOT NULL \
+                         ) \
+                         SELECT {} FROM chain JOIN ledger_transfers t ON t.id = chain.id ORDER BY chain.step",
                         sql::TRANSFER_COLUMNS.replace("id, transfer_key", "t.id, t.transfer_key")
                     );
                     let rows = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(account_id.0).bind(limit).fetch_all(&self.reader).await.map_err(err)?;
@@ -1306,70 +1407,141 @@ macro_rules! impl_sql_store {
                         .collect()
                 }
 
-                async fn ledger_snapshot(&self) -> StoreResult<(Vec<LedgerAccount>, Vec<ReplayedTransfer>, Vec<Entry>)> {
-                    // One read transaction: the three lists describe the same moment.
+                async fn ledger_snapshot(&self) -> StoreResult<ledger::Books> {
+                    // One read transaction: everything describes the same moment.
                     let mut tx = self.writer.begin().await.map_err(err)?;
-                    let q = format!("SELECT {} FROM ledger_accounts ORDER BY id", sql::ACCOUNT_COLUMNS);
-                    let accounts = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&mut *tx).await.map_err(err)?
-                        .iter().map(|r| account(r).map(|a| a.0)).collect::<StoreResult<Vec<_>>>()?;
-                    let q = format!("SELECT {} FROM ledger_transfers ORDER BY id", sql::TRANSFER_COLUMNS);
-                    let transfers = ::sqlx::query(::sqlx::AssertSqlSafe(q)).fetch_all(&mut *tx).await.map_err(err)?
-                        .iter()
-                        .map(|r| {
-                            let t = transfer(r)?;
-                            Ok(ReplayedTransfer { id: t.id, debit: t.debit, credit: t.credit, amount: t.amount, mode: t.mode, pending_id: t.pending_id })
-                        })
-                        .collect::<StoreResult<Vec<_>>>()?;
-                    let rows = ::sqlx::query(
-                        "SELECT account_id, version, transfer_id, debits_pending, debits_posted, credits_pending, credits_posted \
-                         FROM ledger_entries ORDER BY account_id, version",
-                    )
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                        "SELECT {}, last_transfer_id FROM ledger_accounts ORDER BY id",
+                        sql::ACCOUNT_COLUMNS
+                    )))
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(err)?;
-                    let entries = rows
-                        .iter()
-                        .map(|r| {
-                            Ok(Entry {
-                                account: AccountId(r.try_get("account_id").map_err(err)?),
-                                transfer: TransferId(r.try_get("transfer_id").map_err(err)?),
-                                version: r.try_get("version").map_err(err)?,
+                    let mut books = ledger::Books::default();
+                    for row in &rows {
+                        let (account, _) = account(row)?;
+                        if let Some(last) = row.try_get::<Option<i64>, _>("last_transfer_id").map_err(err)? {
+                            books.heads.insert(account.id, TransferId(last));
+                        }
+                        books.accounts.push(account);
+                    }
+                    let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                        "SELECT {}, debit_version, debit_previous_id, debit_debits_pending, debit_debits_posted, \
+                         debit_credits_pending, debit_credits_posted, credit_version, credit_previous_id, \
+                         credit_debits_pending, credit_debits_posted, credit_credits_pending, credit_credits_posted \
+                         FROM ledger_transfers ORDER BY id",
+                        sql::TRANSFER_COLUMNS
+                    )))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    for row in &rows {
+                        let t = transfer(row)?;
+                        for (side, account) in [("debit", t.debit), ("credit", t.credit)] {
+                            let column = |name: &str| format!("{side}_{name}");
+                            let get = |name: &str| row.try_get::<i64, _>(column(name).as_str()).map_err(err);
+                            books.entries.push(Entry {
+                                account,
+                                transfer: t.id,
+                                version: get("version")?,
                                 balances: ::augure_domain::ledger::Balances {
-                                    debits_pending: r.try_get("debits_pending").map_err(err)?,
-                                    debits_posted: r.try_get("debits_posted").map_err(err)?,
-                                    credits_pending: r.try_get("credits_pending").map_err(err)?,
-                                    credits_posted: r.try_get("credits_posted").map_err(err)?,
+                                    debits_pending: get("debits_pending")?,
+                                    debits_posted: get("debits_posted")?,
+                                    credits_pending: get("credits_pending")?,
+                                    credits_posted: get("credits_posted")?,
                                 },
-                            })
-                        })
-                        .collect::<StoreResult<Vec<_>>>()?;
+                                previous: row
+                                    .try_get::<Option<i64>, _>(column("previous_id").as_str())
+                                    .map_err(err)?
+                                    .map(TransferId),
+                            });
+                        }
+                        books.transfers.push(ReplayedTransfer {
+                            id: t.id,
+                            debit: t.debit,
+                            credit: t.credit,
+                            amount: t.amount,
+                            mode: t.mode,
+                            pending_id: t.pending_id,
+                        });
+                    }
                     tx.commit().await.map_err(err)?;
-                    Ok((accounts, transfers, entries))
+                    Ok(books)
                 }
             }
 
             impl $store {
                 /// One batch in one transaction, with a constant number of statements per
-                /// batch (not per transfer): that is what makes batching pay.
+                /// batch (not per transfer): that is what makes batching pay. Each transfer is
+                /// one appended row carrying both sides' entries, and the touched accounts are
+                /// updated by one statement.
                 async fn try_create_transfers(
                     &self,
                     requests: &[TransferRequest],
                     now: DateTime<Utc>,
                 ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
-                    // Rows per multi-row statement, well under both engines' bind limits.
+                    // Held for the whole batch: the cache changes only with what was committed.
+                    let mut cache = match self.ledger_cache() {
+                        Some(cache) => Some(cache.lock().await),
+                        None => None,
+                    };
+                    let result = self.write_transfers(requests, now, cache.as_deref_mut()).await;
+                    if result.is_err() {
+                        // Whatever failed, the database decides what the accounts hold now.
+                        if let Some(cache) = cache.as_mut() {
+                            cache.clear();
+                        }
+                    }
+                    result
+                }
+
+                async fn write_transfers(
+                    &self,
+                    requests: &[TransferRequest],
+                    now: DateTime<Utc>,
+                    mut cache: Option<&mut sql::LedgerCache>,
+                ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+                    // Rows per multi-row statement: at 27 binds a row, well under both
+                    // engines' bind limits (SQLite 32,766; PostgreSQL 65,535).
                     const CHUNK: usize = 400;
                     let mut tx = self.writer.begin().await.map_err(err)?;
+
+                    // With one writer (SQLite), nobody else numbers transfers, so the batch's
+                    // ids follow the largest; and the cached accounts are what the database
+                    // holds as long as the largest id is the one this writer last wrote.
+                    let largest_id = match cache.as_deref_mut() {
+                        Some(cache) => {
+                            let largest: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM ledger_transfers")
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                            cache.validate(largest);
+                            Some(largest)
+                        }
+                        None => None,
+                    };
 
                     // Lock the accounts in id order, so concurrent batches cannot deadlock.
                     let mut ids: Vec<i64> = requests.iter().flat_map(|r| [r.debit.0, r.credit.0]).collect();
                     ids.sort_unstable();
                     ids.dedup();
                     let mut accounts: HashMap<AccountId, LedgerAccount> = HashMap::new();
-                    let mut versions: HashMap<AccountId, i64> = HashMap::new();
+                    // Per account: the version and last transfer as read, then as the batch leaves them.
+                    let mut chains: HashMap<AccountId, sql::Chain> = HashMap::new();
+                    if let Some(cache) = cache.as_deref() {
+                        ids.retain(|id| match cache.account(AccountId(*id)) {
+                            Some((account, version, last)) => {
+                                chains.insert(account.id, sql::Chain::new(version, last));
+                                accounts.insert(account.id, account.clone());
+                                false
+                            }
+                            None => true,
+                        });
+                    }
                     for chunk in ids.chunks(CHUNK) {
                         let mut qb = ::sqlx::QueryBuilder::<$db>::new(
                             "SELECT id, owner_key, kind, currency, flags, debits_pending, debits_posted, credits_pending, \
-                             credits_posted, version FROM ledger_accounts WHERE id IN (",
+                             credits_posted, version, last_transfer_id FROM ledger_accounts WHERE id IN (",
                         );
                         let mut list = qb.separated(", ");
                         for id in chunk {
@@ -1379,7 +1551,9 @@ macro_rules! impl_sql_store {
                         qb.push($lock);
                         for row in qb.build().fetch_all(&mut *tx).await.map_err(err)? {
                             let (account, _) = account(&row)?;
-                            versions.insert(account.id, row.try_get("version").map_err(err)?);
+                            let version: i64 = row.try_get("version").map_err(err)?;
+                            let last: Option<i64> = row.try_get("last_transfer_id").map_err(err)?;
+                            chains.insert(account.id, sql::Chain::new(version, last.map(TransferId)));
                             accounts.insert(account.id, account);
                         }
                     }
@@ -1423,11 +1597,6 @@ macro_rules! impl_sql_store {
                     }
 
                     let outcomes = ledger::plan_batch(&mut accounts, &known, requests, now);
-
-                    // Insert the accepted transfers. A transfer resolving a hold created in the
-                    // same batch needs that hold's id, so such a transfer starts a new statement.
-                    let mut ids_by_key: HashMap<String, TransferId> = known.iter().map(|(k, t)| (k.clone(), t.id)).collect();
-                    let mut stored: HashMap<usize, Transfer> = HashMap::new();
                     let created: Vec<(usize, &ledger::PlannedTransfer)> = outcomes
                         .iter()
                         .enumerate()
@@ -1436,70 +1605,131 @@ macro_rules! impl_sql_store {
                             _ => None,
                         })
                         .collect();
-                    let mut run: Vec<(usize, &ledger::PlannedTransfer)> = Vec::new();
-                    let mut run_keys: ::std::collections::HashSet<&str> = ::std::collections::HashSet::new();
-                    for (position, item) in created.iter().enumerate() {
-                        let needs_earlier = item.1.request.pending_key.as_deref().is_some_and(|k| run_keys.contains(k));
-                        if needs_earlier || run.len() == CHUNK {
-                            self.insert_transfers(&mut tx, &run, &mut ids_by_key, &mut stored, now).await?;
-                            run.clear();
-                            run_keys.clear();
-                        }
-                        run.push(*item);
-                        run_keys.insert(item.1.request.key.as_str());
-                        if position + 1 == created.len() {
-                            self.insert_transfers(&mut tx, &run, &mut ids_by_key, &mut stored, now).await?;
-                        }
+
+                    // Ids are taken now, under the account locks, so that the transfers of one
+                    // account are numbered in the order they apply, and so that a transfer can
+                    // name a hold or an entry made earlier in the same batch.
+                    let sequence_sql: Option<&'static str> = None $(.or(Some($next_ids)))?;
+                    let mut new_ids: Vec<i64> = match (largest_id, sequence_sql) {
+                        (Some(largest), _) => (largest + 1..).take(created.len()).collect(),
+                        (None, _) if created.is_empty() => Vec::new(),
+                        (None, Some(sequence_sql)) => ::sqlx::query_scalar(sequence_sql)
+                            .bind(created.len() as i64)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(err)?,
+                        (None, None) => return Err(StoreError::Corrupt("no way to number transfers".into())),
+                    };
+                    new_ids.sort_unstable();
+                    if new_ids.len() != created.len() {
+                        return Err(StoreError::Corrupt(format!("{} transfer ids for {} transfers", new_ids.len(), created.len())));
+                    }
+                    let mut ids_by_key: HashMap<&str, TransferId> = known.iter().map(|(k, t)| (k.as_str(), t.id)).collect();
+                    // As stored: instants keep microseconds.
+                    let created_at = sql::instant(sql::micros(now))?;
+                    let mut rows: Vec<(Transfer, [sql::EntryRow; 2])> = Vec::with_capacity(created.len());
+                    for ((_, p), id) in created.iter().zip(&new_ids) {
+                        let r = &p.request;
+                        let id = TransferId(*id);
+                        let mode = match r.mode {
+                            TransferMode::Pending { expires_at } => TransferMode::Pending {
+                                expires_at: expires_at.map(|at| sql::instant(sql::micros(at))).transpose()?,
+                            },
+                            other => other,
+                        };
+                        let sides = [(r.debit, p.debit_after), (r.credit, p.credit_after)].map(|(account, balances)| {
+                            let chain = chains.entry(account).or_insert_with(|| sql::Chain::new(0, None));
+                            let (version, previous) = chain.append(id);
+                            sql::EntryRow { version, previous, balances }
+                        });
+                        let t = Transfer {
+                            id,
+                            key: r.key.clone(),
+                            debit: r.debit,
+                            credit: r.credit,
+                            amount: p.amount,
+                            requested_amount: r.amount,
+                            currency: r.currency,
+                            code: r.code.clone(),
+                            user_data: r.user_data.clone(),
+                            mode,
+                            pending_id: r.pending_key.as_deref().and_then(|k| ids_by_key.get(k)).copied(),
+                            pending_key: r.pending_key.clone(),
+                            linked: r.linked,
+                            created_at,
+                        };
+                        ids_by_key.insert(r.key.as_str(), id);
+                        rows.push((t, sides));
                     }
 
-                    // One entry per account and transfer, versions in the order of application.
-                    let mut entries: Vec<(i64, i64, i64, ::augure_domain::ledger::Balances)> = Vec::new();
-                    let mut touched: Vec<AccountId> = Vec::new();
-                    for (i, p) in &created {
-                        let transfer_id = stored[i].id.0;
-                        for (account_id, after) in [(p.request.debit, p.debit_after), (p.request.credit, p.credit_after)] {
-                            let version = versions.entry(account_id).or_insert(0);
-                            *version += 1;
-                            entries.push((account_id.0, *version, transfer_id, after));
-                            touched.push(account_id);
-                        }
-                    }
-                    for chunk in entries.chunks(CHUNK) {
+                    for chunk in rows.chunks(CHUNK) {
                         let mut qb = ::sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO ledger_entries (account_id, version, transfer_id, debits_pending, debits_posted, \
-                             credits_pending, credits_posted) ",
+                            "INSERT INTO ledger_transfers (id, transfer_key, debit_account_id, credit_account_id, amount, \
+                             requested_amount, currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at, \
+                             debit_version, debit_previous_id, debit_debits_pending, debit_debits_posted, debit_credits_pending, \
+                             debit_credits_posted, credit_version, credit_previous_id, credit_debits_pending, credit_debits_posted, \
+                             credit_credits_pending, credit_credits_posted) ",
                         );
-                        qb.push_values(chunk, |mut row, (account_id, version, transfer_id, b)| {
-                            row.push_bind(*account_id)
-                                .push_bind(*version)
-                                .push_bind(*transfer_id)
-                                .push_bind(b.debits_pending)
-                                .push_bind(b.debits_posted)
-                                .push_bind(b.credits_pending)
-                                .push_bind(b.credits_posted);
+                        qb.push_values(chunk, |mut row, (t, sides)| {
+                            let expires_at = match t.mode {
+                                TransferMode::Pending { expires_at } => expires_at.map(sql::micros),
+                                _ => None,
+                            };
+                            row.push_bind(t.id.0)
+                                .push_bind(t.key.clone())
+                                .push_bind(t.debit.0)
+                                .push_bind(t.credit.0)
+                                .push_bind(t.amount)
+                                .push_bind(t.requested_amount)
+                                .push_bind(t.currency.code())
+                                .push_bind(t.code.clone())
+                                .push_bind(t.user_data.clone())
+                                .push_bind(t.mode.as_str())
+                                .push_bind(expires_at)
+                                .push_bind(t.pending_id.map(|id| id.0))
+                                .push_bind(t.pending_key.clone())
+                                .push_bind(i64::from(t.linked))
+                                .push_bind(sql::micros(t.created_at));
+                            for side in sides {
+                                row.push_bind(side.version)
+                                    .push_bind(side.previous.map(|id| id.0))
+                                    .push_bind(side.balances.debits_pending)
+                                    .push_bind(side.balances.debits_posted)
+                                    .push_bind(side.balances.credits_pending)
+                                    .push_bind(side.balances.credits_posted);
+                            }
                         });
                         qb.build().execute(&mut *tx).await.map_err(err)?;
                     }
 
-                    // The accounts' new sums and versions, in one statement per chunk.
-                    touched.sort_unstable();
-                    touched.dedup();
+                    // The accounts' new sums, versions and last transfers, in one statement per
+                    // chunk. The version read under the lock must still be there: a count short
+                    // of the accounts means another writer got in, and the batch starts over.
+                    let mut touched: Vec<(AccountId, &sql::Chain)> =
+                        chains.iter().filter(|(_, c)| c.changed()).map(|(id, c)| (*id, c)).collect();
+                    touched.sort_unstable_by_key(|(id, _)| *id);
                     for chunk in touched.chunks(CHUNK) {
                         let mut qb = ::sqlx::QueryBuilder::<$db>::new(
                             "UPDATE ledger_accounts SET debits_pending = v.column2, debits_posted = v.column3, \
-                             credits_pending = v.column4, credits_posted = v.column5, version = v.column6 FROM (",
+                             credits_pending = v.column4, credits_posted = v.column5, version = v.column6, \
+                             last_transfer_id = v.column7 FROM (",
                         );
-                        qb.push_values(chunk, |mut row, account_id| {
+                        qb.push_values(chunk, |mut row, (account_id, chain)| {
                             let b = accounts[account_id].balances;
                             row.push_bind(account_id.0)
                                 .push_bind(b.debits_pending)
                                 .push_bind(b.debits_posted)
                                 .push_bind(b.credits_pending)
                                 .push_bind(b.credits_posted)
-                                .push_bind(versions[account_id]);
+                                .push_bind(chain.version)
+                                .push_bind(chain.last.map(|id| id.0))
+                                .push_bind(chain.read_version);
                         });
-                        qb.push(") AS v WHERE ledger_accounts.id = v.column1");
-                        qb.build().execute(&mut *tx).await.map_err(err)?;
+                        qb.push(") AS v WHERE ledger_accounts.id = v.column1 AND ledger_accounts.version = v.column8");
+                        let updated = qb.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                        if updated != chunk.len() as u64 {
+                            return Err(StoreError::Conflict("ledger_account_version"));
+                        }
                     }
 
                     // Replays answer with the stored transfer.
@@ -1524,7 +1754,13 @@ macro_rules! impl_sql_store {
                         }
                     }
                     tx.commit().await.map_err(err)?;
+                    if let (Some(cache), Some(largest)) = (cache, largest_id) {
+                        let last = new_ids.last().copied().unwrap_or(largest);
+                        cache.remember(accounts.values().map(|a| (a, chains[&a.id].version, chains[&a.id].last)), last);
+                    }
 
+                    let mut stored: HashMap<usize, Transfer> =
+                        created.iter().zip(rows).map(|((i, _), (t, _))| (*i, t)).collect();
                     let mut results: Vec<Result<Transfer, LedgerError>> = Vec::with_capacity(outcomes.len());
                     for (i, outcome) in outcomes.into_iter().enumerate() {
                         let result = match outcome {
@@ -1536,86 +1772,6 @@ macro_rules! impl_sql_store {
                         results.push(result);
                     }
                     Ok(results)
-                }
-
-                /// Inserts one run of planned transfers with a single statement.
-                async fn insert_transfers(
-                    &self,
-                    tx: &mut ::sqlx::Transaction<'_, $db>,
-                    run: &[(usize, &ledger::PlannedTransfer)],
-                    ids_by_key: &mut HashMap<String, TransferId>,
-                    stored: &mut HashMap<usize, Transfer>,
-                    now: DateTime<Utc>,
-                ) -> StoreResult<()> {
-                    if run.is_empty() {
-                        return Ok(());
-                    }
-                    let mut qb = ::sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO ledger_transfers (transfer_key, debit_account_id, credit_account_id, amount, \
-                         requested_amount, currency, code, user_data, mode, expires_at, pending_id, pending_key, linked, created_at) ",
-                    );
-                    qb.push_values(run, |mut row, (_, p)| {
-                        let r = &p.request;
-                        let expires_at = match r.mode {
-                            TransferMode::Pending { expires_at } => expires_at.map(sql::micros),
-                            _ => None,
-                        };
-                        let pending_id = r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).map(|id| id.0);
-                        row.push_bind(r.key.clone())
-                            .push_bind(r.debit.0)
-                            .push_bind(r.credit.0)
-                            .push_bind(p.amount)
-                            .push_bind(r.amount)
-                            .push_bind(r.currency.code())
-                            .push_bind(r.code.clone())
-                            .push_bind(r.user_data.clone())
-                            .push_bind(r.mode.as_str())
-                            .push_bind(expires_at)
-                            .push_bind(pending_id)
-                            .push_bind(r.pending_key.clone())
-                            .push_bind(i64::from(r.linked))
-                            .push_bind(sql::micros(now));
-                    });
-                    // Only the ids come back: the rest is what was just written.
-                    qb.push(" RETURNING id, transfer_key");
-                    let rows = qb.build().fetch_all(&mut **tx).await.map_err(err)?;
-                    let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-                    for row in &rows {
-                        ids.insert(row.try_get("transfer_key").map_err(err)?, row.try_get("id").map_err(err)?);
-                    }
-                    // As stored: instants keep microseconds.
-                    let created_at = sql::instant(sql::micros(now))?;
-                    for (i, p) in run {
-                        let r = &p.request;
-                        let id = ids.get(&r.key).copied().ok_or_else(|| StoreError::Corrupt(format!("transfer {} not returned", r.key)))?;
-                        let mode = match r.mode {
-                            TransferMode::Pending { expires_at } => TransferMode::Pending {
-                                expires_at: expires_at.map(|at| sql::instant(sql::micros(at))).transpose()?,
-                            },
-                            other => other,
-                        };
-                        let t = Transfer {
-                            id: TransferId(id),
-                            key: r.key.clone(),
-                            debit: r.debit,
-                            credit: r.credit,
-                            amount: p.amount,
-                            requested_amount: r.amount,
-                            currency: r.currency,
-                            code: r.code.clone(),
-                            user_data: r.user_data.clone(),
-                            mode,
-                            pending_id: r.pending_key.as_ref().and_then(|k| ids_by_key.get(k)).copied(),
-                            pending_key: r.pending_key.clone(),
-                            linked: r.linked,
-                            created_at,
-                        };
-                        stored.insert(*i, t);
-                    }
-                    for (key, id) in ids {
-                        ids_by_key.insert(key, TransferId(id));
-                    }
-                    Ok(())
                 }
             }
 

@@ -1,0 +1,78 @@
+//! Two writers on one SQLite file, as when a second process opens it: each store keeps the
+//! accounts it wrote in memory, and must notice the other's transfers before it trusts them.
+
+use augure_domain::ledger::{self, AccountId, AccountKind, LedgerError, TransferMode, TransferRequest};
+use augure_domain::{Currency, Role};
+use augure_store::{LedgerOwner, LedgerStore, NewUser, UserStore};
+use augure_store_sqlite::SqliteStore;
+use chrono::{DateTime, TimeZone, Utc};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
+
+fn xfer(key: &str, debit: AccountId, credit: AccountId, amount: i64) -> TransferRequest {
+    TransferRequest {
+        key: key.into(),
+        debit,
+        credit,
+        amount: Some(amount),
+        currency: Currency::Eur,
+        code: "test".into(),
+        user_data: None,
+        mode: TransferMode::Posted,
+        pending_key: None,
+        linked: false,
+    }
+}
+
+async fn account(store: &SqliteStore, email: &str, kind: AccountKind) -> AccountId {
+    let user = store
+        .create_user(&NewUser {
+            email: email.parse().unwrap(),
+            role: Role::Client,
+            display_name: email.into(),
+            locale: "fr".into(),
+            site_id: None,
+            expert_code: None,
+            password_hash: "x".into(),
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    store.ledger_account(LedgerOwner::User(user.id), kind, Currency::Eur, t0()).await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_second_writer_on_the_same_file_is_seen_before_the_cache_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("augure.db").display());
+    let a = SqliteStore::connect(&url).await.unwrap();
+    let b = SqliteStore::connect(&url).await.unwrap();
+    let provider = account(&a, "provider@example.fr", AccountKind::ProviderClearing).await;
+    let client = account(&a, "client@example.fr", AccountKind::ClientCredit).await;
+    let expert = account(&a, "expert@example.fr", AccountKind::ExpertEarnings).await;
+    let ok = |r: Vec<Result<_, LedgerError>>| r.into_iter().next().unwrap().unwrap();
+
+    // A writes (and remembers) the client at 1000; B then spends 300 behind its back.
+    ok(a.create_transfers(&[xfer("buy", provider, client, 1000)], t0()).await.unwrap());
+    ok(b.create_transfers(&[xfer("spend:b", client, expert, 300)], t0()).await.unwrap());
+
+    // A must see 700, not the 1000 it remembers.
+    let refused = a.create_transfers(&[xfer("spend:a", client, expert, 800)], t0()).await.unwrap();
+    assert_eq!(refused[0].as_ref().unwrap_err(), &LedgerError::ExceedsCredits);
+    let spent = ok(a.create_transfers(&[xfer("spend:a2", client, expert, 700)], t0()).await.unwrap());
+    // And B, in turn, sees A's transfers and numbers after them.
+    let topped = ok(b.create_transfers(&[xfer("buy:b", provider, client, 50)], t0()).await.unwrap());
+    assert_eq!(topped.id.0, spent.id.0 + 1);
+
+    // A remembers the client at 0: refusing now would be wrong, B's 50 are there.
+    ok(a.create_transfers(&[xfer("spend:a3", client, expert, 50)], t0()).await.unwrap());
+
+    let (account, _) = a.ledger_account_by_id(client).await.unwrap();
+    assert_eq!(account.balances.available(), 0);
+    let history: Vec<String> = a.account_transfers(client, 10).await.unwrap().into_iter().map(|t| t.key).collect();
+    assert_eq!(history, ["spend:a3", "buy:b", "spend:a2", "spend:b", "buy"]);
+    let audit = ledger::audit(&b.ledger_snapshot().await.unwrap());
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
