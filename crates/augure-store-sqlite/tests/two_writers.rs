@@ -1,30 +1,11 @@
 //! Two writers on one SQLite file, as when a second process opens it: each store keeps the
 //! accounts it wrote in memory, and must notice the other's transfers before it trusts them.
 
-use augure_domain::ledger::{self, AccountId, AccountKind, LedgerError, TransferMode, TransferRequest};
+use augure_domain::ledger::{self, AccountId, AccountKind, LedgerError};
 use augure_domain::{Currency, Role};
+use augure_store::conformance::{t0, xfer};
 use augure_store::{LedgerOwner, LedgerStore, NewUser, UserStore};
 use augure_store_sqlite::SqliteStore;
-use chrono::{DateTime, TimeZone, Utc};
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
-}
-
-fn xfer(key: &str, debit: AccountId, credit: AccountId, amount: i64) -> TransferRequest {
-    TransferRequest {
-        key: key.into(),
-        debit,
-        credit,
-        amount: Some(amount),
-        currency: Currency::Eur,
-        code: "test".into(),
-        user_data: None,
-        mode: TransferMode::Posted,
-        pending_key: None,
-        linked: false,
-    }
-}
 
 async fn account(store: &SqliteStore, email: &str, kind: AccountKind) -> AccountId {
     let user = store

@@ -605,7 +605,8 @@ async fn funded(store: &dyn Store, credit: i64) -> Funded {
     f
 }
 
-fn xfer(key: &str, debit: ledger::AccountId, credit: ledger::AccountId, amount: i64) -> TransferRequest {
+/// A posted transfer of `amount` euro cents.
+pub fn xfer(key: &str, debit: ledger::AccountId, credit: ledger::AccountId, amount: i64) -> TransferRequest {
     TransferRequest {
         key: key.into(),
         debit,
