@@ -7,7 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use augure_domain::ledger::{AccountKind, LedgerError, TransferMode, TransferRequest};
 use augure_domain::{Clock, Currency, Money, Role};
-use augure_store::{CreditPack, LedgerOwner, Purchase, PurchaseStatus, Store, StoreError, Transfer, User};
+use augure_store::{
+    CreditPack, LedgerOwner, NewJob, Purchase, PurchaseStatus, RefundReservation, RefundStatus, Store, StoreError,
+    Transfer, User,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +63,23 @@ pub enum TestCardOutcome {
 /// The job that delivers a webhook the test-mode checkout signed.
 pub const WEBHOOK_JOB: &str = "payments.webhook";
 
+/// The job that finishes a refund the provider did not answer at once.
+pub const REFUND_JOB: &str = "payments.refund";
+
+/// When the job that finishes a refund left half done first runs; then the queue's backoff.
+/// Long enough for the request itself to finish first in the normal case.
+pub const REFUND_RECOVERY_DELAY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// How a refund request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The credit is taken and the card refunded.
+    Done,
+    /// The credit is taken; the provider did not answer, so the card refund is asked again
+    /// in the background, under the same idempotency key, until it answers.
+    Retrying,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkout {
     pub session_id: String,
@@ -110,6 +130,8 @@ pub enum CreditError {
     Payment(#[from] PaymentError),
     #[error("ledger refused: {0}")]
     Ledger(LedgerError),
+    #[error("this refund was refused by the payment provider and its credit given back")]
+    RefundFailed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -304,44 +326,124 @@ impl Credit {
     }
 
     /// Refunds `amount` of a purchase to the card and removes it from the client's credit.
-    /// `key` identifies the refund request: submitting it twice refunds once.
-    pub async fn refund(&self, purchase_id: i64, amount: i64, key: &str) -> Result<Purchase, CreditError> {
+    /// `key` identifies the refund request: submitting it again (a double submit, or after
+    /// a failure) never refunds twice, and resumes a refund left half done.
+    ///
+    /// The order is what keeps the books right when something fails half way:
+    /// 1. the refund is reserved under the purchase's lock, so refunds made at the same
+    ///    moment never add up to more than was paid;
+    /// 2. the credit is taken, so it cannot be spent while the card is refunded;
+    /// 3. the card is refunded. A refusal gives the credit back and closes the request; no
+    ///    answer leaves it pending and retried in the background under the same key.
+    pub async fn refund(&self, purchase_id: i64, amount: i64, key: &str) -> Result<RefundOutcome, CreditError> {
         let purchase = match self.store.purchase(purchase_id).await {
             Ok(p) => p,
             Err(StoreError::NotFound) => return Err(CreditError::UnknownPurchase),
             Err(e) => return Err(e.into()),
         };
-        let ledger_key = format!("refund:{purchase_id}:{key}");
-        if self.store.transfer_by_key(&ledger_key).await.is_ok() {
-            return Ok(purchase);
-        }
+        let refund_key = format!("refund:{purchase_id}:{key}");
         let refundable = self.refundable(&purchase).await?;
-        if amount <= 0 || amount > refundable.minor {
+        if amount <= 0 || purchase.status != PurchaseStatus::Paid {
             return Err(CreditError::NotRefundable(refundable.minor));
         }
+        let amount = match self.store.reserve_refund(purchase_id, &refund_key, amount, self.clock.now()).await? {
+            RefundReservation::Reserved if amount > refundable.minor => {
+                self.store.cancel_refund(&refund_key).await?;
+                return Err(CreditError::NotRefundable(refundable.minor));
+            }
+            RefundReservation::Reserved => amount,
+            RefundReservation::Existing(refund) => match refund.status {
+                RefundStatus::Done => return Ok(RefundOutcome::Done),
+                RefundStatus::Failed => return Err(CreditError::RefundFailed),
+                // The same request again: finish it as first asked.
+                RefundStatus::Pending => refund.amount,
+            },
+            RefundReservation::Exceeds { refundable: left } => {
+                return Err(CreditError::NotRefundable(left.min(refundable.minor)));
+            }
+        };
+        // Queued before any money moves, for later: if this request dies half way (a crash,
+        // a lost connection), the job finishes the refund; if it completes, the job finds
+        // it done and does nothing.
+        let now = self.clock.now();
+        self.store
+            .enqueue_job(&NewJob {
+                kind: REFUND_JOB.into(),
+                payload: serde_json::json!({ "key": refund_key }),
+                unique_key: Some(refund_key.clone()),
+                run_at: now + REFUND_RECOVERY_DELAY,
+                created_at: now,
+            })
+            .await?;
+        match self.complete_refund(&purchase, &refund_key, amount).await {
+            Ok(()) => Ok(RefundOutcome::Done),
+            Err(CreditError::Payment(PaymentError::Unavailable(reason))) => {
+                tracing::warn!(purchase = purchase_id, %reason, "refund pending: the payment provider did not answer");
+                Ok(RefundOutcome::Retrying)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finishes a pending refund (the background job's side of [`Credit::refund`]).
+    pub async fn resume_refund(&self, refund_key: &str) -> Result<(), CreditError> {
+        let Some(refund) = self.store.refund_by_key(refund_key).await? else {
+            return Ok(());
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(());
+        }
+        let purchase = self.store.purchase(refund.purchase_id).await?;
+        self.complete_refund(&purchase, refund_key, refund.amount).await
+    }
+
+    /// Steps 2 and 3 of a reserved refund; each is idempotent under the refund's key.
+    async fn complete_refund(&self, purchase: &Purchase, refund_key: &str, amount: i64) -> Result<(), CreditError> {
         let currency = purchase.price.currency;
-        let money = Money::new(amount, currency);
-        self.payments.refund(&purchase, money, &ledger_key).await?;
         let client =
             self.ledger.account(LedgerOwner::User(purchase.user_id), AccountKind::ClientCredit, currency).await?;
         let provider = self.ledger.account(LedgerOwner::Platform, AccountKind::ProviderClearing, currency).await?;
-        let now = self.clock.now();
-        let transfer = TransferRequest {
-            key: ledger_key.clone(),
-            debit: client.id,
-            credit: provider.id,
+        let transfer = |key: String, debit, credit, code: &str| TransferRequest {
+            key,
+            debit,
+            credit,
             amount: Some(amount),
             currency,
-            code: "refund".into(),
-            user_data: Some(format!("purchase:{purchase_id}")),
+            code: code.into(),
+            user_data: Some(format!("purchase:{}", purchase.id)),
             mode: TransferMode::Posted,
             pending_key: None,
             linked: false,
         };
-        for result in self.store.create_transfers(&[transfer], now).await? {
-            result.map_err(CreditError::Ledger)?;
+        let take = transfer(refund_key.to_owned(), client.id, provider.id, "refund");
+        for result in self.store.create_transfers(&[take], self.clock.now()).await? {
+            if let Err(e) = result {
+                // Nothing moved: the reservation goes, and with it the amount it held.
+                self.store.cancel_refund(refund_key).await?;
+                return Err(match e {
+                    LedgerError::ExceedsCredits => {
+                        let purchase = self.store.purchase(purchase.id).await?;
+                        CreditError::NotRefundable(self.refundable(&purchase).await?.minor)
+                    }
+                    other => CreditError::Ledger(other),
+                });
+            }
         }
-        self.store.record_refund(purchase_id, &ledger_key, amount, now).await?;
-        Ok(self.store.purchase(purchase_id).await?)
+        crate::faults::crash_point("refund-credit-taken");
+        match self.payments.refund(purchase, Money::new(amount, currency), refund_key).await {
+            Ok(()) => {
+                self.store.finish_refund(refund_key, RefundStatus::Done).await?;
+                Ok(())
+            }
+            Err(PaymentError::Refused(reason)) => {
+                let give_back = transfer(format!("{refund_key}:refused"), provider.id, client.id, "refund_refused");
+                for result in self.store.create_transfers(&[give_back], self.clock.now()).await? {
+                    result.map_err(CreditError::Ledger)?;
+                }
+                self.store.finish_refund(refund_key, RefundStatus::Failed).await?;
+                Err(CreditError::Payment(PaymentError::Refused(reason)))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 }

@@ -11,7 +11,7 @@ use augure_store::{Job, OutboxMail, Store, StoreResult};
 use chrono::Duration;
 use tokio::sync::watch;
 
-use crate::credit::{Credit, CreditError, WEBHOOK_JOB};
+use crate::credit::{Credit, CreditError, PaymentError, REFUND_JOB, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
 use crate::planning::{BACK_ALERTS_JOB, Planning};
@@ -178,6 +178,22 @@ impl JobRunner {
                     Ok(_) => Ok(()),
                     // The database may come back: try again later, as a provider would.
                     Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
+                    Err(e) => Err(Failure::GiveUp(e.to_string())),
+                }
+            }
+            REFUND_JOB => {
+                let credit = self.credit.as_ref().ok_or_else(|| Failure::GiveUp("no payments here".into()))?;
+                let key = job
+                    .payload
+                    .get("key")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| Failure::GiveUp("bad payload".into()))?;
+                match credit.resume_refund(key).await {
+                    Ok(()) => Ok(()),
+                    // Still no answer, or the database is away: ask again later.
+                    Err(CreditError::Payment(PaymentError::Unavailable(e))) => Err(Failure::Retry(e)),
+                    Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
+                    // Refused: the credit was given back and the refund marked failed.
                     Err(e) => Err(Failure::GiveUp(e.to_string())),
                 }
             }

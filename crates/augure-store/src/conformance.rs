@@ -918,12 +918,52 @@ pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>
         .await
         .unwrap();
     let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
-    assert!(store.record_refund(p.id, "r1", 300, t0()).await.unwrap());
-    assert!(!store.record_refund(p.id, "r1", 300, t0()).await.unwrap());
-    assert!(store.record_refund(p.id, "r2", 200, t0()).await.unwrap());
-    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 500);
+    let reserve = |key: &'static str, amount| {
+        let store = store.clone();
+        async move { store.reserve_refund(p.id, key, amount, t0()).await.unwrap() }
+    };
+    assert_eq!(reserve("r1", 1500).await, RefundReservation::Reserved);
+    let r1 = Refund { purchase_id: p.id, key: "r1".into(), amount: 1500, status: RefundStatus::Pending };
+    assert_eq!(reserve("r1", 1500).await, RefundReservation::Existing(r1.clone()), "a key reserves once");
+    assert_eq!(reserve("r2", 600).await, RefundReservation::Exceeds { refundable: 500 }, "pending ones count");
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
+    store.finish_refund("r1", RefundStatus::Done).await.unwrap();
+    store.finish_refund("r1", RefundStatus::Failed).await.unwrap();
+    assert_eq!(store.refund_by_key("r1").await.unwrap(), Some(Refund { status: RefundStatus::Done, ..r1 }));
+    // Withdrawn before any money moved, a reservation frees its amount; refused, too.
+    assert_eq!(reserve("r3", 500).await, RefundReservation::Reserved);
+    store.cancel_refund("r3").await.unwrap();
+    assert_eq!(store.refund_by_key("r3").await.unwrap(), None);
+    assert_eq!(reserve("r4", 500).await, RefundReservation::Reserved);
+    store.finish_refund("r4", RefundStatus::Failed).await.unwrap();
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
+    assert_eq!(reserve("r5", 500).await, RefundReservation::Reserved);
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 2000);
     assert!(store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
     assert!(!store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
+}
+
+pub async fn concurrent_refunds_never_exceed_the_price(store: Arc<dyn Store>) {
+    let (site, client) = site_and_client(&*store).await;
+    let pack = store
+        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::zero(Currency::Chf), t0())
+        .await
+        .unwrap();
+    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_refund(p.id, &format!("r{i}"), 300, t0()).await.unwrap() })
+        })
+        .collect();
+    let mut reserved = 0;
+    for task in tasks {
+        if task.await.unwrap() == RefundReservation::Reserved {
+            reserved += 1;
+        }
+    }
+    assert_eq!(reserved, 6, "⌊2000 / 300⌋ refunds fit in the price");
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1800);
 }
 
 pub async fn an_idempotent_response_keeps_the_first_answer(store: Arc<dyn Store>) {
@@ -1131,6 +1171,7 @@ macro_rules! conformance_tests {
             credit_packs_are_listed_per_site_cheapest_first,
             a_purchase_is_paid_once,
             refunds_and_provider_events_are_recorded_once,
+            concurrent_refunds_never_exceed_the_price,
             an_idempotent_response_keeps_the_first_answer,
             planning_lists_the_slots_of_a_date_range_in_order,
             replacing_a_planning_day_touches_that_day_only,

@@ -230,8 +230,21 @@ pub trait PaymentStore {
     async fn recent_purchases(&self, limit: i64, offset: i64) -> StoreResult<Vec<Purchase>>;
     /// Pending → paid; a purchase already paid stays as it is (returns false).
     async fn mark_purchase_paid(&self, id: i64, payment_ref: &str, now: DateTime<Utc>) -> StoreResult<bool>;
-    /// Records a refund once per `key`; returns false if the key was already recorded.
-    async fn record_refund(&self, purchase: i64, key: &str, amount: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Reserves a refund of `amount` under `key` (status pending), under the purchase's lock:
+    /// refused when the purchase's refunds, pending and done, would exceed its price. A key
+    /// used before answers with that refund and changes nothing.
+    async fn reserve_refund(
+        &self,
+        purchase: i64,
+        key: &str,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefundReservation>;
+    async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>>;
+    /// Ends a pending refund (done or failed); a refund no longer pending is left as it is.
+    async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()>;
+    /// Withdraws a pending refund before any money moved, freeing its amount.
+    async fn cancel_refund(&self, key: &str) -> StoreResult<()>;
     /// Records a provider event id; false if it was seen before.
     async fn record_payment_event(&self, event_id: &str, event_type: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     async fn stored_response(&self, user: UserId, key: &str) -> StoreResult<Option<StoredResponse>>;

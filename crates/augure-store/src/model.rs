@@ -277,8 +277,53 @@ pub struct Purchase {
     pub payment_ref: Option<String>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
-    /// Σ of its refunds.
+    /// Σ of its refunds, those under way included (not those the provider refused).
     pub refunded: Money,
+}
+
+/// Where a refund stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Reserved against the purchase; the credit and the card are being dealt with.
+    Pending,
+    Done,
+    /// The provider refused it; its credit was given back.
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Done => "done",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [RefundStatus::Pending, RefundStatus::Done, RefundStatus::Failed].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// One refund of a purchase, identified by the request's key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub purchase_id: i64,
+    pub key: String,
+    pub amount: i64,
+    pub status: RefundStatus,
+}
+
+/// What asking to reserve a refund found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundReservation {
+    Reserved,
+    /// The key was used before: that refund, wherever it stands.
+    Existing(Refund),
+    /// Refunds already reserved or done leave only this much of the price.
+    Exceeds {
+        refundable: i64,
+    },
 }
 
 /// A stored answer to an API call made with an `Idempotency-Key`.

@@ -350,7 +350,8 @@ impl PurchaseRow {
 
 pub const PURCHASE_COLUMNS: &str = "p.id, p.user_id, p.pack_id, p.price, p.bonus, p.currency, p.status, \
      p.checkout_session, p.payment_ref, p.created_at, p.paid_at, \
-     CAST(COALESCE((SELECT SUM(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS BIGINT) AS refunded";
+     CAST(COALESCE((SELECT SUM(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id AND r.status <> 'failed'), 0) \
+     AS BIGINT) AS refunded";
 pub struct PresenceRow {
     pub user_id: i64,
     pub status: String,
@@ -1471,6 +1472,24 @@ macro_rules! impl_sql_store {
             }
 
             impl $store {
+                async fn refund_in(&self, conn: &mut <$db as ::sqlx::Database>::Connection, key: &str) -> StoreResult<Option<Refund>> {
+                    let row = ::sqlx::query("SELECT purchase_id, refund_key, amount, status FROM purchase_refunds WHERE refund_key = $1")
+                        .bind(key)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(err)?;
+                    row.map(|row| {
+                        let status: String = row.try_get("status").map_err(err)?;
+                        Ok(Refund {
+                            purchase_id: row.try_get("purchase_id").map_err(err)?,
+                            key: row.try_get("refund_key").map_err(err)?,
+                            amount: row.try_get("amount").map_err(err)?,
+                            status: RefundStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("refund status {status}")))?,
+                        })
+                    })
+                    .transpose()
+                }
+
                 /// One batch in one transaction, with a constant number of statements per
                 /// batch (not per transfer): that is what makes batching pay. Each transfer is
                 /// one appended row carrying both sides' entries, and the touched accounts are
@@ -1889,19 +1908,66 @@ macro_rules! impl_sql_store {
                     Ok(done.rows_affected() == 1)
                 }
 
-                async fn record_refund(&self, purchase_id: i64, key: &str, amount: i64, now: DateTime<Utc>) -> StoreResult<bool> {
-                    let done = ::sqlx::query(
-                        "INSERT INTO purchase_refunds (purchase_id, refund_key, amount, created_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (refund_key) DO NOTHING",
+                async fn reserve_refund(&self, purchase_id: i64, key: &str, amount: i64, now: DateTime<Utc>) -> StoreResult<RefundReservation> {
+                    let mut tx = self.writer.begin().await.map_err(err)?;
+                    // The purchase's lock serializes the refunds of one purchase.
+                    let price: i64 = ::sqlx::query_scalar(concat!("SELECT price FROM purchases WHERE id = $1 ", $lock))
+                        .bind(purchase_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    if let Some(existing) = self.refund_in(&mut tx, key).await? {
+                        tx.commit().await.map_err(err)?;
+                        return Ok(RefundReservation::Existing(existing));
+                    }
+                    let refunded: i64 = ::sqlx::query_scalar(
+                        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM purchase_refunds \
+                         WHERE purchase_id = $1 AND status <> 'failed'",
+                    )
+                    .bind(purchase_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    if refunded + amount > price {
+                        return Ok(RefundReservation::Exceeds { refundable: (price - refunded).max(0) });
+                    }
+                    ::sqlx::query(
+                        "INSERT INTO purchase_refunds (purchase_id, refund_key, amount, status, created_at) \
+                         VALUES ($1, $2, $3, 'pending', $4)",
                     )
                     .bind(purchase_id)
                     .bind(key)
                     .bind(amount)
                     .bind(sql::micros(now))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(err)?;
-                    Ok(done.rows_affected() == 1)
+                    tx.commit().await.map_err(err)?;
+                    Ok(RefundReservation::Reserved)
+                }
+
+                async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>> {
+                    let mut conn = self.writer.acquire().await.map_err(err)?;
+                    self.refund_in(&mut conn, key).await
+                }
+
+                async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()> {
+                    ::sqlx::query("UPDATE purchase_refunds SET status = $2 WHERE refund_key = $1 AND status = 'pending'")
+                        .bind(key)
+                        .bind(status.as_str())
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(())
+                }
+
+                async fn cancel_refund(&self, key: &str) -> StoreResult<()> {
+                    ::sqlx::query("DELETE FROM purchase_refunds WHERE refund_key = $1 AND status = 'pending'")
+                        .bind(key)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(err)?;
+                    Ok(())
                 }
 
                 async fn record_payment_event(&self, event_id: &str, event_type: &str, now: DateTime<Utc>) -> StoreResult<bool> {

@@ -112,6 +112,7 @@ impl From<CreditError> for Problem {
                 p(StatusCode::UNPROCESSABLE_ENTITY, "err-payment-refused").with_detail(d)
             }
             CreditError::Ledger(e) => p(StatusCode::CONFLICT, "err-ledger").with_detail(e.to_string()),
+            CreditError::RefundFailed => p(StatusCode::CONFLICT, "err-refund-failed"),
             CreditError::Store(e) => e.into(),
         }
     }

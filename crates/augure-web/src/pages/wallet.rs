@@ -2,6 +2,7 @@
 //! list of purchases with refunds.
 
 use askama::Template;
+use augure_app::credit::RefundOutcome;
 use augure_domain::{Money, Role};
 use augure_store::{Purchase, Transfer};
 use axum::extract::{Path, Query, State};
@@ -169,6 +170,8 @@ struct PurchasesPage<'a> {
 pub struct AdminQuery {
     #[serde(default)]
     refunded: Option<i64>,
+    #[serde(default)]
+    refund_retrying: Option<i64>,
 }
 
 pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
@@ -180,7 +183,10 @@ pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q):
         let refundable = st.app.credit.refundable(p).await?;
         rows.push((purchase_view(&l, p), refundable.format(l.tr.locale), refundable.minor, format!("#{}", p.user_id)));
     }
-    let message = q.refunded.map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()));
+    let message = q
+        .refunded
+        .map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()))
+        .or_else(|| q.refund_retrying.map(|id| l.tr.t1("admin-refund-retrying", "id", &id.to_string())));
     // A fresh key per page: submitting the same form twice refunds once.
     let nonce = new_nonce();
     render(StatusCode::OK, &PurchasesPage { l, rows, nonce, message })
@@ -214,8 +220,12 @@ pub async fn admin_refund(
     if form.key.trim().is_empty() {
         return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into());
     }
-    st.app.credit.refund(id, amount.minor, form.key.trim()).await?;
-    Ok(Redirect::to(&format!("/admin/purchases?refunded={id}")).into_response())
+    let outcome = st.app.credit.refund(id, amount.minor, form.key.trim()).await?;
+    let done = match outcome {
+        RefundOutcome::Done => "refunded",
+        RefundOutcome::Retrying => "refund_retrying",
+    };
+    Ok(Redirect::to(&format!("/admin/purchases?{done}={id}")).into_response())
 }
 
 #[derive(Template)]
