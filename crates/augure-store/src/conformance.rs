@@ -911,13 +911,18 @@ pub async fn a_purchase_is_paid_once(store: Arc<dyn Store>) {
     assert_eq!(store.recent_purchases(10, 0).await.unwrap(), [paid]);
 }
 
-pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>) {
-    let (site, client) = site_and_client(&*store).await;
+/// A purchase of a 20.00 CHF pack (its status does not matter to refunds' bookkeeping).
+async fn purchase_of_20_chf(store: &dyn Store) -> Purchase {
+    let (site, client) = site_and_client(store).await;
     let pack = store
         .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::zero(Currency::Chf), t0())
         .await
         .unwrap();
-    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    store.create_purchase(client.id, &pack, t0()).await.unwrap()
+}
+
+pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>) {
+    let p = purchase_of_20_chf(&*store).await;
     let reserve = |key: &'static str, amount| {
         let store = store.clone();
         async move { store.reserve_refund(p.id, key, amount, t0()).await.unwrap() }
@@ -944,12 +949,7 @@ pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>
 }
 
 pub async fn concurrent_refunds_never_exceed_the_price(store: Arc<dyn Store>) {
-    let (site, client) = site_and_client(&*store).await;
-    let pack = store
-        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::zero(Currency::Chf), t0())
-        .await
-        .unwrap();
-    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    let p = purchase_of_20_chf(&*store).await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
