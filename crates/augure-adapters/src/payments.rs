@@ -19,6 +19,10 @@ pub const CARD_APPROVED: &str = "4242424242424242";
 pub const CARD_DECLINED: &str = "4000000000000002";
 /// Fails once with a processing error; the retry goes through.
 pub const CARD_RETRY: &str = "4000000000000119";
+/// Paid, but its refunds are refused (Stripe's card whose refunds fail).
+pub const CARD_REFUNDS_REFUSED: &str = "4000000000005126";
+/// How the test mode remembers, on the payment itself, that its refunds are refused.
+const REFUNDS_REFUSED_PAYMENT: &str = "pi_test_refunds_refused_";
 
 pub struct TestPayments {
     secret: SecretString,
@@ -39,6 +43,10 @@ impl TestPayments {
 
     /// The `checkout.session.completed` event Stripe would send for `purchase`, signed.
     pub fn completed_event(&self, purchase: &Purchase, now: DateTime<Utc>) -> (String, String) {
+        self.event_paid_with(purchase, now, "pi_test_")
+    }
+
+    fn event_paid_with(&self, purchase: &Purchase, now: DateTime<Utc>, payment_prefix: &str) -> (String, String) {
         let nonce = hex::encode(random::<8>());
         let body = serde_json::json!({
             "id": format!("evt_test_{nonce}"),
@@ -51,7 +59,7 @@ impl TestPayments {
                 "amount_total": purchase.price.minor,
                 "currency": purchase.price.currency.code().to_lowercase(),
                 "client_reference_id": purchase.id.to_string(),
-                "payment_intent": format!("pi_test_{nonce}"),
+                "payment_intent": format!("{payment_prefix}{nonce}"),
                 "payment_status": "paid",
             }},
         })
@@ -80,7 +88,10 @@ impl Payments for TestPayments {
         Ok(Checkout { session_id, url })
     }
 
-    async fn refund(&self, _purchase: &Purchase, _amount: Money, _key: &str) -> Result<(), PaymentError> {
+    async fn refund(&self, purchase: &Purchase, _amount: Money, _key: &str) -> Result<(), PaymentError> {
+        if purchase.payment_ref.as_deref().is_some_and(|p| p.starts_with(REFUNDS_REFUSED_PAYMENT)) {
+            return Err(PaymentError::Refused("test card 4000 0000 0000 5126: its refunds are refused".into()));
+        }
         Ok(())
     }
 
@@ -108,6 +119,10 @@ impl TestCheckout for TestPayments {
         match card.as_str() {
             CARD_APPROVED => {
                 let (body, signature) = self.completed_event(purchase, now);
+                TestCardOutcome::Approved { body, signature }
+            }
+            CARD_REFUNDS_REFUSED => {
+                let (body, signature) = self.event_paid_with(purchase, now, REFUNDS_REFUSED_PAYMENT);
                 TestCardOutcome::Approved { body, signature }
             }
             CARD_RETRY if attempt == 0 => TestCardOutcome::RetryNeeded,

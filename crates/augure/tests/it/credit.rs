@@ -200,6 +200,33 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
 }
 
 #[tokio::test]
+async fn a_refund_the_card_refuses_gives_the_credit_back() {
+    let app = shop().await;
+    let checkout = start_purchase(&app, 2000).await.url().clone();
+    assert_eq!(pay(&app, &checkout, "4000 0000 0000 5126", "0").await.url().path(), "/wallet");
+    app.drain_jobs().await;
+    assert_eq!(available(&app).await, "22,00\u{a0}€");
+    let purchase = last_purchase(&app).await;
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let refund = |key: &'static str| {
+        let admin = admin.clone();
+        let url = app.url(&format!("/admin/purchases/{}/refund", purchase.id));
+        async move { admin.post(url).form(&[("amount", "5"), ("key", key)]).send().await.unwrap() }
+    };
+    let refused = refund("k1").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("a refusé l"));
+    assert_eq!(available(&app).await, "22,00\u{a0}€", "the credit taken for the refund came back");
+    assert_eq!(last_purchase(&app).await.refunded.minor, 0);
+    // Sent again, the same request says what happened instead of asking the card again.
+    let again = refund("k1").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("Faites une nouvelle demande"));
+    let audit = app.app.ledger.verify().await.unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
+
+#[tokio::test]
 async fn api_purchases_honour_the_idempotency_key() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
