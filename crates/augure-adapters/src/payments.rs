@@ -2,6 +2,9 @@
 //! charges test cards and signs its webhooks with Stripe's scheme, so the same webhook code
 //! path runs locally, in tests and in production.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use async_trait::async_trait;
 use augure_app::credit::{
     Checkout, PaymentError, PaymentEvent, PaymentEventKind, Payments, TestCardOutcome, TestCheckout,
@@ -23,11 +26,15 @@ pub const CARD_RETRY: &str = "4000000000000119";
 pub const CARD_REFUNDS_REFUSED: &str = "4000000000005126";
 /// How the test mode remembers, on the payment itself, that its refunds are refused.
 const REFUNDS_REFUSED_PAYMENT: &str = "pi_test_refunds_refused_";
+/// Paid with [`CARD_RETRY`]: like the payment, each refund fails once (no answer), then passes.
+const FLAKY_PAYMENT: &str = "pi_test_flaky_";
 
 pub struct TestPayments {
     secret: SecretString,
     verifier: WebhookVerifier,
     public_url: String,
+    /// Refund keys already tried once, for the flaky card.
+    refunds_tried: Mutex<HashSet<String>>,
 }
 
 impl TestPayments {
@@ -38,6 +45,7 @@ impl TestPayments {
             secret,
             verifier: WebhookVerifier::new(secrets, DEFAULT_TOLERANCE_SECONDS),
             public_url: public_url.trim_end_matches('/').to_owned(),
+            refunds_tried: Mutex::default(),
         }
     }
 
@@ -88,9 +96,15 @@ impl Payments for TestPayments {
         Ok(Checkout { session_id, url })
     }
 
-    async fn refund(&self, purchase: &Purchase, _amount: Money, _key: &str) -> Result<(), PaymentError> {
-        if purchase.payment_ref.as_deref().is_some_and(|p| p.starts_with(REFUNDS_REFUSED_PAYMENT)) {
+    async fn refund(&self, purchase: &Purchase, _amount: Money, key: &str) -> Result<(), PaymentError> {
+        let paid_with = |prefix| purchase.payment_ref.as_deref().is_some_and(|p| p.starts_with(prefix));
+        if paid_with(REFUNDS_REFUSED_PAYMENT) {
             return Err(PaymentError::Refused("test card 4000 0000 0000 5126: its refunds are refused".into()));
+        }
+        if paid_with(FLAKY_PAYMENT)
+            && self.refunds_tried.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_owned())
+        {
+            return Err(PaymentError::Unavailable("test card 4000 0000 0000 0119: no answer the first time".into()));
         }
         Ok(())
     }
@@ -127,7 +141,7 @@ impl TestCheckout for TestPayments {
             }
             CARD_RETRY if attempt == 0 => TestCardOutcome::RetryNeeded,
             CARD_RETRY => {
-                let (body, signature) = self.completed_event(purchase, now);
+                let (body, signature) = self.event_paid_with(purchase, now, FLAKY_PAYMENT);
                 TestCardOutcome::Approved { body, signature }
             }
             _ => TestCardOutcome::Declined,

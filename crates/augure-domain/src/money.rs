@@ -148,6 +148,15 @@ impl Money {
         Ok(Money::new(if negative { -minor } else { minor }, currency))
     }
 
+    /// The plain decimal `parse_major` reads back, e.g. `1234.50`: for forms, not people.
+    pub fn to_major(self) -> String {
+        let exp = self.currency.exponent();
+        let scale = 10_u64.pow(exp);
+        let abs = self.minor.unsigned_abs();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+    }
+
     /// Formats for people in a locale's conventions: `12,50 €` (fr, it), `€12.50` (en).
     pub fn format(self, locale: &str) -> String {
         let exp = self.currency.exponent();
@@ -244,6 +253,12 @@ mod tests {
             let m = Money::new(minor, EUR);
             let typed = m.format("en").replace(['€', ','], "");
             prop_assert_eq!(Money::parse_major(&typed, EUR).unwrap(), m);
+        }
+
+        #[test]
+        fn to_major_then_parse_round_trips(minor in -1_000_000_000_000_i64..1_000_000_000_000) {
+            let m = Money::new(minor, EUR);
+            prop_assert_eq!(Money::parse_major(&m.to_major(), EUR).unwrap(), m);
         }
 
         #[test]

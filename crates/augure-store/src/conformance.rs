@@ -944,6 +944,8 @@ pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>
     assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
     assert_eq!(reserve("r5", 500).await, RefundReservation::Reserved);
     assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 2000);
+    let r5 = Refund { purchase_id: p.id, key: "r5".into(), amount: 500, status: RefundStatus::Pending };
+    assert_eq!(store.pending_refunds(10).await.unwrap(), [r5], "done, failed and withdrawn ones are not pending");
     assert!(store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
     assert!(!store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
 }

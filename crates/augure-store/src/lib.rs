@@ -241,6 +241,8 @@ pub trait PaymentStore {
         now: DateTime<Utc>,
     ) -> StoreResult<RefundReservation>;
     async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>>;
+    /// Refunds still pending (the card refund not yet answered), oldest first.
+    async fn pending_refunds(&self, limit: i64) -> StoreResult<Vec<Refund>>;
     /// Ends a pending refund (done or failed); a refund no longer pending is left as it is.
     async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()>;
     /// Withdraws a pending refund before any money moved, freeing its amount.

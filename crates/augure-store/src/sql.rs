@@ -590,6 +590,16 @@ macro_rules! impl_sql_store {
                 .into_user()
             }
 
+            fn refund(row: &DbRow) -> StoreResult<Refund> {
+                let status: String = row.try_get("status").map_err(err)?;
+                Ok(Refund {
+                    purchase_id: row.try_get("purchase_id").map_err(err)?,
+                    key: row.try_get("refund_key").map_err(err)?,
+                    amount: row.try_get("amount").map_err(err)?,
+                    status: RefundStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("refund status {status}")))?,
+                })
+            }
+
             fn site(row: &DbRow) -> StoreResult<Site> {
                 SiteRow {
                     id: row.try_get("id").map_err(err)?,
@@ -1478,16 +1488,7 @@ macro_rules! impl_sql_store {
                         .fetch_optional(&mut *conn)
                         .await
                         .map_err(err)?;
-                    row.map(|row| {
-                        let status: String = row.try_get("status").map_err(err)?;
-                        Ok(Refund {
-                            purchase_id: row.try_get("purchase_id").map_err(err)?,
-                            key: row.try_get("refund_key").map_err(err)?,
-                            amount: row.try_get("amount").map_err(err)?,
-                            status: RefundStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("refund status {status}")))?,
-                        })
-                    })
-                    .transpose()
+                    row.as_ref().map(refund).transpose()
                 }
 
                 /// One batch in one transaction, with a constant number of statements per
@@ -1949,6 +1950,18 @@ macro_rules! impl_sql_store {
                 async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>> {
                     let mut conn = self.writer.acquire().await.map_err(err)?;
                     self.refund_in(&mut conn, key).await
+                }
+
+                async fn pending_refunds(&self, limit: i64) -> StoreResult<Vec<Refund>> {
+                    let rows = ::sqlx::query(
+                        "SELECT purchase_id, refund_key, amount, status FROM purchase_refunds \
+                         WHERE status = 'pending' ORDER BY id LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(err)?;
+                    rows.iter().map(refund).collect()
                 }
 
                 async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()> {

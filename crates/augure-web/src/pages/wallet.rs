@@ -162,8 +162,17 @@ pub async fn receipt(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<St
 struct PurchasesPage<'a> {
     l: Layout<'a>,
     rows: Vec<(PurchaseView, String, i64, String)>,
+    pending: Vec<PendingRefundRow>,
     nonce: String,
     message: Option<String>,
+}
+
+/// A refund still waiting for the provider, and what asking again posts.
+struct PendingRefundRow {
+    purchase_id: i64,
+    amount: String,
+    amount_major: String,
+    key: String,
 }
 
 #[derive(Deserialize)]
@@ -183,13 +192,27 @@ pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q):
         let refundable = st.app.credit.refundable(p).await?;
         rows.push((purchase_view(&l, p), refundable.format(l.tr.locale), refundable.minor, format!("#{}", p.user_id)));
     }
+    let mut pending = Vec::new();
+    for refund in st.app.store.pending_refunds(100).await? {
+        let purchase = st.app.store.purchase(refund.purchase_id).await?;
+        let amount = Money::new(refund.amount, purchase.price.currency);
+        // The form's key is what the ledger key was made from: sending it again resumes.
+        let prefix = format!("refund:{}:", refund.purchase_id);
+        let Some(key) = refund.key.strip_prefix(&prefix) else { continue };
+        pending.push(PendingRefundRow {
+            purchase_id: refund.purchase_id,
+            amount: amount.format(l.tr.locale),
+            amount_major: amount.to_major(),
+            key: key.to_owned(),
+        });
+    }
     let message = q
         .refunded
         .map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()))
         .or_else(|| q.refund_retrying.map(|id| l.tr.t1("admin-refund-retrying", "id", &id.to_string())));
     // A fresh key per page: submitting the same form twice refunds once.
     let nonce = new_nonce();
-    render(StatusCode::OK, &PurchasesPage { l, rows, nonce, message })
+    render(StatusCode::OK, &PurchasesPage { l, rows, pending, nonce, message })
 }
 
 fn new_nonce() -> String {

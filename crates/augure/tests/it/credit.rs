@@ -227,6 +227,47 @@ async fn a_refund_the_card_refuses_gives_the_credit_back() {
 }
 
 #[tokio::test]
+async fn an_unanswered_refund_waits_on_the_admin_page_until_asked_again() {
+    let app = shop().await;
+    let checkout = start_purchase(&app, 2000).await.url().clone();
+    pay(&app, &checkout, "4000 0000 0000 0119", "0").await;
+    assert_eq!(pay(&app, &checkout, "4000 0000 0000 0119", "1").await.url().path(), "/wallet");
+    app.drain_jobs().await;
+    let purchase = last_purchase(&app).await;
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let page = admin
+        .post(app.url(&format!("/admin/purchases/{}/refund", purchase.id)))
+        .form(&[("amount", "5"), ("key", "k1")])
+        .send()
+        .await
+        .unwrap();
+    let page = augure_testkit::unescape(&page.text().await.unwrap());
+    assert!(page.contains("relancé automatiquement"), "{page}");
+    assert_eq!(available(&app).await, "17,00\u{a0}€", "the credit is taken while the card refund waits");
+    // Listed as waiting, with a button that sends the same request again.
+    let waiting = &page[page.find("id=\"refunds-pending\"").expect("waiting refunds listed")..];
+    assert!(waiting.contains(&format!("#{} · 5,00\u{a0}€", purchase.id)), "{waiting}");
+    assert!(waiting.contains("name=\"key\" value=\"k1\"") && waiting.contains("name=\"amount\" value=\"5.00\""));
+    let again = admin
+        .post(app.url(&format!("/admin/purchases/{}/refund", purchase.id)))
+        .form(&[("amount", "5.00"), ("key", "k1")])
+        .send()
+        .await
+        .unwrap();
+    let again = augure_testkit::unescape(&again.text().await.unwrap());
+    assert!(again.contains(&format!("Remboursement de l'achat n° {} effectué", purchase.id)), "{again}");
+    assert!(!again.contains("refunds-pending"));
+    assert_eq!(available(&app).await, "17,00\u{a0}€", "taken once");
+    assert_eq!(last_purchase(&app).await.refunded.minor, 500);
+    // The check the refund queued for itself finds it done.
+    app.clock.advance(Duration::minutes(5));
+    app.drain_jobs().await;
+    assert_eq!(available(&app).await, "17,00\u{a0}€");
+    let audit = app.app.ledger.verify().await.unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
+
+#[tokio::test]
 async fn api_purchases_honour_the_idempotency_key() {
     let app = TestApp::spawn().await;
     demo::seed(&app.app).await.unwrap();
