@@ -1948,7 +1948,8 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>> {
-                    let mut conn = self.writer.acquire().await.map_err(err)?;
+                    // A read: it need not wait for the (SQLite) writer.
+                    let mut conn = self.reader.acquire().await.map_err(err)?;
                     self.refund_in(&mut conn, key).await
                 }
 
