@@ -1,0 +1,127 @@
+//! Prepaid credit: credit packs, purchases, refunds, provider events and idempotent stored responses.
+
+use std::sync::Arc;
+
+use augure_domain::{Currency, Money};
+
+use super::{new_site, t0, user};
+use crate::*;
+
+async fn site_and_client(store: &dyn Store) -> (augure_domain::Site, User) {
+    let site = store.create_site(&new_site("FR")).await.unwrap();
+    let client = user(store, "client@example.fr").await;
+    (site, client)
+}
+
+pub async fn credit_packs_are_listed_per_site_cheapest_first(store: Arc<dyn Store>) {
+    let (site, _) = site_and_client(&*store).await;
+    let other = store.create_site(&new_site("BE")).await.unwrap();
+    let chf = |m| Money::new(m, Currency::Chf);
+    let big = store.create_credit_pack(site.id, chf(5000), chf(800), t0()).await.unwrap();
+    let small = store.create_credit_pack(site.id, chf(1000), chf(0), t0()).await.unwrap();
+    store.create_credit_pack(other.id, chf(2000), chf(0), t0()).await.unwrap();
+    let listed = store.credit_packs(site.id).await.unwrap();
+    assert_eq!(listed, [small.clone(), big.clone()]);
+    assert_eq!(store.credit_pack(big.id).await.unwrap().bonus, chf(800));
+    assert!(matches!(store.credit_pack(9999).await, Err(StoreError::NotFound)));
+    store.set_credit_pack_active(small.id, false).await.unwrap();
+    assert_eq!(
+        store.credit_packs(site.id).await.unwrap(),
+        std::slice::from_ref(&big),
+        "a withdrawn pack is not on sale"
+    );
+    assert_eq!(store.all_credit_packs().await.unwrap().len(), 3);
+    assert!(!store.credit_pack(small.id).await.unwrap().active);
+    assert!(matches!(store.set_credit_pack_active(9999, true).await, Err(StoreError::NotFound)));
+}
+
+pub async fn a_purchase_is_paid_once(store: Arc<dyn Store>) {
+    let (site, client) = site_and_client(&*store).await;
+    let pack = store
+        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::new(200, Currency::Chf), t0())
+        .await
+        .unwrap();
+    let p = store.create_purchase(client.id, &pack, t0()).await.unwrap();
+    assert_eq!((p.status, p.price.minor, p.bonus.minor, p.refunded.minor), (PurchaseStatus::Pending, 2000, 200, 0));
+    store.set_checkout_session(p.id, "cs_1").await.unwrap();
+    assert!(matches!(store.set_checkout_session(p.id, "cs_2").await, Err(StoreError::Conflict(_))));
+    assert!(store.mark_purchase_paid(p.id, "pi_1", t0()).await.unwrap());
+    assert!(!store.mark_purchase_paid(p.id, "pi_2", t0()).await.unwrap());
+    let paid = store.purchase(p.id).await.unwrap();
+    assert_eq!(
+        (paid.status, paid.payment_ref.as_deref(), paid.checkout_session.as_deref()),
+        (PurchaseStatus::Paid, Some("pi_1"), Some("cs_1"))
+    );
+    assert_eq!(paid.paid_at, Some(t0()));
+    assert_eq!(store.user_purchases(client.id, 10).await.unwrap(), std::slice::from_ref(&paid));
+    assert_eq!(store.recent_purchases(10, 0).await.unwrap(), [paid]);
+}
+
+/// A purchase of a 20.00 CHF pack (its status does not matter to refunds' bookkeeping).
+async fn purchase_of_20_chf(store: &dyn Store) -> Purchase {
+    let (site, client) = site_and_client(store).await;
+    let pack = store
+        .create_credit_pack(site.id, Money::new(2000, Currency::Chf), Money::zero(Currency::Chf), t0())
+        .await
+        .unwrap();
+    store.create_purchase(client.id, &pack, t0()).await.unwrap()
+}
+
+pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>) {
+    let p = purchase_of_20_chf(&*store).await;
+    let reserve = |key: &'static str, amount| {
+        let store = store.clone();
+        async move { store.reserve_refund(p.id, key, amount, t0()).await.unwrap() }
+    };
+    assert_eq!(reserve("r1", 1500).await, RefundReservation::Reserved);
+    let r1 = Refund { purchase_id: p.id, key: "r1".into(), amount: 1500, status: RefundStatus::Pending };
+    assert_eq!(reserve("r1", 1500).await, RefundReservation::Existing(r1.clone()), "a key reserves once");
+    assert_eq!(reserve("r2", 600).await, RefundReservation::Exceeds { refundable: 500 }, "pending ones count");
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
+    store.finish_refund("r1", RefundStatus::Done).await.unwrap();
+    store.finish_refund("r1", RefundStatus::Failed).await.unwrap();
+    assert_eq!(store.refund_by_key("r1").await.unwrap(), Some(Refund { status: RefundStatus::Done, ..r1 }));
+    // Withdrawn before any money moved, a reservation frees its amount; refused, too.
+    assert_eq!(reserve("r3", 500).await, RefundReservation::Reserved);
+    store.cancel_refund("r3").await.unwrap();
+    assert_eq!(store.refund_by_key("r3").await.unwrap(), None);
+    assert_eq!(reserve("r4", 500).await, RefundReservation::Reserved);
+    store.finish_refund("r4", RefundStatus::Failed).await.unwrap();
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
+    assert_eq!(reserve("r5", 500).await, RefundReservation::Reserved);
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 2000);
+    let r5 = Refund { purchase_id: p.id, key: "r5".into(), amount: 500, status: RefundStatus::Pending };
+    assert_eq!(store.pending_refunds(10).await.unwrap(), [r5], "done, failed and withdrawn ones are not pending");
+    assert!(store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
+    assert!(!store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
+}
+
+pub async fn concurrent_refunds_never_exceed_the_price(store: Arc<dyn Store>) {
+    let p = purchase_of_20_chf(&*store).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_refund(p.id, &format!("r{i}"), 300, t0()).await.unwrap() })
+        })
+        .collect();
+    let mut reserved = 0;
+    for task in tasks {
+        if task.await.unwrap() == RefundReservation::Reserved {
+            reserved += 1;
+        }
+    }
+    assert_eq!(reserved, 6, "⌊2000 / 300⌋ refunds fit in the price");
+    assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1800);
+}
+
+pub async fn an_idempotent_response_keeps_the_first_answer(store: Arc<dyn Store>) {
+    let client = user(&*store, "client@example.fr").await;
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), None);
+    let first = StoredResponse { request_hash: "h1".into(), status: 201, body: "{\"id\":1}".into() };
+    store.store_response(client.id, "k", &first, t0()).await.unwrap();
+    let second = StoredResponse { request_hash: "h2".into(), status: 500, body: "x".into() };
+    store.store_response(client.id, "k", &second, t0()).await.unwrap();
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), Some(first));
+    let other = user(&*store, "other@example.fr").await;
+    assert_eq!(store.stored_response(other.id, "k").await.unwrap(), None, "keys are per caller");
+}

@@ -1,0 +1,39 @@
+//! Sites (and the store answering at all).
+
+use std::sync::Arc;
+
+use augure_domain::{Currency, Money, SiteCode};
+
+use super::new_site;
+use crate::*;
+
+pub async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping");
+}
+
+pub async fn site_round_trips_with_its_tariffs(store: Arc<dyn Store>) {
+    let created = store.create_site(&new_site("CH")).await.unwrap();
+    let found = store.site_by_code(&"ch".parse::<SiteCode>().unwrap()).await.unwrap();
+    assert_eq!(created, found);
+    assert_eq!(found.time_zone, chrono_tz::Europe::Zurich);
+    assert_eq!(found.tariffs[0].per_minute, Some(Money::new(250, Currency::Chf)));
+}
+
+pub async fn sites_list_in_creation_order(store: Arc<dyn Store>) {
+    for code in ["FR", "BE", "CA"] {
+        store.create_site(&new_site(code)).await.unwrap();
+    }
+    let codes: Vec<_> = store.list_sites().await.unwrap().into_iter().map(|s| s.code.to_string()).collect();
+    assert_eq!(codes, ["FR", "BE", "CA"]);
+}
+
+pub async fn duplicate_site_code_conflicts(store: Arc<dyn Store>) {
+    store.create_site(&new_site("FR")).await.unwrap();
+    let err = store.create_site(&new_site("FR")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("site_code")), "{err:?}");
+}
+
+pub async fn unknown_site_is_not_found(store: Arc<dyn Store>) {
+    let err = store.site_by_code(&"LU".parse().unwrap()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
