@@ -14,7 +14,6 @@ use augure_app::settings::{Settings, SmtpSettings, SmtpTls};
 use augure_app::{JobRunner, Ledger, SystemClock};
 use augure_store::conformance::service_missing;
 use augure_store::{JobStatus, OutboxMail, Store};
-use augure_store_sqlite::SqliteStore;
 
 struct SmtpSink {
     child: Child,
@@ -134,8 +133,9 @@ async fn malformed_recipient_is_a_permanent_failure() {
 async fn queued_mail_reaches_the_smtp_server_through_the_job_runner() {
     let Some(sink) = SmtpSink::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::connect(&format!("sqlite://{}", dir.path().join("a.db").display())).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(
+        augure_store_sqlite::connect(&format!("sqlite://{}", dir.path().join("a.db").display())).await.unwrap(),
+    );
     let mailer = Arc::new(SmtpMailer::new(&sink.settings(), "no-reply@augure.localhost").unwrap());
     let ledger = Ledger::new(store.clone(), Arc::new(SystemClock));
     let runner = JobRunner::new(store.clone(), Arc::new(SystemClock), mailer, Arc::new(Settings::default()), ledger);

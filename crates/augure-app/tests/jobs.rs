@@ -8,7 +8,6 @@ use augure_app::mail::{Mail, MailError, Mailer};
 use augure_app::{JobRunner, Ledger, Settings};
 use augure_domain::{Clock, FakeClock};
 use augure_store::{JobStatus, NewJob, OutboxMail, Store};
-use augure_store_sqlite::SqliteStore;
 use chrono::{DateTime, Duration, Utc};
 
 /// Fails transiently `failures` times, then records mail like the outbox.
@@ -52,7 +51,7 @@ fn t0() -> DateTime<Utc> {
 async fn harness(failures: u32, permanent: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(augure_store_sqlite::connect(&url).await.unwrap());
     let clock = FakeClock::new(t0());
     let mailer = Arc::new(FlakyMailer { store: store.clone(), failures, calls: AtomicU32::new(0), permanent });
     let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());

@@ -17,7 +17,6 @@ use augure_domain::ledger::{AccountKind, TransferMode, TransferRequest};
 use augure_domain::site::NewSite;
 use augure_domain::{Clock, Currency, FakeClock, Money, Role};
 use augure_store::{LedgerOwner, NewUser, OutboxMail, Purchase, RefundStatus, Store};
-use augure_store_sqlite::SqliteStore;
 use chrono::{DateTime, Duration, Utc};
 
 /// Answers refunds from a script (then approves), and remembers what it was asked.
@@ -78,7 +77,7 @@ impl Shop {
     async fn open(answers: Vec<Result<(), PaymentError>>) -> Shop {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("shop.db").display());
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(augure_store_sqlite::connect(&url).await.unwrap());
         let clock = FakeClock::new(DateTime::from_timestamp(1_795_000_000, 0).unwrap());
         let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
         let ledger = Ledger::new(store.clone(), clock_port.clone());

@@ -13,7 +13,7 @@ const SPECIALTIES: [&str; 10] = augure_domain::expert::DEFAULT_SPECIALTIES;
 async fn main() {
     let url = std::env::args().nth(1).expect("usage: directory-seed DATABASE_URL [EXPERTS]");
     let experts: u32 = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(2000);
-    let store = augure_store_sqlite::SqliteStore::connect(&url).await.expect("sqlite");
+    let store = augure_store_sqlite::connect(&url).await.expect("sqlite");
     let now = Utc::now();
     store
         .create_site(&NewSite {

@@ -34,13 +34,13 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.db");
     let url = format!("sqlite://{}", path.display());
-    let store = augure_store_sqlite::SqliteStore::connect(&url).await.expect("sqlite");
+    let store = augure_store_sqlite::connect(&url).await.expect("sqlite");
     let raw = Raw::sqlite(&url, &format!("sqlite://{}", dir.path().join("raw.db").display())).await;
     run("SQLite (WAL, synchronous=FULL)", &store, &raw, transfers).await;
 
     let pg_url =
         std::env::var("AUGURE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match augure_store_postgres::PgStore::connect_fresh_schema(&pg_url).await {
+    match augure_store_postgres::connect_fresh_schema(&pg_url).await {
         Ok((store, schema)) => {
             let raw = Raw::postgres(&pg_url, &schema).await;
             run("PostgreSQL (synchronous_commit=on)", &store, &raw, transfers).await;

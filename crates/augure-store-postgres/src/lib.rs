@@ -1,62 +1,74 @@
-//! The scale-out backend: PostgreSQL, shared by several app nodes.
+//! The scale-out backend: PostgreSQL, shared by several app nodes. The statements are
+//! `augure-store-sql`'s; this crate connects and owns the migrations.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use augure_store::StoreError;
-use sqlx::PgPool;
+pub use augure_store_sql::SqlStore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-#[derive(Clone)]
-pub struct PgStore {
-    // One pool: PostgreSQL handles concurrent writers itself.
-    reader: PgPool,
-    writer: PgPool,
+/// Connects to `url` (`postgres://…`) and migrates.
+pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(backend)?;
+    connect_with(options, 16).await
 }
 
-impl PgStore {
-    /// Connects to `url` (`postgres://…`) and migrates.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(backend)?;
-        Self::connect_with(options, 16).await
-    }
+pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<SqlStore, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(backend)?;
+    sqlx::migrate!("./migrations").run(&pool).await.map_err(backend)?;
+    Ok(SqlStore::postgres(pool))
+}
 
-    pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(backend)?;
-        Ok(Self { reader: pool.clone(), writer: pool })
-    }
+/// A store in a new, empty schema of the database at `url`: what tests use to get a fresh
+/// database cheaply. The schema is dropped once the last clone of the store is, so that
+/// test runs leave nothing behind. Returns the schema's name too.
+pub async fn connect_fresh_schema(url: &str) -> Result<(SqlStore, String), StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(backend)?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with(options.clone())
+        .await
+        .map_err(backend)?;
+    let schema = format!("augure_test_{}", unique_suffix());
+    // The name is ours (digits and underscores), never input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.map_err(backend)?;
+    admin.close().await;
+    let store = connect_with(options.clone().options([("search_path", schema.as_str())]), 8).await?;
+    let name = schema.clone();
+    let store = store.on_drop(move || drop_schema(options, &name));
+    Ok((store, schema))
+}
 
-    /// A store in a new, empty schema of the database at `url`: what tests use to get a
-    /// fresh database cheaply. Returns the schema's name so it can be dropped.
-    pub async fn connect_fresh_schema(url: &str) -> Result<(Self, String), StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(backend)?;
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_with(options.clone())
-            .await
-            .map_err(backend)?;
-        let schema = format!("augure_test_{}", unique_suffix());
-        // The name is ours (digits and underscores), never input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.map_err(backend)?;
-        admin.close().await;
-        let store = Self::connect_with(options.options([("search_path", schema.as_str())]), 8).await?;
-        Ok((store, schema))
-    }
-
-    pub async fn close(&self) {
-        self.writer.close().await;
-    }
-
-    /// Several nodes write: accounts are read under their row locks, never from memory.
-    fn ledger_cache(&self) -> Option<&augure_store::sql::SharedLedgerCache> {
-        None
+/// Drops a test schema from a thread of its own: this runs in `Drop`, often on a runtime
+/// thread that must not block on a future, and during a failing test's unwinding too.
+fn drop_schema(options: PgConnectOptions, schema: &str) {
+    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_with(options)
+                .await
+                .map_err(std::io::Error::other)?;
+            // Never wait forever on a lock a stray connection still holds.
+            sqlx::query("SET lock_timeout = '5s'").execute(&admin).await.map_err(std::io::Error::other)?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.map_err(std::io::Error::other)?;
+            admin.close().await;
+            Ok::<_, std::io::Error>(())
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop test schema {schema}");
     }
 }
 
@@ -71,20 +83,3 @@ fn unique_suffix() -> String {
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
-
-augure_store::impl_sql_store!(
-    PgStore,
-    sqlx::Postgres,
-    backend = "postgres",
-    // SKIP LOCKED lets several workers (and nodes) claim different jobs at once.
-    claim_job_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2 \
-        WHERE id = (SELECT id FROM jobs \
-                    WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until <= $1) \
-                    ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, kind, payload, unique_key, status, attempts, run_at, last_error, created_at, finished_at",
-    lock_rows = "FOR UPDATE",
-    // Taken from the sequence after the account locks: concurrent batches on other accounts
-    // get their own ids, and never the same.
-    next_transfer_ids_sql =
-        "SELECT nextval(pg_get_serial_sequence('ledger_transfers', 'id')) AS id FROM generate_series(1, $1)",
-);

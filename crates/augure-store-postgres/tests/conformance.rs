@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use augure_store::Store;
 use augure_store::conformance::service_missing;
-use augure_store_postgres::PgStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
     let url =
         std::env::var("AUGURE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match PgStore::connect_fresh_schema(&url).await {
+    match augure_store_postgres::connect_fresh_schema(&url).await {
         Ok((store, _schema)) => Some(Arc::new(store)),
         Err(e) => service_missing("PostgreSQL", format!("{url}: {e}")),
     }

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use augure_store::conformance::{
     LEDGER_WITH_ENTRIES_TABLE, MIGRATIONS_WITH_ENTRIES_TABLE, check_ledger_after_entries_moved, service_missing,
 };
-use augure_store_postgres::PgStore;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -41,7 +40,7 @@ async fn ledger_entries_move_onto_their_transfers() {
     }
     pool.close().await;
 
-    let store = PgStore::connect_with(options, 4).await.unwrap();
+    let store = augure_store_postgres::connect_with(options, 4).await.unwrap();
     check_ledger_after_entries_moved(&store).await;
     store.close().await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await.unwrap();

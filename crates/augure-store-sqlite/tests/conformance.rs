@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use augure_store::Store;
-use augure_store_sqlite::SqliteStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
     // The directory must outlive the store; leaking it keeps one small file per test.
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let url = format!("sqlite://{}", dir.join("augure.db").display());
-    Some(Arc::new(SqliteStore::connect(&url).await.expect("open sqlite")))
+    Some(Arc::new(augure_store_sqlite::connect(&url).await.expect("open sqlite")))
 }
 
 augure_store::conformance_tests!(fresh());

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use augure_store::conformance::{
     LEDGER_WITH_ENTRIES_TABLE, MIGRATIONS_WITH_ENTRIES_TABLE, check_ledger_after_entries_moved,
 };
-use augure_store_sqlite::SqliteStore;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -27,6 +26,6 @@ async fn ledger_entries_move_onto_their_transfers() {
     }
     pool.close().await;
 
-    let store = SqliteStore::connect(&url).await.unwrap();
+    let store = augure_store_sqlite::connect(&url).await.unwrap();
     check_ledger_after_entries_moved(&store).await;
 }

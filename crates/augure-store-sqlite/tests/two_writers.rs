@@ -5,9 +5,8 @@ use augure_domain::ledger::{self, AccountId, AccountKind, LedgerError};
 use augure_domain::{Currency, Role};
 use augure_store::conformance::{t0, xfer};
 use augure_store::{LedgerOwner, LedgerStore, NewUser, UserStore};
-use augure_store_sqlite::SqliteStore;
 
-async fn account(store: &SqliteStore, email: &str, kind: AccountKind) -> AccountId {
+async fn account(store: &augure_store_sqlite::SqlStore, email: &str, kind: AccountKind) -> AccountId {
     let user = store
         .create_user(&NewUser {
             email: email.parse().unwrap(),
@@ -28,8 +27,8 @@ async fn account(store: &SqliteStore, email: &str, kind: AccountKind) -> Account
 async fn a_second_writer_on_the_same_file_is_seen_before_the_cache_is_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("augure.db").display());
-    let a = SqliteStore::connect(&url).await.unwrap();
-    let b = SqliteStore::connect(&url).await.unwrap();
+    let a = augure_store_sqlite::connect(&url).await.unwrap();
+    let b = augure_store_sqlite::connect(&url).await.unwrap();
     let provider = account(&a, "provider@example.fr", AccountKind::ProviderClearing).await;
     let client = account(&a, "client@example.fr", AccountKind::ClientCredit).await;
     let expert = account(&a, "expert@example.fr", AccountKind::ExpertEarnings).await;

@@ -4,8 +4,6 @@
 
 mod error;
 mod model;
-#[doc(hidden)]
-pub mod sql;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

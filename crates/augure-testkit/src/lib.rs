@@ -137,7 +137,7 @@ pub async fn fresh_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
         Ok("postgres") => {
             let url = std::env::var("AUGURE_TEST_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            let (store, _schema) = augure_store_postgres::PgStore::connect_fresh_schema(&url)
+            let (store, _schema) = augure_store_postgres::connect_fresh_schema(&url)
                 .await
                 .unwrap_or_else(|e| panic!("AUGURE_TEST_DATABASE=postgres but {url} is unusable: {e}"));
             (Arc::new(store), None)
@@ -145,7 +145,7 @@ pub async fn fresh_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("augure.db").display());
-            let store = augure_store_sqlite::SqliteStore::connect(&url).await.expect("open sqlite");
+            let store = augure_store_sqlite::connect(&url).await.expect("open sqlite");
             (Arc::new(store), Some(dir))
         }
     }

@@ -204,11 +204,9 @@ async fn build_app(db: &DbArgs) -> anyhow::Result<App> {
 /// Chooses the backend from the URL's scheme; anything else is refused, never guessed.
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(augure_store_sqlite::SqliteStore::connect(url).await.with_context(|| format!("cannot open {url}"))?)
+        Arc::new(augure_store_sqlite::connect(url).await.with_context(|| format!("cannot open {url}"))?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(
-            augure_store_postgres::PgStore::connect(url).await.context("cannot connect to PostgreSQL or migrate it")?,
-        )
+        Arc::new(augure_store_postgres::connect(url).await.context("cannot connect to PostgreSQL or migrate it")?)
     } else {
         let scheme = url.split_once(':').map_or(url, |(s, _)| s);
         bail!("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB")

@@ -9,7 +9,6 @@ use augure_app::Settings;
 use augure_domain::ledger::AccountKind;
 use augure_domain::{Currency, Money, Role};
 use augure_store::{LedgerOwner, LedgerStore, NewUser, PaymentStore, PurchaseStatus, SiteStore, StoreError, UserStore};
-use augure_store_sqlite::SqliteStore;
 
 struct Server {
     child: Child,
@@ -57,7 +56,7 @@ async fn a_crash_around_the_credit_commit_still_credits_exactly_once() {
     let url = format!("sqlite://{}", dir.path().join("crash.db").display());
     // A pending purchase of 20 € (+2 € bonus), as the checkout leaves it.
     let (purchase, body, signature) = {
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = augure_store_sqlite::connect(&url).await.unwrap();
         let now = chrono::Utc::now();
         let site = store
             .create_site(&augure_domain::site::NewSite {
@@ -98,7 +97,7 @@ async fn a_crash_around_the_credit_commit_still_credits_exactly_once() {
         (purchase, body, signature)
     };
     let inspect = || async {
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = augure_store_sqlite::connect(&url).await.unwrap();
         let granted = match store.transfer_by_key(&format!("purchase:{}", purchase.id)).await {
             Ok(_) => true,
             Err(StoreError::NotFound) => false,

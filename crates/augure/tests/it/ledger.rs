@@ -111,7 +111,7 @@ async fn ledger_verify_passes_on_sound_books_and_fails_on_tampered_ones() {
     let path = dir.path().join("books.db");
     let url = format!("sqlite://{}", path.display());
     {
-        let store = augure_store_sqlite::SqliteStore::connect(&url).await.unwrap();
+        let store = augure_store_sqlite::connect(&url).await.unwrap();
         let now = chrono::Utc::now();
         let provider = store
             .ledger_account(LedgerOwner::Platform, AccountKind::ProviderClearing, Currency::Eur, now)
