@@ -1323,6 +1323,51 @@ macro_rules! impl_sql_store {
                     Ok(account(&row)?.0)
                 }
 
+                async fn find_ledger_account(
+                    &self,
+                    owner: LedgerOwner,
+                    kind: AccountKind,
+                    currency: Currency,
+                ) -> StoreResult<Option<LedgerAccount>> {
+                    let q = format!(
+                        "SELECT {} FROM ledger_accounts WHERE owner_key = $1 AND kind = $2 AND currency = $3",
+                        sql::ACCOUNT_COLUMNS
+                    );
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(q))
+                        .bind(owner.key())
+                        .bind(kind.as_str())
+                        .bind(currency.code())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err(err)?;
+                    row.map(|row| Ok(account(&row)?.0)).transpose()
+                }
+
+                async fn find_ledger_accounts(
+                    &self,
+                    owners: &[LedgerOwner],
+                    kind: AccountKind,
+                ) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>> {
+                    let mut found = Vec::new();
+                    for chunk in owners.chunks(400) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {} FROM ledger_accounts WHERE kind = ",
+                            sql::ACCOUNT_COLUMNS
+                        ));
+                        qb.push_bind(kind.as_str()).push(" AND owner_key IN (");
+                        let mut list = qb.separated(", ");
+                        for owner in chunk {
+                            list.push_bind(owner.key());
+                        }
+                        list.push_unseparated(")");
+                        for row in qb.build().fetch_all(&self.reader).await.map_err(err)? {
+                            found.push(account(&row)?);
+                        }
+                    }
+                    found.sort_by_key(|(a, _)| a.id.0);
+                    Ok(found)
+                }
+
                 async fn ledger_account_by_id(&self, id: AccountId) -> StoreResult<(LedgerAccount, LedgerOwner)> {
                     let q = format!("SELECT {} FROM ledger_accounts WHERE id = $1", sql::ACCOUNT_COLUMNS);
                     let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id.0).fetch_one(&self.reader).await.map_err(err)?;
@@ -1882,6 +1927,26 @@ macro_rules! impl_sql_store {
                     let q = format!("SELECT {} FROM purchases p WHERE p.id = $1", sql::PURCHASE_COLUMNS);
                     let row = ::sqlx::query(::sqlx::AssertSqlSafe(q)).bind(id).fetch_one(&self.reader).await.map_err(err)?;
                     purchase(&row)
+                }
+
+                async fn purchases_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Purchase>> {
+                    let mut found = Vec::new();
+                    for chunk in ids.chunks(400) {
+                        let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {} FROM purchases p WHERE p.id IN (",
+                            sql::PURCHASE_COLUMNS
+                        ));
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(")");
+                        for row in qb.build().fetch_all(&self.reader).await.map_err(err)? {
+                            found.push(purchase(&row)?);
+                        }
+                    }
+                    found.sort_by_key(|p| p.id);
+                    Ok(found)
                 }
 
                 async fn user_purchases(&self, user: UserId, limit: i64) -> StoreResult<Vec<Purchase>> {
