@@ -97,6 +97,10 @@ impl From<CreditError> for Problem {
             CreditError::UnknownPack => p(StatusCode::NOT_FOUND, "err-unknown-pack"),
             CreditError::PackNotForSale => p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-not-for-sale"),
             CreditError::UnknownPurchase => p(StatusCode::NOT_FOUND, "err-not-found"),
+            CreditError::CheckoutDone => p(StatusCode::GONE, "err-checkout-done"),
+            CreditError::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
+            CreditError::InvalidAmount => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+            CreditError::MissingRequestKey => Problem::status(StatusCode::UNPROCESSABLE_ENTITY),
             CreditError::NotRefundable(max) => Problem {
                 arg: Some(("max", max.to_string())),
                 ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-not-refundable")

@@ -459,11 +459,7 @@ async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<Wa
         .history
         .iter()
         .filter(|t| t.amount > 0)
-        .map(|t| WalletLine {
-            at: t.created_at.to_rfc3339(),
-            code: t.code.clone(),
-            amount: if t.credit == w.account { t.amount } else { -t.amount },
-        })
+        .map(|t| WalletLine { at: t.created_at.to_rfc3339(), code: t.code.clone(), amount: w.signed_amount(t) })
         .collect();
     Ok(Json(WalletView {
         currency: w.currency.code().into(),

@@ -353,3 +353,25 @@ async fn pack_for(app: &TestApp, site: &str, price: i64) -> i64 {
     let site = app.store.site_by_code(&site.parse().unwrap()).await.unwrap();
     app.store.credit_packs(site.id).await.unwrap().into_iter().find(|p| p.price.minor == price).unwrap().id
 }
+
+/// Every ledger account, whoever owns it.
+async fn ledger_accounts(app: &TestApp) -> usize {
+    app.store.ledger_accounts(10_000, 0).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn the_wallet_of_a_client_who_never_bought_is_read_without_creating_an_account() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let token =
+        crate::accounts_api::api_signup(&app, "marie@example.fr", "client").await["token"].as_str().unwrap().to_owned();
+    let marie = app.signed_in("/login", "marie@example.fr", "correct horse").await;
+    let before = ledger_accounts(&app).await;
+    let page = marie.get(app.url("/wallet")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("id=\"available\">0,00\u{a0}€<"));
+    let wallet: Value =
+        app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(wallet, json!({"currency": "EUR", "available": 0, "on_hold": 0, "history": []}));
+    assert_eq!(ledger_accounts(&app).await, before, "reading a wallet writes nothing");
+}
