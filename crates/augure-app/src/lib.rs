@@ -47,7 +47,8 @@ impl Clock for SystemClock {
 /// Everything a use case needs, built once at start-up and shared.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    /// Only use cases reach the store: handlers call the services below.
+    pub(crate) store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub i18n: Arc<I18n>,
