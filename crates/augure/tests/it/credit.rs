@@ -189,6 +189,10 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
     assert!(done.text().await.unwrap().contains("Remboursement de l"));
     refund("5", "k1").await;
     assert_eq!(available(&app).await, "17,00\u{a0}€", "the same request refunds once");
+    // The list reads what is left to refund from the client's account: 15 of the 20 paid.
+    let list = admin.get(app.url("/admin/purchases")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("<td>15,00\u{a0}€</td>"), "{list}");
+    assert!(list.contains(&format!("action=\"/admin/purchases/{}/refund\"", purchase.id)), "{list}");
     let too_much = refund("15,01", "k2").await;
     assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_much.text().await.unwrap().contains("1500 centimes au plus"));
