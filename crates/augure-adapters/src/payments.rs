@@ -128,6 +128,11 @@ impl Payments for TestPayments {
 }
 
 impl TestCheckout for TestPayments {
+    fn purchase_id(&self, session: &str) -> Option<i64> {
+        // `cs_test_{purchase}_{random}`, as `create_checkout` makes them.
+        session.strip_prefix("cs_test_")?.split('_').next()?.parse().ok()
+    }
+
     fn pay(&self, purchase: &Purchase, card: &str, attempt: u32, now: DateTime<Utc>) -> TestCardOutcome {
         let card: String = card.chars().filter(char::is_ascii_digit).collect();
         match card.as_str() {

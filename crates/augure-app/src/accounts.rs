@@ -5,8 +5,8 @@ use std::sync::Arc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use augure_domain::account::PasswordError;
-use augure_domain::{Clock, Email, ExpertCode, Role, SiteCode, check_display_name};
-use augure_store::{NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, User};
+use augure_domain::{Clock, Email, ExpertCode, Role, SiteCode, UserId, check_display_name};
+use augure_store::{NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, StoreResult, User};
 use chrono::Duration;
 
 use crate::i18n::{I18n, Tr};
@@ -107,6 +107,25 @@ impl Accounts {
             site: None,
         })
         .await
+    }
+
+    pub async fn user(&self, id: UserId) -> StoreResult<User> {
+        self.store.user_by_id(id).await
+    }
+
+    /// The expert with this code (SP-code); `None` when no account has it, or when the
+    /// account is not an expert's.
+    pub async fn expert_by_code(&self, code: u32) -> StoreResult<Option<User>> {
+        match self.store.user_by_expert_code(code).await {
+            Ok(user) if user.role == Role::Expert => Ok(Some(user)),
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The language the person's mail is written in (the one they chose on the site).
+    pub async fn set_locale(&self, id: UserId, locale: &str) -> StoreResult<()> {
+        self.store.set_user_locale(id, locale).await
     }
 
     /// Creates an account without sending mail (the demo data uses this directly).

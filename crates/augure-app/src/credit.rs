@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use augure_domain::ledger::{AccountKind, LedgerError, TransferMode, TransferRequest};
-use augure_domain::{Clock, Currency, Money, Role};
+use std::collections::HashMap;
+
+use augure_domain::ledger::{AccountId, AccountKind, LedgerError, TransferMode, TransferRequest};
+use augure_domain::{Clock, Currency, Money, Role, UserId};
 use augure_store::{
-    CreditPack, LedgerOwner, NewJob, Purchase, PurchaseStatus, RefundReservation, RefundStatus, Store, StoreError,
-    Transfer, User,
+    CreditPack, LedgerOwner, NewJob, Purchase, PurchaseStatus, Refund, RefundReservation, RefundStatus, Store,
+    StoreError, Transfer, User,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,8 @@ pub trait Payments: Send + Sync + 'static {
 
 /// The local test-mode checkout: charges test cards and answers with a signed webhook.
 pub trait TestCheckout: Send + Sync {
+    /// The purchase a checkout session of this provider was opened for, read from its id.
+    fn purchase_id(&self, session: &str) -> Option<i64>;
     fn pay(&self, purchase: &Purchase, card: &str, attempt: u32, now: DateTime<Utc>) -> TestCardOutcome;
 }
 
@@ -114,6 +118,16 @@ pub enum PaymentEventKind {
     Other(String),
 }
 
+/// How paying at the test-mode checkout went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestPayment {
+    /// Approved: the provider's signed webhook is on its way (queued).
+    Approved,
+    Declined,
+    /// A transient processing error: the same card again succeeds.
+    RetryNeeded,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreditError {
     #[error("no such credit pack")]
@@ -122,6 +136,15 @@ pub enum CreditError {
     PackNotForSale,
     #[error("no such purchase")]
     UnknownPurchase,
+    #[error("this checkout is already paid or closed")]
+    CheckoutDone,
+    #[error("no such site")]
+    UnknownSite,
+    #[error("not a valid amount")]
+    InvalidAmount,
+    /// A refund request comes with the key that makes submitting it twice refund once.
+    #[error("a refund request needs its key")]
+    MissingRequestKey,
     #[error("the amount is not refundable: at most {0} minor units")]
     NotRefundable(i64),
     #[error("the payment does not match the purchase")]
@@ -155,7 +178,31 @@ pub struct Wallet {
     pub on_hold: Money,
     pub history: Vec<Transfer>,
     pub purchases: Vec<Purchase>,
-    pub account: augure_domain::ledger::AccountId,
+    /// `None` until the first purchase creates the client's account.
+    pub account: Option<AccountId>,
+}
+
+impl Wallet {
+    /// A transfer of the history as the client reads it: positive when credit came in.
+    pub fn signed_amount(&self, transfer: &Transfer) -> i64 {
+        if Some(transfer.credit) == self.account { transfer.amount } else { -transfer.amount }
+    }
+}
+
+/// A purchase in the admin's list, with what can still be refunded on it.
+#[derive(Clone, Debug)]
+pub struct RefundablePurchase {
+    pub purchase: Purchase,
+    pub refundable: Money,
+}
+
+/// A refund still waiting for the provider, and the request key that resumes it when
+/// submitted again.
+#[derive(Clone, Debug)]
+pub struct PendingRefund {
+    pub purchase_id: i64,
+    pub amount: Money,
+    pub request_key: String,
 }
 
 #[derive(Clone)]
@@ -291,20 +338,35 @@ impl Credit {
         Ok(matches!(before, Err(StoreError::NotFound)))
     }
 
-    /// A client's wallet in their site's currency.
+    /// A client's wallet in their site's currency. Only reads: a client who never bought
+    /// has no account yet, and an empty wallet.
     pub async fn wallet(&self, user: &User) -> Result<Wallet, CreditError> {
         let currency = self.site_of(user).await?.map_or(Currency::Eur, |s| s.currency);
-        let account = self.ledger.account(LedgerOwner::User(user.id), AccountKind::ClientCredit, currency).await?;
-        let history = self.store.account_transfers(account.id, 100).await?;
+        let account = self.ledger.find_account(LedgerOwner::User(user.id), AccountKind::ClientCredit, currency).await?;
+        let history = match &account {
+            Some(account) => self.store.account_transfers(account.id, 100).await?,
+            None => Vec::new(),
+        };
         let purchases = self.store.user_purchases(user.id, 100).await?;
+        let balances = account.as_ref().map(|a| a.balances).unwrap_or_default();
         Ok(Wallet {
             currency,
-            available: Money::new(account.balances.available(), currency),
-            on_hold: Money::new(account.balances.debits_pending, currency),
+            available: Money::new(balances.available(), currency),
+            on_hold: Money::new(balances.debits_pending, currency),
             history,
             purchases,
-            account: account.id,
+            account: account.map(|a| a.id),
         })
+    }
+
+    /// A paid purchase of `user`'s, for their receipt. Someone else's, or one not paid,
+    /// does not exist as far as they can tell.
+    pub async fn receipt(&self, user: &User, purchase_id: i64) -> Result<Purchase, CreditError> {
+        let purchase = self.purchase(purchase_id).await?;
+        if purchase.user_id != user.id || purchase.status != PurchaseStatus::Paid {
+            return Err(CreditError::UnknownPurchase);
+        }
+        Ok(purchase)
     }
 
     /// What can still be refunded on a purchase: what was paid and not yet refunded, and
@@ -315,14 +377,138 @@ impl Credit {
         }
         let client = self
             .ledger
-            .account(LedgerOwner::User(purchase.user_id), AccountKind::ClientCredit, purchase.price.currency)
+            .find_account(LedgerOwner::User(purchase.user_id), AccountKind::ClientCredit, purchase.price.currency)
             .await?;
-        let amount = augure_domain::credit::refundable(
-            purchase.price.minor,
-            purchase.refunded.minor,
-            client.balances.available(),
-        );
-        Ok(Money::new(amount, purchase.price.currency))
+        Ok(refundable_of(purchase, client.map_or(0, |c| c.balances.available())))
+    }
+
+    /// The latest purchases, newest first, each with what can still be refunded (the
+    /// admin's list). The clients' accounts are read at once, and none is created.
+    pub async fn recent_purchases(&self, limit: i64) -> Result<Vec<RefundablePurchase>, CreditError> {
+        let purchases = self.store.recent_purchases(limit, 0).await?;
+        let mut owners: Vec<LedgerOwner> = purchases.iter().map(|p| LedgerOwner::User(p.user_id)).collect();
+        owners.sort_by_key(|o| o.user().map(|u| u.0));
+        owners.dedup();
+        let unspent: HashMap<(UserId, Currency), i64> = self
+            .ledger
+            .find_accounts(&owners, AccountKind::ClientCredit)
+            .await?
+            .into_iter()
+            .filter_map(|(account, owner)| Some(((owner.user()?, account.currency), account.balances.available())))
+            .collect();
+        Ok(purchases
+            .into_iter()
+            .map(|purchase| {
+                let unspent = unspent.get(&(purchase.user_id, purchase.price.currency)).copied().unwrap_or(0);
+                RefundablePurchase { refundable: refundable_of(&purchase, unspent), purchase }
+            })
+            .collect())
+    }
+
+    /// Refunds waiting for the provider, oldest first, with their purchases read at once.
+    pub async fn pending_refunds(&self, limit: i64) -> Result<Vec<PendingRefund>, CreditError> {
+        let refunds = self.store.pending_refunds(limit).await?;
+        let mut ids: Vec<i64> = refunds.iter().map(|r| r.purchase_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let currencies: HashMap<i64, Currency> =
+            self.store.purchases_by_ids(&ids).await?.into_iter().map(|p| (p.id, p.price.currency)).collect();
+        let mut pending = Vec::with_capacity(refunds.len());
+        for refund in &refunds {
+            let currency = *currencies.get(&refund.purchase_id).ok_or(CreditError::UnknownPurchase)?;
+            let Some(request_key) = request_key(refund) else { continue };
+            pending.push(PendingRefund {
+                purchase_id: refund.purchase_id,
+                amount: Money::new(refund.amount, currency),
+                request_key: request_key.to_owned(),
+            });
+        }
+        Ok(pending)
+    }
+
+    /// A refund as an admin types it: `amount` in major units of the purchase's currency,
+    /// and the request's `key` (see [`Credit::refund`]).
+    pub async fn refund_typed(&self, purchase_id: i64, amount: &str, key: &str) -> Result<RefundOutcome, CreditError> {
+        let purchase = self.purchase(purchase_id).await?;
+        let amount = Money::parse_major(amount, purchase.price.currency).map_err(|_| CreditError::InvalidAmount)?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(CreditError::MissingRequestKey);
+        }
+        self.refund_purchase(purchase, amount.minor, key).await
+    }
+
+    /// Every pack of every site, withdrawn ones included (the admin's list).
+    pub async fn all_packs(&self) -> Result<Vec<CreditPack>, CreditError> {
+        Ok(self.store.all_credit_packs().await?)
+    }
+
+    /// Puts a pack on sale on a site, with its terms as an admin types them (major units).
+    pub async fn add_pack(&self, site: &str, price: &str, bonus: &str) -> Result<CreditPack, CreditError> {
+        let code = site.parse().map_err(|_| CreditError::UnknownSite)?;
+        let site = match self.store.site_by_code(&code).await {
+            Ok(site) => site,
+            Err(StoreError::NotFound) => return Err(CreditError::UnknownSite),
+            Err(e) => return Err(e.into()),
+        };
+        let (price, bonus) =
+            augure_domain::credit::pack_terms(price, bonus, site.currency).map_err(|_| CreditError::InvalidAmount)?;
+        Ok(self.store.create_credit_pack(site.id, price, bonus, self.clock.now()).await?)
+    }
+
+    /// Puts a pack back on sale or withdraws it; purchases made keep their terms.
+    pub async fn set_pack_active(&self, pack_id: i64, active: bool) -> Result<(), CreditError> {
+        Ok(self.store.set_credit_pack_active(pack_id, active).await?)
+    }
+
+    /// The purchase a test-mode checkout session was opened for, while it awaits payment.
+    pub async fn test_checkout_purchase(&self, session: &str) -> Result<Purchase, CreditError> {
+        let checkout = self.payments.test_checkout().ok_or(CreditError::UnknownPurchase)?;
+        let id = checkout.purchase_id(session).ok_or(CreditError::UnknownPurchase)?;
+        let purchase = self.purchase(id).await?;
+        if purchase.checkout_session.as_deref() != Some(session) {
+            return Err(CreditError::UnknownPurchase);
+        }
+        if purchase.status != PurchaseStatus::Pending {
+            return Err(CreditError::CheckoutDone);
+        }
+        Ok(purchase)
+    }
+
+    /// Pays a purchase with a test card at the test-mode checkout. The provider calls
+    /// back on its own schedule: an approval queues its signed webhook as a job.
+    pub async fn pay_test_checkout(
+        &self,
+        purchase: &Purchase,
+        card: &str,
+        attempt: u32,
+    ) -> Result<TestPayment, CreditError> {
+        let checkout = self.payments.test_checkout().ok_or(CreditError::UnknownPurchase)?;
+        let now = self.clock.now();
+        match checkout.pay(purchase, card, attempt, now) {
+            TestCardOutcome::Approved { body, signature } => {
+                self.store
+                    .enqueue_job(&NewJob {
+                        kind: WEBHOOK_JOB.into(),
+                        payload: serde_json::json!({"body": body, "signature": signature}),
+                        unique_key: Some(format!("test-webhook:{}", purchase.id)),
+                        run_at: now,
+                        created_at: now,
+                    })
+                    .await?;
+                Ok(TestPayment::Approved)
+            }
+            TestCardOutcome::Declined => Ok(TestPayment::Declined),
+            TestCardOutcome::RetryNeeded => Ok(TestPayment::RetryNeeded),
+        }
+    }
+
+    async fn purchase(&self, id: i64) -> Result<Purchase, CreditError> {
+        match self.store.purchase(id).await {
+            Ok(p) => Ok(p),
+            Err(StoreError::NotFound) => Err(CreditError::UnknownPurchase),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Refunds `amount` of a purchase to the card and removes it from the client's credit.
@@ -336,12 +522,14 @@ impl Credit {
     /// 3. the card is refunded. A refusal gives the credit back and closes the request; no
     ///    answer leaves it pending and retried in the background under the same key.
     pub async fn refund(&self, purchase_id: i64, amount: i64, key: &str) -> Result<RefundOutcome, CreditError> {
-        let purchase = match self.store.purchase(purchase_id).await {
-            Ok(p) => p,
-            Err(StoreError::NotFound) => return Err(CreditError::UnknownPurchase),
-            Err(e) => return Err(e.into()),
-        };
-        let refund_key = format!("refund:{purchase_id}:{key}");
+        let purchase = self.purchase(purchase_id).await?;
+        self.refund_purchase(purchase, amount, key).await
+    }
+
+    /// [`Credit::refund`], the purchase read.
+    async fn refund_purchase(&self, purchase: Purchase, amount: i64, key: &str) -> Result<RefundOutcome, CreditError> {
+        let purchase_id = purchase.id;
+        let refund_key = refund_key(purchase_id, key);
         let refundable = self.refundable(&purchase).await?;
         if amount <= 0 || purchase.status != PurchaseStatus::Paid {
             return Err(CreditError::NotRefundable(refundable.minor));
@@ -446,4 +634,23 @@ impl Credit {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+/// What can be refunded on `purchase` when its client has `unspent` credit left.
+fn refundable_of(purchase: &Purchase, unspent: i64) -> Money {
+    let currency = purchase.price.currency;
+    if purchase.status != PurchaseStatus::Paid {
+        return Money::zero(currency);
+    }
+    Money::new(augure_domain::credit::refundable(purchase.price.minor, purchase.refunded.minor, unspent), currency)
+}
+
+/// The ledger key of a refund request: one per purchase and request key.
+fn refund_key(purchase_id: i64, request_key: &str) -> String {
+    format!("refund:{purchase_id}:{request_key}")
+}
+
+/// The request key a refund was made under (what asking again sends).
+fn request_key(refund: &Refund) -> Option<&str> {
+    refund.key.strip_prefix(&format!("refund:{}:", refund.purchase_id))
 }

@@ -30,6 +30,26 @@ impl Ledger {
         self.store.ledger_account(owner, kind, currency, self.clock.now()).await
     }
 
+    /// The account if it exists; never creates one. What read-only pages use: an account
+    /// not created yet is an empty one.
+    pub async fn find_account(
+        &self,
+        owner: LedgerOwner,
+        kind: AccountKind,
+        currency: Currency,
+    ) -> StoreResult<Option<LedgerAccount>> {
+        self.store.find_ledger_account(owner, kind, currency).await
+    }
+
+    /// The existing accounts of `kind` of all these owners, in one read.
+    pub async fn find_accounts(
+        &self,
+        owners: &[LedgerOwner],
+        kind: AccountKind,
+    ) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>> {
+        self.store.find_ledger_accounts(owners, kind).await
+    }
+
     /// Releases every hold whose time ran out, each by an `expire` transfer keyed by the
     /// hold, so two nodes sweeping at once release it once.
     pub async fn expire_holds(&self) -> StoreResult<usize> {

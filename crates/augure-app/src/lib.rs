@@ -3,12 +3,14 @@
 //! runs in tests on a fake clock with the outbox as mail.
 
 pub mod accounts;
+pub mod admin;
 pub mod availability;
 pub mod credit;
 pub mod demo;
 pub mod directory;
 pub mod faults;
 pub mod i18n;
+pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod mail;
@@ -22,7 +24,7 @@ mod tokens;
 use std::sync::Arc;
 
 use augure_domain::Clock;
-use augure_store::Store;
+use augure_store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
 
 pub use accounts::{AccountError, Accounts, SignUp};
@@ -45,7 +47,8 @@ impl Clock for SystemClock {
 /// Everything a use case needs, built once at start-up and shared.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    /// Only use cases reach the store: handlers call the services below.
+    pub(crate) store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub i18n: Arc<I18n>,
@@ -59,6 +62,8 @@ pub struct App {
     pub media: media::Media,
     pub jobs: JobRunner,
     pub planning: planning::Planning,
+    pub back_office: admin::BackOffice,
+    pub idempotency: idempotency::Idempotency,
 }
 
 impl App {
@@ -98,6 +103,8 @@ impl App {
             .with_credit(credit.clone())
             .with_planning(planning.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
+        let back_office = admin::BackOffice::new(store.clone());
+        let idempotency = idempotency::Idempotency::new(store.clone(), clock.clone());
         Self {
             store,
             clock,
@@ -113,6 +120,18 @@ impl App {
             media,
             jobs,
             planning,
+            back_office,
+            idempotency,
         }
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> StoreResult<()> {
+        self.store.ping().await
+    }
+
+    /// The database backend's name, `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
     }
 }

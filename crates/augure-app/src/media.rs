@@ -1,13 +1,14 @@
 //! SP-media, SP-presentation: an expert's photo, audio presentation and presentation
 //! texts go through moderation; clients only ever see what an admin approved.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
 use augure_domain::media::{MediaKind, PresentationPolicy};
 use augure_domain::{Clock, MediaId, UserId};
 use augure_media::{AudioLimits, MediaError, PhotoLimits};
-use augure_store::{MediaItem, NewMedia, Store, StoreError};
+use augure_store::{MediaItem, NewMedia, Store, StoreError, User};
 use serde::Deserialize;
 
 use crate::directory::DirectoryChanges;
@@ -189,6 +190,26 @@ impl Media {
 
     pub async fn queue(&self, limit: i64) -> Result<Vec<MediaItem>, MediaServiceError> {
         Ok(self.store.pending_media(limit).await?)
+    }
+
+    /// The moderation queue, oldest first, each submission with its expert's account.
+    pub async fn queue_with_experts(&self, limit: i64) -> Result<Vec<(MediaItem, User)>, MediaServiceError> {
+        let queue = self.queue(limit).await?;
+        let mut experts: HashMap<UserId, User> = HashMap::new();
+        let mut items = Vec::with_capacity(queue.len());
+        for item in queue {
+            // One read per expert, however many of their submissions wait.
+            let expert = match experts.get(&item.user_id) {
+                Some(user) => user.clone(),
+                None => {
+                    let user = self.store.user_by_id(item.user_id).await?;
+                    experts.insert(item.user_id, user.clone());
+                    user
+                }
+            };
+            items.push((item, expert));
+        }
+        Ok(items)
     }
 
     /// Approves or refuses (with a reason) a pending submission and emails the expert.

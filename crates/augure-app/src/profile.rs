@@ -152,6 +152,15 @@ impl Profiles {
         Ok(())
     }
 
+    /// The expert's public profile; `None` until they first save it.
+    pub async fn profile(&self, user: UserId) -> Result<Option<ExpertProfile>, ProfileError> {
+        match self.store.expert_profile(user).await {
+            Ok(p) => Ok(Some(p)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn own(&self, user: UserId) -> Result<OwnProfile, ProfileError> {
         let profile = match self.store.expert_profile(user).await {
             Ok(p) => Some(p),

@@ -208,6 +208,26 @@ impl PaymentStore for SqlStore {
         })
     }
 
+    async fn purchases_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Purchase>> {
+        let mut found = Vec::new();
+        on_reader!(self, |pool| {
+            for chunk in ids.chunks(400) {
+                let mut qb =
+                    sqlx::QueryBuilder::new(format!("SELECT {PURCHASE_COLUMNS} FROM purchases p WHERE p.id IN ("));
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                list.push_unseparated(")");
+                for row in qb.build().fetch_all(pool).await.map_err(err)? {
+                    found.push(purchase(&row)?);
+                }
+            }
+        });
+        found.sort_by_key(|p| p.id);
+        Ok(found)
+    }
+
     async fn user_purchases(&self, user: UserId, limit: i64) -> StoreResult<Vec<Purchase>> {
         on_reader!(self, |pool| {
             let q = format!(

@@ -181,6 +181,21 @@ pub trait LedgerStore {
         currency: Currency,
         now: DateTime<Utc>,
     ) -> StoreResult<LedgerAccount>;
+    /// The account of `owner` for `kind` and `currency` if it exists. A read: it never
+    /// creates one, so pages that only show balances need not wait for the writer.
+    async fn find_ledger_account(
+        &self,
+        owner: LedgerOwner,
+        kind: AccountKind,
+        currency: Currency,
+    ) -> StoreResult<Option<LedgerAccount>>;
+    /// The accounts of `kind` that exist for any of `owners`, in every currency, oldest
+    /// first. A read, like [`LedgerStore::find_ledger_account`].
+    async fn find_ledger_accounts(
+        &self,
+        owners: &[LedgerOwner],
+        kind: AccountKind,
+    ) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>>;
     async fn ledger_account_by_id(&self, id: AccountId) -> StoreResult<(LedgerAccount, LedgerOwner)>;
     /// All accounts, oldest first.
     async fn ledger_accounts(&self, limit: i64, offset: i64) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>>;
@@ -222,6 +237,8 @@ pub trait PaymentStore {
     async fn create_purchase(&self, user: UserId, pack: &CreditPack, now: DateTime<Utc>) -> StoreResult<Purchase>;
     async fn set_checkout_session(&self, purchase: i64, session: &str) -> StoreResult<()>;
     async fn purchase(&self, id: i64) -> StoreResult<Purchase>;
+    /// The purchases with these ids, oldest first; unknown ids are left out.
+    async fn purchases_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Purchase>>;
     /// A user's purchases, newest first.
     async fn user_purchases(&self, user: UserId, limit: i64) -> StoreResult<Vec<Purchase>>;
     /// Every purchase, newest first (the admin's list).

@@ -7,6 +7,7 @@ use askama::Template;
 use augure_app::AccountError;
 use augure_app::credit::{CreditError, PaymentError};
 use augure_app::i18n::Tr;
+use augure_app::idempotency::IdempotencyError;
 use augure_domain::Role;
 use augure_domain::account::PasswordError;
 use axum::body::Body;
@@ -97,6 +98,10 @@ impl From<CreditError> for Problem {
             CreditError::UnknownPack => p(StatusCode::NOT_FOUND, "err-unknown-pack"),
             CreditError::PackNotForSale => p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-not-for-sale"),
             CreditError::UnknownPurchase => p(StatusCode::NOT_FOUND, "err-not-found"),
+            CreditError::CheckoutDone => p(StatusCode::GONE, "err-checkout-done"),
+            CreditError::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
+            CreditError::InvalidAmount => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+            CreditError::MissingRequestKey => Problem::status(StatusCode::UNPROCESSABLE_ENTITY),
             CreditError::NotRefundable(max) => Problem {
                 arg: Some(("max", max.to_string())),
                 ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-not-refundable")
@@ -114,6 +119,15 @@ impl From<CreditError> for Problem {
             CreditError::Ledger(e) => p(StatusCode::CONFLICT, "err-ledger").with_detail(e.to_string()),
             CreditError::RefundFailed => p(StatusCode::CONFLICT, "err-refund-failed"),
             CreditError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IdempotencyError> for Problem {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Mismatch => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-idempotency-mismatch"),
+            IdempotencyError::Store(e) => e.into(),
         }
     }
 }

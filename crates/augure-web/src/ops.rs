@@ -38,8 +38,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.app.store.backend();
-    match state.app.store.ping().await {
+    let store = state.app.backend();
+    match state.app.ready().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ready", "database": store}))).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");

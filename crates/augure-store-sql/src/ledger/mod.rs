@@ -194,6 +194,52 @@ impl LedgerStore for SqlStore {
         })
     }
 
+    async fn find_ledger_account(
+        &self,
+        owner: LedgerOwner,
+        kind: AccountKind,
+        currency: Currency,
+    ) -> StoreResult<Option<LedgerAccount>> {
+        let q = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner_key = $1 AND kind = $2 AND currency = $3"
+        );
+        on_reader!(self, |pool| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(q))
+                .bind(owner.key())
+                .bind(kind.as_str())
+                .bind(currency.code())
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.map(|row| Ok(account(&row)?.0)).transpose()
+        })
+    }
+
+    async fn find_ledger_accounts(
+        &self,
+        owners: &[LedgerOwner],
+        kind: AccountKind,
+    ) -> StoreResult<Vec<(LedgerAccount, LedgerOwner)>> {
+        let mut found = Vec::new();
+        on_reader!(self, |pool| {
+            for chunk in owners.chunks(400) {
+                let mut qb =
+                    sqlx::QueryBuilder::new(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE kind = "));
+                qb.push_bind(kind.as_str()).push(" AND owner_key IN (");
+                let mut list = qb.separated(", ");
+                for owner in chunk {
+                    list.push_bind(owner.key());
+                }
+                list.push_unseparated(")");
+                for row in qb.build().fetch_all(pool).await.map_err(err)? {
+                    found.push(account(&row)?);
+                }
+            }
+        });
+        found.sort_by_key(|(a, _)| a.id.0);
+        Ok(found)
+    }
+
     async fn ledger_account_by_id(&self, id: AccountId) -> StoreResult<(LedgerAccount, LedgerOwner)> {
         on_reader!(self, |pool| {
             let q = format!("SELECT {} FROM ledger_accounts WHERE id = $1", ACCOUNT_COLUMNS);

@@ -402,9 +402,9 @@ async fn create_purchase(
     let request_hash = format!("purchases:{}", body.pack_id);
     let key = idempotency_key(&headers)?;
     if let Some(key) = &key
-        && let Some(stored) = st.app.store.stored_response(user.id, key).await?
+        && let Some(stored) = st.app.idempotency.replay(user.id, key, &request_hash).await?
     {
-        return replay(stored, &request_hash);
+        return Ok(replay(stored));
     }
     let (purchase, checkout) = st.app.credit.start_purchase(user, body.pack_id, &st.app.settings.public_url).await?;
     let view = PurchaseView {
@@ -418,7 +418,7 @@ async fn create_purchase(
     let json = serde_json::to_string(&view).map_err(Problem::internal)?;
     if let Some(key) = &key {
         let stored = augure_store::StoredResponse { request_hash, status: 201, body: json.clone() };
-        st.app.store.store_response(user.id, key, &stored, st.app.clock.now()).await?;
+        st.app.idempotency.remember(user.id, key, &stored).await?;
     }
     Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
 }
@@ -433,13 +433,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     })
 }
 
-/// The first answer given for this key, or an error if the key now comes with another body.
-fn replay(stored: augure_store::StoredResponse, request_hash: &str) -> Result<Response, Problem> {
-    if stored.request_hash != request_hash {
-        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-idempotency-mismatch"));
-    }
+/// The first answer given for this key, sent again.
+fn replay(stored: augure_store::StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    Ok((
+    (
         status,
         [
             (axum::http::header::CONTENT_TYPE, "application/json"),
@@ -447,7 +444,7 @@ fn replay(stored: augure_store::StoredResponse, request_hash: &str) -> Result<Re
         ],
         stored.body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The caller's credit: what is available, what live consultations hold, and the history.
@@ -459,11 +456,7 @@ async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<Wa
         .history
         .iter()
         .filter(|t| t.amount > 0)
-        .map(|t| WalletLine {
-            at: t.created_at.to_rfc3339(),
-            code: t.code.clone(),
-            amount: if t.credit == w.account { t.amount } else { -t.amount },
-        })
+        .map(|t| WalletLine { at: t.created_at.to_rfc3339(), code: t.code.clone(), amount: w.signed_amount(t) })
         .collect();
     Ok(Json(WalletView {
         currency: w.currency.code().into(),

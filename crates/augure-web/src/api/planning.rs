@@ -2,8 +2,7 @@
 //! "tell me when they are back" alert.
 
 use augure_app::planning::{PlanError, format_time};
-use augure_domain::Role;
-use augure_store::{StoreError, User};
+use augure_store::User;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -60,11 +59,7 @@ pub(super) struct AlertView {
 async fn expert_by_code(st: &AppState, code: &str) -> Result<User, Problem> {
     let not_found = || Problem::status(StatusCode::NOT_FOUND);
     let code: u32 = code.parse().map_err(|_| not_found())?;
-    match st.app.store.user_by_expert_code(code).await {
-        Ok(user) if user.role == Role::Expert => Ok(user),
-        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    st.app.accounts.expert_by_code(code).await?.ok_or_else(not_found)
 }
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {

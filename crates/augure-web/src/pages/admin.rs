@@ -1,6 +1,7 @@
 //! The operator's pages: overview, the mail outbox, the job queue, accounts.
 
 use askama::Template;
+use augure_app::admin::{LedgerOverview, Paged};
 use augure_domain::ledger::{AccountId, LedgerAccount};
 use augure_domain::{MailId, Money, Role};
 use augure_store::{Job, JobStatus, LedgerOwner, StoredMail, Transfer, TrialBalance, User};
@@ -72,13 +73,13 @@ pub struct JobFilter {
 
 pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     ctx.require(Role::Admin)?;
-    let store = &st.app.store;
+    let overview = st.app.back_office.overview().await?;
     let page = AdminHome {
-        users: store.count_users().await?,
-        queued: store.list_jobs(Some(JobStatus::Queued), 1000).await?.len(),
-        failed: store.list_jobs(Some(JobStatus::Failed), 1000).await?.len(),
+        users: overview.users,
+        queued: overview.queued,
+        failed: overview.failed,
         mailer: st.app.jobs.mailer_name(),
-        backend: store.backend(),
+        backend: overview.backend,
         l: ctx.layout(&st),
     };
     render(StatusCode::OK, &page)
@@ -86,34 +87,28 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
 
 pub async fn outbox(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
-    let page = p.page.max(0);
-    let mut mails = st.app.store.list_mail(PAGE_SIZE + 1, page * PAGE_SIZE).await?;
-    let more = mails.len() as i64 > PAGE_SIZE;
-    mails.truncate(PAGE_SIZE as usize);
+    let Paged { items: mails, page, more } = st.app.back_office.outbox(p.page, PAGE_SIZE).await?;
     render(StatusCode::OK, &OutboxPage { l: ctx.layout(&st), mails, page, more })
 }
 
 pub async fn outbox_mail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    let mail = st.app.store.mail(MailId(id)).await?;
+    let mail = st.app.back_office.mail(MailId(id)).await?;
     render(StatusCode::OK, &MailPage { l: ctx.layout(&st), mail })
 }
 
 pub async fn jobs(State(st): State<AppState>, ctx: PageCtx, Query(f): Query<JobFilter>) -> PageResult {
     ctx.require(Role::Admin)?;
     let status = JobStatus::parse(&f.status);
-    let jobs = st.app.store.list_jobs(status, 200).await?;
+    let jobs = st.app.back_office.jobs(status, 200).await?;
     let filter = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
     render(StatusCode::OK, &JobsPage { l: ctx.layout(&st), jobs, filter })
 }
 
 pub async fn users(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
-    let page = p.page.max(0);
-    let mut users = st.app.store.list_users(None, PAGE_SIZE + 1, page * PAGE_SIZE).await?;
-    let more = users.len() as i64 > PAGE_SIZE;
-    users.truncate(PAGE_SIZE as usize);
+    let Paged { items: users, page, more } = st.app.back_office.users(p.page, PAGE_SIZE).await?;
     render(StatusCode::OK, &UsersPage { l: ctx.layout(&st), users, page, more })
 }
 
@@ -177,12 +172,8 @@ fn account_view(l: &Layout<'_>, account: &LedgerAccount, owner: LedgerOwner) -> 
 
 pub async fn ledger(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
-    let page = p.page.max(0);
-    let trial = st.app.store.trial_balance().await?;
-    let sound = trial.iter().all(|t| t.debits_posted == t.credits_posted && t.debits_pending == t.credits_pending);
-    let mut rows = st.app.store.ledger_accounts(PAGE_SIZE + 1, page * PAGE_SIZE).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    let LedgerOverview { trial, sound, accounts } = st.app.back_office.ledger(p.page, PAGE_SIZE).await?;
+    let Paged { items: rows, page, more } = accounts;
     let l = ctx.layout(&st);
     let accounts = rows.iter().map(|(a, o)| account_view(&l, a, *o)).collect();
     render(StatusCode::OK, &LedgerPage { l, trial, accounts, sound, page, more })
@@ -191,8 +182,7 @@ pub async fn ledger(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Pa
 pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     ctx.require(Role::Admin)?;
     let id = AccountId(id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?);
-    let (account, owner) = st.app.store.ledger_account_by_id(id).await?;
-    let transfers: Vec<Transfer> = st.app.store.account_transfers(id, 200).await?;
+    let (account, owner, transfers) = st.app.back_office.ledger_account(id, 200).await?;
     let l = ctx.layout(&st);
     let transfers = transfers
         .into_iter()
@@ -225,9 +215,6 @@ struct TransfersPage<'a> {
 
 pub async fn ledger_transfers(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
-    let page = p.page.max(0);
-    let mut transfers = st.app.store.recent_transfers(PAGE_SIZE + 1, page * PAGE_SIZE).await?;
-    let more = transfers.len() as i64 > PAGE_SIZE;
-    transfers.truncate(PAGE_SIZE as usize);
+    let Paged { items: transfers, page, more } = st.app.back_office.transfers(p.page, PAGE_SIZE).await?;
     render(StatusCode::OK, &TransfersPage { l: ctx.layout(&st), transfers, page, more })
 }

@@ -91,11 +91,7 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
     let upcoming = st.app.planning.upcoming(&me).await?;
     let today_slots: Vec<_> = upcoming.slots.iter().filter(|s| s.date == upcoming.today).copied().collect();
     let site = home_site(&st, &me).await?;
-    let profile = match st.app.store.expert_profile(me.id).await {
-        Ok(p) => Some(p),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let profile = st.app.profiles.profile(me.id).await?;
     let availability = &st.app.availability;
     let presence = availability.presence(me.id).await?;
     let now = st.app.clock.now();

@@ -281,7 +281,7 @@ pub async fn switch_language(
     };
     // Mail follows the language the person chose.
     if let Some(session) = &ctx.session {
-        st.app.store.set_user_locale(session.user.id, locale).await?;
+        st.app.accounts.set_locale(session.user.id, locale).await?;
     }
     let cookie = Cookie::build((LANG_COOKIE, locale))
         .path("/")

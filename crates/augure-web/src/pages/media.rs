@@ -195,16 +195,18 @@ pub async fn moderation(State(st): State<AppState>, ctx: PageCtx) -> PageResult 
 }
 
 async fn moderation_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<String>) -> PageResult {
-    let queue = st.app.media.queue(200).await?;
-    let mut items = Vec::with_capacity(queue.len());
-    for item in queue {
-        let user = st.app.store.user_by_id(item.user_id).await?;
-        items.push(QueueItem {
+    let items = st
+        .app
+        .media
+        .queue_with_experts(200)
+        .await?
+        .into_iter()
+        .map(|(item, user)| QueueItem {
             expert: user.display_name,
             expert_code: user.expert_code.map(|c| c.to_string()).unwrap_or_default(),
             item,
-        });
-    }
+        })
+        .collect();
     render(status, &ModerationPage { l: ctx.layout(st), items, error })
 }
 

@@ -8,7 +8,6 @@ use augure_app::i18n::Tr;
 use augure_app::planning::{PlanError, Upcoming, format_time, parse_time};
 use augure_domain::Role;
 use augure_domain::planning::{PlannedSlot, PlanningError};
-use augure_store::StoreError;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -244,11 +243,7 @@ pub async fn ask_alert(State(st): State<AppState>, ctx: PageCtx, Path(code): Pat
     let Some(session) = &ctx.session else {
         return Ok(Redirect::to(&format!("/login?next=%2Fexperts%2F{code}")).into_response());
     };
-    let expert = match st.app.store.user_by_expert_code(code).await {
-        Ok(user) if user.role == Role::Expert => user,
-        Ok(_) | Err(StoreError::NotFound) => return Err(not_found().into()),
-        Err(e) => return Err(e.into()),
-    };
+    let expert = st.app.accounts.expert_by_code(code).await?.ok_or_else(not_found)?;
     match st.app.planning.ask_back_alert(&session.user, &expert).await {
         Ok(_) => Ok(Redirect::to(&format!("{profile_url}?alert=1")).into_response()),
         // Back already: the profile shows how to consult them now.

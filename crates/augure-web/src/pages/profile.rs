@@ -82,7 +82,7 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         )),
         _ => None,
     };
-    let user = st.app.store.user_by_id(p.user_id).await?;
+    let user = st.app.accounts.user(p.user_id).await?;
     let upcoming = st.app.planning.upcoming(&user).await?;
     let tz = upcoming.time_zone;
     let now = st.app.clock.now();
@@ -160,7 +160,7 @@ pub async fn sitemap_index(State(st): State<AppState>) -> PageResult {
 pub async fn sitemap(State(st): State<AppState>, Path(file): Path<String>) -> PageResult {
     let not_found = || Problem::status(StatusCode::NOT_FOUND);
     let code: augure_domain::SiteCode = file.strip_suffix(".xml").and_then(|c| c.parse().ok()).ok_or_else(not_found)?;
-    let site = st.app.store.site_by_code(&code).await.map_err(|_| not_found())?;
+    let site = st.app.sites.by_code(&code).await?.ok_or_else(not_found)?;
     let base = st.app.settings.public_url.trim_end_matches('/').to_owned();
     let listed = st.app.directory.listing(&DirectoryQuery::default()).await?;
     let mut xml = String::from(

@@ -2,7 +2,7 @@
 //! list of purchases with refunds.
 
 use askama::Template;
-use augure_app::credit::RefundOutcome;
+use augure_app::credit::{CreditError, RefundOutcome, Wallet};
 use augure_domain::{Money, Role};
 use augure_store::{Purchase, Transfer};
 use axum::extract::{Path, Query, State};
@@ -63,8 +63,8 @@ fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
     }
 }
 
-fn line_view(l: &Layout<'_>, account: augure_domain::ledger::AccountId, t: &Transfer) -> LineView {
-    let signed = if t.credit == account { t.amount } else { -t.amount };
+fn line_view(l: &Layout<'_>, wallet: &Wallet, t: &Transfer) -> LineView {
+    let signed = wallet.signed_amount(t);
     let label = match t.code.as_str() {
         code @ ("purchase" | "bonus" | "refund") => l.tr.t(&format!("wallet-code-{code}")),
         other => other.to_owned(),
@@ -93,7 +93,7 @@ pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Wa
             })
             .collect(),
         purchases: wallet.purchases.iter().map(|p| purchase_view(&l, p)).collect(),
-        history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, wallet.account, t)).collect(),
+        history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, &wallet, t)).collect(),
         just_paid: q.purchase.is_some_and(|id| wallet.purchases.iter().any(|p| p.id == id)),
         l,
     };
@@ -131,11 +131,7 @@ struct ReceiptPage<'a> {
 pub async fn receipt(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     let me = ctx.require(Role::Client)?.clone();
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    let purchase = st.app.store.purchase(id).await?;
-    // Someone else's receipt does not exist, as far as this client can tell.
-    if purchase.user_id != me.id || purchase.status != augure_store::PurchaseStatus::Paid {
-        return Err(Problem::status(StatusCode::NOT_FOUND).into());
-    }
+    let purchase = st.app.credit.receipt(&me, id).await?;
     let l = ctx.layout(&st);
     let page = ReceiptPage {
         id,
@@ -185,27 +181,26 @@ pub struct AdminQuery {
 
 pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
     ctx.require(Role::Admin)?;
-    let purchases = st.app.store.recent_purchases(100, 0).await?;
+    let purchases = st.app.credit.recent_purchases(100).await?;
+    let refunds = st.app.credit.pending_refunds(100).await?;
     let l = ctx.layout(&st);
-    let mut rows = Vec::new();
-    for p in &purchases {
-        let refundable = st.app.credit.refundable(p).await?;
-        rows.push((purchase_view(&l, p), refundable.format(l.tr.locale), refundable.minor, format!("#{}", p.user_id)));
-    }
-    let mut pending = Vec::new();
-    for refund in st.app.store.pending_refunds(100).await? {
-        let purchase = st.app.store.purchase(refund.purchase_id).await?;
-        let amount = Money::new(refund.amount, purchase.price.currency);
-        // The form's key is what the ledger key was made from: sending it again resumes.
-        let prefix = format!("refund:{}:", refund.purchase_id);
-        let Some(key) = refund.key.strip_prefix(&prefix) else { continue };
-        pending.push(PendingRefundRow {
-            purchase_id: refund.purchase_id,
-            amount: amount.format(l.tr.locale),
-            amount_major: amount.to_major(),
-            key: key.to_owned(),
-        });
-    }
+    let rows = purchases
+        .iter()
+        .map(|r| {
+            let p = &r.purchase;
+            (purchase_view(&l, p), r.refundable.format(l.tr.locale), r.refundable.minor, format!("#{}", p.user_id))
+        })
+        .collect();
+    // Sending the request's key again resumes the refund.
+    let pending = refunds
+        .into_iter()
+        .map(|r| PendingRefundRow {
+            purchase_id: r.purchase_id,
+            amount: r.amount.format(l.tr.locale),
+            amount_major: r.amount.to_major(),
+            key: r.request_key,
+        })
+        .collect();
     let message = q
         .refunded
         .map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()))
@@ -237,13 +232,7 @@ pub async fn admin_refund(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    let purchase = st.app.store.purchase(id).await?;
-    let amount = Money::parse_major(&form.amount, purchase.price.currency)
-        .map_err(|_| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"))?;
-    if form.key.trim().is_empty() {
-        return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into());
-    }
-    let outcome = st.app.credit.refund(id, amount.minor, form.key.trim()).await?;
+    let outcome = st.app.credit.refund_typed(id, &form.amount, &form.key).await?;
     let done = match outcome {
         RefundOutcome::Done => "refunded",
         RefundOutcome::Retrying => "refund_retrying",
@@ -274,7 +263,7 @@ struct PackRow {
 
 async fn packs_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<Problem>) -> PageResult {
     let sites = st.app.sites.list().await?;
-    let packs = st.app.store.all_credit_packs().await?;
+    let packs = st.app.credit.all_packs().await?;
     let l = ctx.layout(st);
     let sites = sites
         .iter()
@@ -318,26 +307,14 @@ pub async fn admin_add_pack(
     PageForm(form): PageForm<PackForm>,
 ) -> PageResult {
     ctx.require(Role::Admin)?;
-    let site = match form.site.parse() {
-        Ok(code) => st.app.store.site_by_code(&code).await.ok(),
-        Err(_) => None,
-    };
-    let Some(site) = site else {
-        let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site");
-        return packs_page(&st, &ctx, problem.status, Some(problem)).await;
-    };
-    let bonus = if form.bonus.trim().is_empty() { "0" } else { form.bonus.as_str() };
-    let amounts =
-        Money::parse_major(&form.price, site.currency).and_then(|p| Ok((p, Money::parse_major(bonus, site.currency)?)));
-    match amounts {
-        Ok((price, bonus)) if price.minor > 0 && bonus.minor >= 0 => {
-            st.app.store.create_credit_pack(site.id, price, bonus, st.app.clock.now()).await?;
-            Ok(Redirect::to("/admin/packs").into_response())
-        }
-        _ => {
-            let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount");
+    match st.app.credit.add_pack(&form.site, &form.price, &form.bonus).await {
+        Ok(_) => Ok(Redirect::to("/admin/packs").into_response()),
+        // Shown above the form, which stays as it was.
+        Err(e @ (CreditError::UnknownSite | CreditError::InvalidAmount)) => {
+            let problem = Problem::from(e);
             packs_page(&st, &ctx, problem.status, Some(problem)).await
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -355,6 +332,6 @@ pub async fn admin_toggle_pack(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    st.app.store.set_credit_pack_active(id, form.active == "true").await?;
+    st.app.credit.set_pack_active(id, form.active == "true").await?;
     Ok(Redirect::to("/admin/packs").into_response())
 }

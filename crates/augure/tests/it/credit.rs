@@ -189,6 +189,10 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
     assert!(done.text().await.unwrap().contains("Remboursement de l"));
     refund("5", "k1").await;
     assert_eq!(available(&app).await, "17,00\u{a0}€", "the same request refunds once");
+    // The list reads what is left to refund from the client's account: 15 of the 20 paid.
+    let list = admin.get(app.url("/admin/purchases")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("<td>15,00\u{a0}€</td>"), "{list}");
+    assert!(list.contains(&format!("action=\"/admin/purchases/{}/refund\"", purchase.id)), "{list}");
     let too_much = refund("15,01", "k2").await;
     assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_much.text().await.unwrap().contains("1500 centimes au plus"));
@@ -352,4 +356,26 @@ async fn an_admin_sells_and_withdraws_packs_per_site() {
 async fn pack_for(app: &TestApp, site: &str, price: i64) -> i64 {
     let site = app.store.site_by_code(&site.parse().unwrap()).await.unwrap();
     app.store.credit_packs(site.id).await.unwrap().into_iter().find(|p| p.price.minor == price).unwrap().id
+}
+
+/// Every ledger account, whoever owns it.
+async fn ledger_accounts(app: &TestApp) -> usize {
+    app.store.ledger_accounts(10_000, 0).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn the_wallet_of_a_client_who_never_bought_is_read_without_creating_an_account() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let token =
+        crate::accounts_api::api_signup(&app, "marie@example.fr", "client").await["token"].as_str().unwrap().to_owned();
+    let marie = app.signed_in("/login", "marie@example.fr", "correct horse").await;
+    let before = ledger_accounts(&app).await;
+    let page = marie.get(app.url("/wallet")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("id=\"available\">0,00\u{a0}€<"));
+    let wallet: Value =
+        app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(wallet, json!({"currency": "EUR", "available": 0, "on_hold": 0, "history": []}));
+    assert_eq!(ledger_accounts(&app).await, before, "reading a wallet writes nothing");
 }
