@@ -1,6 +1,7 @@
 //! The ledger: accounts, transfers and what `ledger verify` replays. Writing a batch of
 //! transfers is in [`write`]; SQLite's writer cache in [`cache`].
 
+mod batch;
 mod cache;
 mod write;
 
