@@ -1,5 +1,6 @@
-//! The storage port. One supertrait, [`Store`], split by aggregate; each backend crate
-//! implements it and runs the [`conformance`] suite against itself. Methods take `now`
+//! The storage port. One supertrait, [`Store`], split by aggregate; `augure-store-sql`
+//! implements it for both engines, and each backend crate runs the [`conformance`] suite
+//! against itself. Methods take `now`
 //! explicitly: a store never reads a clock.
 
 mod error;
