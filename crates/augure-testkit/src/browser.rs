@@ -189,6 +189,27 @@ impl Browser {
 
     /// Ends the session and chromedriver. Dropping the browser does the same, but this
     /// closes Chromium without blocking the runtime.
+    /// The WCAG 2.1 A/AA violations axe-core finds on the current page, as `rule (count)`.
+    /// axe-core comes from npm (`.ci/run` installs it; `AUGURE_TEST_AXE` names its
+    /// `axe.min.js`). Without it this returns `None` after saying why, except under
+    /// `CI=true`, where it panics. The script is sent as the WebDriver script itself, not
+    /// evaluated by the page, so the pages' `script-src 'self'` policy stays on.
+    pub async fn axe_violations(&self) -> Option<Vec<String>> {
+        let path = std::env::var("AUGURE_TEST_AXE").unwrap_or_else(|_| "node_modules/axe-core/axe.min.js".into());
+        let source = match std::fs::read_to_string(&path) {
+            Ok(source) => source,
+            Err(e) => return augure_store::conformance::service_missing("axe-core", format!("{path}: {e}")),
+        };
+        let script = format!(
+            "{source}\n;const done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }})\n\
+             .then(r => done(r.violations.map(v => v.id + ' (' + v.nodes.length + ')')), e => done(['axe failed: ' + e]));"
+        );
+        let found = self.command(Method::POST, "/execute/async", Some(json!({ "script": script, "args": [] }))).await;
+        let found = found.as_array().map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect());
+        Some(found.unwrap_or_else(|| vec!["axe returned no list".into()]))
+    }
+
     pub async fn quit(mut self) {
         if let Some(session) = self.session.take() {
             let _ = self.send(Method::DELETE, format!("/session/{session}"), None).await;

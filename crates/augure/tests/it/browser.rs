@@ -146,3 +146,67 @@ async fn browser_home_listing_updates_when_an_expert_changes_status() {
     assert_eq!(browser.text("#listing .card.expert p").await, "Unavailable");
     browser.quit().await;
 }
+
+/// Every page stays accessible (WCAG 2.1 AA, as axe-core checks it) at phone size, where
+/// wide admin tables scroll sideways and must stay reachable by keyboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    let password = augure_app::demo::DEMO_PASSWORD;
+    let walks: [(&str, &str, &str, &str, &[&str]); 3] = [
+        (
+            "/login",
+            "claire@augure.localhost",
+            password,
+            "header form[action='/logout']",
+            &["/dashboard", "/wallet", "/"],
+        ),
+        (
+            "/expert/login",
+            "luna@augure.localhost",
+            password,
+            "#media-link",
+            &["/expert/dashboard", "/expert/profile/edit", "/expert/planning", "/expert/bank"],
+        ),
+        (
+            "/admin/login",
+            augure_app::demo::ADMIN_EMAIL,
+            augure_app::demo::ADMIN_PASSWORD,
+            "nav.tabs a[href='/admin/moderation']",
+            &[
+                "/admin",
+                "/admin/users",
+                "/admin/jobs",
+                "/admin/outbox",
+                "/admin/ledger",
+                "/admin/ledger/transfers",
+                "/admin/purchases",
+                "/admin/packs",
+                "/admin/moderation",
+                "/admin/specialties",
+            ],
+        ),
+    ];
+    let mut violations = Vec::new();
+    for (login, email, password, signed_in, pages) in walks {
+        browser.goto(&app.url(login)).await;
+        browser.wait_for("input[name=email]").await;
+        browser.type_into("input[name=email]", email).await;
+        browser.type_into("input[name=password]", password).await;
+        browser.click("main form button[type=submit]").await;
+        browser.wait_for(signed_in).await;
+        for page in pages {
+            browser.goto(&app.url(page)).await;
+            let Some(found) = browser.axe_violations().await else { return };
+            if !found.is_empty() {
+                violations.push(format!("{page}: {}", found.join(", ")));
+            }
+        }
+        browser.click("header form[action='/logout'] button").await;
+        browser.wait_for("header a[href='/signup']").await;
+    }
+    assert!(violations.is_empty(), "axe-core violations at 412 px: {violations:#?}");
+    browser.quit().await;
+}
