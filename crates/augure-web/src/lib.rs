@@ -9,6 +9,7 @@ mod limits;
 mod locale;
 mod ops;
 mod pages;
+mod redirect;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use super::{Layout, PageCtx, PageForm, PageResult, dashboard_url, render};
 use crate::AppState;
 use crate::auth::{ClientIp, check_rate, clear_session_cookie, session_cookie};
 use crate::error::Problem;
+use crate::redirect::local_path;
 
 #[derive(Template)]
 #[template(path = "signup.html")]
@@ -80,12 +81,6 @@ pub struct LoginForm {
 pub struct NextQuery {
     #[serde(default)]
     next: String,
-}
-
-/// Only a path on this site: never an open redirect.
-fn local_path(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n']))
-        .then_some(next)
 }
 
 #[derive(Deserialize)]

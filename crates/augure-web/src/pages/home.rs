@@ -288,9 +288,8 @@ pub async fn switch_language(
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::days(365))
         .build();
-    // Only local paths: never an open redirect.
-    let next = if form.next.starts_with('/') && !form.next.starts_with("//") { form.next } else { "/".into() };
-    Ok((jar.add(cookie), Redirect::to(&next)).into_response())
+    let next = crate::redirect::local_path(&form.next).unwrap_or("/");
+    Ok((jar.add(cookie), Redirect::to(next)).into_response())
 }
 
 /// `/directory/events`: a server-sent event each time something listed changes on this

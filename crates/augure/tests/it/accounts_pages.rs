@@ -281,3 +281,23 @@ async fn sign_in_returns_to_the_page_asked_for_and_never_elsewhere() {
         assert_eq!(response.headers()["location"], expected, "next={next}");
     }
 }
+
+/// Browsers drop tabs and line breaks from a URL and read `\` as `/`: such a `next` would
+/// lead to another site, so sign-in and the language switcher both refuse it.
+#[tokio::test]
+async fn sign_in_and_language_switch_refuse_redirects_hidden_by_control_characters() {
+    let app = TestApp::spawn().await;
+    sign_up(&app, &app.client, "/signup", "c@example.fr").await;
+    let client = TestApp::client_without_redirects();
+    for next in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "/x/\u{0}/y"] {
+        let login = client
+            .post(app.url("/login"))
+            .form(&[("email", "c@example.fr"), ("password", "correct horse"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.headers()["location"], "/dashboard", "sign-in next={next:?}");
+        let lang = client.post(app.url("/lang")).form(&[("lang", "it"), ("next", next)]).send().await.unwrap();
+        assert_eq!(lang.headers()["location"], "/", "language next={next:?}");
+    }
+}
