@@ -136,6 +136,9 @@ pub enum CreditError {
     PackNotForSale,
     #[error("no such purchase")]
     UnknownPurchase,
+    /// Credit, wallets and purchases are a client's: experts and admins have none.
+    #[error("only clients hold credit")]
+    NotAClient,
     #[error("this checkout is already paid or closed")]
     CheckoutDone,
     #[error("no such site")]
@@ -341,6 +344,9 @@ impl Credit {
     /// A client's wallet in their site's currency. Only reads: a client who never bought
     /// has no account yet, and an empty wallet.
     pub async fn wallet(&self, user: &User) -> Result<Wallet, CreditError> {
+        if user.role != Role::Client {
+            return Err(CreditError::NotAClient);
+        }
         let currency = self.site_of(user).await?.map_or(Currency::Eur, |s| s.currency);
         let account = self.ledger.find_account(LedgerOwner::User(user.id), AccountKind::ClientCredit, currency).await?;
         let history = match &account {

@@ -98,6 +98,7 @@ impl From<CreditError> for Problem {
             CreditError::UnknownPack => p(StatusCode::NOT_FOUND, "err-unknown-pack"),
             CreditError::PackNotForSale => p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-not-for-sale"),
             CreditError::UnknownPurchase => p(StatusCode::NOT_FOUND, "err-not-found"),
+            CreditError::NotAClient => p(StatusCode::FORBIDDEN, "err-forbidden"),
             CreditError::CheckoutDone => p(StatusCode::GONE, "err-checkout-done"),
             CreditError::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             CreditError::InvalidAmount => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),

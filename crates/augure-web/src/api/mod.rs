@@ -449,7 +449,8 @@ fn replay(stored: augure_store::StoredResponse) -> Response {
 
 /// The caller's credit: what is available, what live consultations hold, and the history.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "credit", security(("bearer" = [])),
-    responses((status = 200, body = WalletView), (status = 401, body = ProblemView, content_type = "application/problem+json")))]
+    responses((status = 200, body = WalletView), (status = 401, body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "the caller is not a client", body = ProblemView, content_type = "application/problem+json")))]
 async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<WalletView>, Problem> {
     let w = st.app.credit.wallet(&caller.session.user).await?;
     let history = w

@@ -379,3 +379,20 @@ async fn the_wallet_of_a_client_who_never_bought_is_read_without_creating_an_acc
     assert_eq!(wallet, json!({"currency": "EUR", "available": 0, "on_hold": 0, "history": []}));
     assert_eq!(ledger_accounts(&app).await, before, "reading a wallet writes nothing");
 }
+
+/// Credit is a client's: an expert's or admin's token gets 403 on the wallet, as the page
+/// does, and no account is created for them.
+#[tokio::test]
+async fn the_wallet_api_answers_403_to_experts_and_admins() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let before = ledger_accounts(&app).await;
+    for (email, password) in [("luna@augure.localhost", demo::DEMO_PASSWORD), (demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD)]
+    {
+        let token = app.api_token(email, password).await;
+        let wallet = app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(wallet.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(wallet.headers()["content-type"], "application/problem+json");
+    }
+    assert_eq!(ledger_accounts(&app).await, before, "no client account for them");
+}
