@@ -12,6 +12,9 @@ pub trait Dialect {
     /// Ends a `SELECT` of rows the transaction is about to change.
     fn lock_rows(&self) -> &'static str;
 
+    /// Begins a read-only transaction whose statements all see one snapshot.
+    fn begin_snapshot(&self) -> &'static str;
+
     /// Takes the oldest due job (or one whose lease ran out): `$1` = now, `$2` = lease end
     /// (micros); returns `JOB_COLUMNS`.
     fn claim_job_sql(&self) -> &'static str;
@@ -41,6 +44,11 @@ impl Dialect for SqliteConnection {
         ""
     }
 
+    fn begin_snapshot(&self) -> &'static str {
+        // In WAL mode a transaction reads from the snapshot its first read took.
+        "BEGIN"
+    }
+
     fn claim_job_sql(&self) -> &'static str {
         // One writer connection serializes claims, so no row locking is needed.
         claim_job_sql!("")
@@ -62,6 +70,11 @@ impl Dialect for SqliteConnection {
 impl Dialect for PgConnection {
     fn lock_rows(&self) -> &'static str {
         " FOR UPDATE"
+    }
+
+    fn begin_snapshot(&self) -> &'static str {
+        // READ COMMITTED would give each statement its own snapshot.
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     }
 
     fn claim_job_sql(&self) -> &'static str {

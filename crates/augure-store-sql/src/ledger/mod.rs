@@ -18,7 +18,10 @@ use augure_store::*;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use sqlx::Connection;
+
 use crate::codec::*;
+use crate::dialect::Dialect;
 use crate::{SqlStore, err};
 
 pub struct AccountRow {
@@ -359,9 +362,12 @@ impl LedgerStore for SqlStore {
     }
 
     async fn ledger_snapshot(&self) -> StoreResult<ledger::Books> {
-        on_writer!(self, |pool| {
-            // One read transaction: everything describes the same moment.
-            let mut tx = pool.begin().await.map_err(err)?;
+        on_reader!(self, |pool| {
+            // One read-only snapshot: on a live system, the accounts and the transfers
+            // read by the two statements below describe the same moment.
+            let mut conn = pool.acquire().await.map_err(err)?;
+            let begin = conn.begin_snapshot();
+            let mut tx = conn.begin_with(begin).await.map_err(err)?;
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {}, last_transfer_id FROM ledger_accounts ORDER BY id",
                 ACCOUNT_COLUMNS

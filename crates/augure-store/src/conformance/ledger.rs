@@ -262,3 +262,30 @@ pub async fn concurrent_replays_of_one_key_move_money_once(store: Arc<dyn Store>
     assert_eq!(balances(&*store, f.client).await.available(), 900);
     assert_sound(&*store).await;
 }
+
+/// `augure ledger verify` on a live system: transfers go on while the books are read, and
+/// every read describes one moment (B6: never a false problem).
+pub async fn a_ledger_snapshot_is_consistent_while_transfers_go_on(store: Arc<dyn Store>) {
+    let f = funded(&*store, 1_000_000).await;
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let batch = [
+                    xfer(&format!("live:{i}:a"), f.client, f.expert, 3),
+                    xfer(&format!("live:{i}:b"), f.client, f.platform, 1),
+                ];
+                store.create_transfers(&batch, t0()).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() || reads < 5 {
+        let audit = ledger::audit(&store.ledger_snapshot().await.unwrap());
+        assert!(audit.problems.is_empty(), "read {reads} saw {:?}", audit.problems);
+        reads += 1;
+    }
+    writer.await.unwrap();
+    assert_sound(&*store).await;
+}

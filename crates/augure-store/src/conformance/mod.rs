@@ -232,6 +232,7 @@ macro_rules! conformance_tests {
             an_account_history_is_newest_first_and_stops_at_the_limit,
             a_batch_mixing_new_repeated_and_stored_transfers,
             concurrent_spending_never_overdraws,
+            a_ledger_snapshot_is_consistent_while_transfers_go_on,
             concurrent_replays_of_one_key_move_money_once,
         );
         $crate::conformance_tests!(@aggregate $fresh; payments:
