@@ -224,6 +224,8 @@ pub enum LedgerError {
     HoldAlreadyResolved(String),
     #[error("the hold has expired")]
     HoldExpired,
+    #[error("the hold has not expired yet")]
+    HoldNotExpired,
     #[error("cannot post more than the hold")]
     ExceedsHold,
     #[error("the accounts or amount differ from the hold's")]
@@ -297,6 +299,10 @@ pub fn apply(
             let timed_out = hold.expires_at.is_some_and(|at| at <= now);
             if timed_out && mode != TransferMode::Expire {
                 return Err(LedgerError::HoldExpired);
+            }
+            // Only time releases a hold this way; a live one is voided or posted.
+            if !timed_out && mode == TransferMode::Expire {
+                return Err(LedgerError::HoldNotExpired);
             }
             let posted = match mode {
                 TransferMode::PostPending => match amount {
@@ -509,6 +515,20 @@ pub struct TransferRequest {
     pub linked: bool,
 }
 
+impl TransferRequest {
+    /// The request as the ledger keeps it: instants to the microsecond, the precision of
+    /// the store. A replay is compared in this form, so a hold whose expiry carries
+    /// nanoseconds is still recognised as the same request.
+    pub fn as_stored(&self) -> TransferRequest {
+        let micros = |at: DateTime<Utc>| DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
+        let mode = match self.mode {
+            TransferMode::Pending { expires_at } => TransferMode::Pending { expires_at: expires_at.map(micros) },
+            other => other,
+        };
+        TransferRequest { mode, ..self.clone() }
+    }
+}
+
 /// A transfer already in the ledger, as the planner needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KnownTransfer {
@@ -575,7 +595,7 @@ pub fn plan_batch(
         let outcome = if chain_failed {
             Outcome::Failed(LedgerError::LinkedTransferFailed)
         } else if let Some(existing) = known.get(&request.key) {
-            if existing.request == *request {
+            if existing.request == request.as_stored() {
                 Outcome::Exists(existing.id)
             } else {
                 Outcome::Failed(LedgerError::KeyReusedWithDifferentContent)
@@ -859,6 +879,22 @@ mod tests {
         book.submit(std::slice::from_ref(&hold), t0());
         let r = book.submit(&[resolve("post", &hold, Some(101), TransferMode::PostPending)], t0());
         assert_eq!(r[0], Err(LedgerError::ExceedsHold));
+    }
+
+    #[test]
+    fn a_hold_cannot_be_expired_before_its_time() {
+        let (mut book, _, client, expert) = funded(1000);
+        let at = t0() + Duration::minutes(5);
+        let hold = req("hold", client, expert, 500, TransferMode::Pending { expires_at: Some(at) });
+        book.submit(std::slice::from_ref(&hold), t0());
+        let early = book.submit(&[resolve("expire", &hold, None, TransferMode::Expire)], at - Duration::seconds(1));
+        assert_eq!(early[0], Err(LedgerError::HoldNotExpired));
+        let never = req("open", client, expert, 100, TransferMode::Pending { expires_at: None });
+        book.submit(std::slice::from_ref(&never), t0());
+        let r = book.submit(&[resolve("expire-open", &never, None, TransferMode::Expire)], at);
+        assert_eq!(r[0], Err(LedgerError::HoldNotExpired), "a hold without a deadline never expires");
+        assert_eq!(book.balances(client).available(), 400);
+        assert!(book.audit().problems.is_empty());
     }
 
     #[test]

@@ -289,3 +289,19 @@ pub async fn a_ledger_snapshot_is_consistent_while_transfers_go_on(store: Arc<dy
     writer.await.unwrap();
     assert_sound(&*store).await;
 }
+
+/// B7: the store keeps instants to the microsecond; a replayed hold whose expiry carries
+/// nanoseconds is the same request, not a reused key.
+pub async fn a_replayed_hold_with_a_sub_microsecond_expiry_is_the_same_transfer(store: Arc<dyn Store>) {
+    let f = funded(&*store, 1000).await;
+    let expires_at = t0() + Duration::minutes(5) + Duration::nanoseconds(789);
+    let hold = TransferRequest {
+        mode: TransferMode::Pending { expires_at: Some(expires_at) },
+        ..xfer("hold:nanos", f.client, f.expert, 300)
+    };
+    let first = store.create_transfers(std::slice::from_ref(&hold), t0()).await.unwrap().remove(0).unwrap();
+    let again = store.create_transfers(std::slice::from_ref(&hold), t0()).await.unwrap().remove(0);
+    assert_eq!(again.map(|t| t.id), Ok(first.id), "a replay answers with the stored hold");
+    assert_eq!(balances(&*store, f.client).await.available(), 700, "held once");
+    assert_sound(&*store).await;
+}
