@@ -115,7 +115,55 @@ async fn run(name: &str, store: &dyn Store, raw: &Raw, n: usize) {
         hot_single / uniform_single,
         hot_batch / uniform_batch
     );
-    println!("  storage: {bytes} bytes per transfer (one row with both entries, and its indexes)\n");
+    println!("  storage: {bytes} bytes per transfer (one row with both entries, and its indexes)");
+    sweep(store, accounts[0], hot).await;
+    println!();
+}
+
+/// The expiry sweep's cost must not grow with the holds already resolved: each node runs it
+/// twice a second. Times one sweep with no hold history, then after `RESOLVED` holds have
+/// come and gone, and reports the ratio (1.0 = independent of history).
+async fn sweep(store: &dyn Store, client: AccountId, hot: AccountId) {
+    const RESOLVED: usize = 5_000;
+    const SWEEPS: u32 = 200;
+    let timed = |now: chrono::DateTime<Utc>| async move {
+        let started = Instant::now();
+        for _ in 0..SWEEPS {
+            assert!(store.expired_holds(now, 100).await.expect("sweep").is_empty());
+        }
+        started.elapsed() / SWEEPS
+    };
+    let deadline = Utc::now() + chrono::Duration::seconds(1);
+    let after = deadline + chrono::Duration::seconds(1);
+    let fresh = timed(after).await;
+    let holds: Vec<TransferRequest> = (0..RESOLVED)
+        .map(|i| TransferRequest {
+            mode: TransferMode::Pending { expires_at: Some(deadline) },
+            ..transfer(&format!("sweep:hold:{i}"), client, hot)
+        })
+        .collect();
+    for chunk in holds.chunks(BATCH) {
+        store.create_transfers(chunk, Utc::now()).await.expect("holds");
+        let expiries: Vec<TransferRequest> = chunk
+            .iter()
+            .map(|h| TransferRequest {
+                key: format!("expire:{}", h.key),
+                amount: None,
+                mode: TransferMode::Expire,
+                pending_key: Some(h.key.clone()),
+                ..h.clone()
+            })
+            .collect();
+        let results = store.create_transfers(&expiries, after).await.expect("expiries");
+        assert!(results.iter().all(Result::is_ok), "an expiry was refused");
+    }
+    let with_history = timed(after).await;
+    println!(
+        "  expiry sweep: {:.0} µs fresh, {:.0} µs after {RESOLVED} resolved holds = {:.2} × fresh",
+        fresh.as_secs_f64() * 1e6,
+        with_history.as_secs_f64() * 1e6,
+        with_history.as_secs_f64() / fresh.as_secs_f64()
+    );
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -192,6 +192,26 @@ impl<'a> Batch<'a> {
         touched
     }
 
+    /// The holds with a deadline this batch opens, as `(id, expires_at micros)`, and the
+    /// holds it resolves.
+    pub fn holds_opened_and_resolved(&self) -> (Vec<(i64, i64)>, Vec<i64>) {
+        let opened = self
+            .created
+            .iter()
+            .filter_map(|t| match t.transfer.mode {
+                TransferMode::Pending { expires_at: Some(at) } => Some((t.transfer.id.0, micros(at))),
+                _ => None,
+            })
+            .collect();
+        let resolved = self
+            .created
+            .iter()
+            .filter(|t| t.transfer.mode.resolves_a_hold())
+            .filter_map(|t| t.transfer.pending_id.map(|id| id.0))
+            .collect();
+        (opened, resolved)
+    }
+
     /// The stored transfers that replayed requests answer with.
     pub fn replayed_ids(&self) -> Vec<i64> {
         self.outcomes

@@ -325,10 +325,10 @@ impl LedgerStore for SqlStore {
     async fn expired_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Transfer>> {
         on_reader!(self, |pool| {
             let q = format!(
-                "SELECT {} FROM ledger_transfers t WHERE t.mode = 'pending' AND t.expires_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id) \
-             ORDER BY t.expires_at, t.id LIMIT $2",
-                TRANSFER_COLUMNS.replace("id, transfer_key", "t.id, t.transfer_key")
+                // Only holds still open: the sweep never rereads the ones already resolved.
+                "SELECT {} FROM ledger_open_holds h JOIN ledger_transfers t ON t.id = h.transfer_id \
+                 WHERE h.expires_at <= $1 ORDER BY h.expires_at, h.transfer_id LIMIT $2",
+                TRANSFER_COLUMNS.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ")
             );
             let rows =
                 sqlx::query(sqlx::AssertSqlSafe(q)).bind(micros(now)).bind(limit).fetch_all(pool).await.map_err(err)?;

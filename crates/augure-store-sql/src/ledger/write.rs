@@ -89,6 +89,13 @@ impl SqlStore {
                     return Err(StoreError::Conflict("ledger_account_version"));
                 }
             }
+            let (opened, resolved) = batch.holds_opened_and_resolved();
+            for chunk in opened.chunks(CHUNK) {
+                open_holds(chunk).build().execute(&mut *tx).await.map_err(err)?;
+            }
+            for chunk in resolved.chunks(CHUNK) {
+                close_holds(chunk).build().execute(&mut *tx).await.map_err(err)?;
+            }
             for chunk in batch.replayed_ids().chunks(CHUNK) {
                 for row in transfers_by_id(chunk).build().fetch_all(&mut *tx).await.map_err(err)? {
                     batch.read_replayed(&row)?;
@@ -221,6 +228,32 @@ where
             .push_bind(account.chain.read_version);
     });
     qb.push(") AS v WHERE ledger_accounts.id = v.column1 AND ledger_accounts.version = v.column8");
+    qb
+}
+
+/// The new holds with a deadline, for the expiry sweep: `(hold, expires_at)`.
+fn open_holds<DB: Database>(holds: &[(i64, i64)]) -> QueryBuilder<DB>
+where
+    i64: Bind<DB>,
+{
+    let mut qb = QueryBuilder::new("INSERT INTO ledger_open_holds (transfer_id, expires_at) ");
+    qb.push_values(holds, |mut row, (hold, expires_at)| {
+        row.push_bind(*hold).push_bind(*expires_at);
+    });
+    qb
+}
+
+/// Holds this batch resolved leave the sweep's list.
+fn close_holds<DB: Database>(holds: &[i64]) -> QueryBuilder<DB>
+where
+    i64: Bind<DB>,
+{
+    let mut qb = QueryBuilder::new("DELETE FROM ledger_open_holds WHERE transfer_id IN (");
+    let mut list = qb.separated(", ");
+    for hold in holds {
+        list.push_bind(*hold);
+    }
+    list.push_unseparated(")");
     qb
 }
 

@@ -305,3 +305,34 @@ pub async fn a_replayed_hold_with_a_sub_microsecond_expiry_is_the_same_transfer(
     assert_eq!(balances(&*store, f.client).await.available(), 700, "held once");
     assert_sound(&*store).await;
 }
+
+/// B7: the expiry sweep lists only holds still open, by deadline: a hold posted or voided
+/// in time, or opened and settled in one batch, is never listed again.
+pub async fn the_expiry_sweep_lists_only_open_holds_by_deadline(store: Arc<dyn Store>) {
+    let f = funded(&*store, 1000).await;
+    let at = |minutes| Some(t0() + Duration::minutes(minutes));
+    let (posted, voided) =
+        (hold("h:posted", f.client, f.expert, 10, at(1)), hold("h:voided", f.client, f.expert, 10, at(1)));
+    let (late, soon) = (hold("h:late", f.client, f.expert, 10, at(4)), hold("h:soon", f.client, f.expert, 10, at(3)));
+    let quick = hold("h:quick", f.client, f.expert, 10, at(2));
+    let batch = [
+        posted.clone(),
+        voided.clone(),
+        late,
+        soon,
+        quick.clone(),
+        settle("s:quick", &quick, None, TransferMode::PostPending),
+        hold("h:open-ended", f.client, f.expert, 10, None),
+    ];
+    assert!(store.create_transfers(&batch, t0()).await.unwrap().iter().all(Result::is_ok));
+    let resolve = [
+        settle("s:posted", &posted, Some(5), TransferMode::PostPending),
+        settle("s:voided", &voided, None, TransferMode::VoidPending),
+    ];
+    assert!(store.create_transfers(&resolve, t0()).await.unwrap().iter().all(Result::is_ok));
+    let keys = |holds: Vec<Transfer>| holds.into_iter().map(|t| t.key).collect::<Vec<_>>();
+    assert_eq!(keys(store.expired_holds(t0() + Duration::minutes(10), 10).await.unwrap()), ["h:soon", "h:late"]);
+    assert_eq!(keys(store.expired_holds(t0() + Duration::minutes(10), 1).await.unwrap()), ["h:soon"]);
+    assert!(store.expired_holds(t0() + Duration::minutes(2), 10).await.unwrap().is_empty());
+    assert_sound(&*store).await;
+}

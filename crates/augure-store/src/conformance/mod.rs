@@ -234,6 +234,7 @@ macro_rules! conformance_tests {
             concurrent_spending_never_overdraws,
             a_ledger_snapshot_is_consistent_while_transfers_go_on,
             a_replayed_hold_with_a_sub_microsecond_expiry_is_the_same_transfer,
+            the_expiry_sweep_lists_only_open_holds_by_deadline,
             concurrent_replays_of_one_key_move_money_once,
         );
         $crate::conformance_tests!(@aggregate $fresh; payments:
