@@ -173,11 +173,14 @@ pub struct HttpSettings {
     /// Largest JSON or form body accepted, in bytes.
     pub max_body_bytes: usize,
     pub request_timeout_seconds: u64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`; unset, it is open
+    /// (fine on a private network or behind a proxy that keeps it in).
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, request_timeout_seconds: 30 }
+        Self { max_body_bytes: 64 * 1024, request_timeout_seconds: 30, metrics_token: None }
     }
 }
 

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/directory.js", axum::routing::get(directory_script))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
+        .layer(middleware::from_fn_with_state(limits::largest_body(&settings), limits::refuse_oversized))
         // Cross-site form posts are refused from the browser's own Sec-Fetch-Site/Origin.
         .layer(CsrfLayer::new())
         .layer(TimeoutLayer::with_status_code(
@@ -69,6 +70,9 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outside the layers above, so their rejections get a proper body too.
         .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
+        // Pages are personal (a wallet, an admin list): never kept by a browser or proxy, so
+        // Back after signing out shows nothing. Static files and media set their own.
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))

@@ -49,7 +49,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics() -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.app.settings.http.metrics_token {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let allowed = given.is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())));
+        if !allowed {
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_handle().render()).into_response()
 }
 

@@ -19,8 +19,8 @@ use crate::auth::ApiCaller;
 use crate::error::Problem;
 
 pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
-    let photo_limit = settings.media.photo_max_upload_bytes.saturating_mul(2).max(16 * 1024 * 1024);
-    let audio_limit = settings.media.audio_max_bytes.saturating_mul(2).max(16 * 1024 * 1024);
+    let photo_limit = crate::limits::upload_body_limit(settings.media.photo_max_upload_bytes);
+    let audio_limit = crate::limits::upload_body_limit(settings.media.audio_max_bytes);
     Router::new()
         .route("/specialties", get(specialties))
         .route("/me/profile", get(own_profile).put(save_profile))

@@ -74,11 +74,13 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/expert/profile/presentation", post(media::save_presentation))
         .route(
             "/expert/profile/photo",
-            post(media::upload_photo).layer(DefaultBodyLimit::max(upload_limit(settings.media.photo_max_upload_bytes))),
+            post(media::upload_photo)
+                .layer(DefaultBodyLimit::max(crate::limits::upload_body_limit(settings.media.photo_max_upload_bytes))),
         )
         .route(
             "/expert/profile/audio",
-            post(media::upload_audio).layer(DefaultBodyLimit::max(upload_limit(settings.media.audio_max_bytes))),
+            post(media::upload_audio)
+                .layer(DefaultBodyLimit::max(crate::limits::upload_body_limit(settings.media.audio_max_bytes))),
         )
         .route("/admin/moderation", get(media::moderation))
         .route("/admin/moderation/{id}", post(media::decide))
@@ -92,10 +94,6 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
 /// The body limit of an upload route. Files somewhat over the setting are still read, so
 /// the browser gets the clear "larger than 2 MB" page rather than a reset connection;
 /// far larger bodies are cut off (and answered with the same message).
-fn upload_limit(file_limit: usize) -> usize {
-    file_limit.saturating_mul(2).max(16 * 1024 * 1024)
-}
-
 /// What every page's frame needs.
 pub struct Layout<'a> {
     pub tr: Tr<'a>,

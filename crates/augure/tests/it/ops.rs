@@ -147,3 +147,35 @@ fn every_translation_key_in_use_exists() {
     let missing: Vec<_> = used.iter().filter(|k| !known.contains(*k)).collect();
     assert!(missing.is_empty(), "keys used but not translated: {missing:?}");
 }
+
+/// B14: personal pages are never kept by the browser (Back after signing out must not show
+/// the wallet); static files stay cacheable.
+#[tokio::test]
+async fn private_pages_are_never_cached_and_static_files_are() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let claire = app.signed_in("/login", "claire@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
+    for page in ["/wallet", "/dashboard"] {
+        let response = claire.get(app.url(page)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{page}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{page}");
+    }
+    let token = app.api_token("claire@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
+    let wallet = app.client.get(app.url("/api/v1/wallet")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(wallet.headers()["cache-control"], "no-store");
+    let css = app.client.get(app.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
+}
+
+/// B14: with `http.metrics_token` set, `/metrics` answers only that bearer token.
+#[tokio::test]
+async fn metrics_can_be_restricted_to_a_token() {
+    let app = TestApp::spawn_with(|s| s.http.metrics_token = Some("scrape-me".to_owned().into())).await;
+    let anonymous = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = app.client.get(app.url("/metrics")).bearer_auth("scrape-you").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraper = app.client.get(app.url("/metrics")).bearer_auth("scrape-me").send().await.unwrap();
+    assert_eq!(scraper.status(), 200);
+    assert!(scraper.text().await.unwrap().contains("augure_http_requests_total"));
+}
