@@ -220,6 +220,7 @@ err-refund-failed = The payment provider refused this refund, and its credit was
 err-invalid-amount = This amount is not valid.
 err-checkout-done = This payment is already complete.
 err-idempotency-mismatch = This idempotency key was already used for another request.
+err-idempotency-in-flight = A request with this idempotency key is still in progress: try again in a moment.
 
 admin-packs = Credit packs
 admin-pack-price = Price

@@ -220,6 +220,7 @@ err-refund-failed = Le prestataire de paiement a refusé ce remboursement, et so
 err-invalid-amount = Ce montant n'est pas valide.
 err-checkout-done = Ce paiement est déjà terminé.
 err-idempotency-mismatch = Cette clé d'idempotence a déjà servi pour une autre demande.
+err-idempotency-in-flight = Une demande avec cette clé d'idempotence est encore en cours : réessayez dans un instant.
 
 admin-packs = Formules de crédit
 admin-pack-price = Prix

@@ -220,6 +220,7 @@ err-refund-failed = Il gestore dei pagamenti ha rifiutato questo rimborso e il c
 err-invalid-amount = Questo importo non è valido.
 err-checkout-done = Questo pagamento è già concluso.
 err-idempotency-mismatch = Questa chiave di idempotenza è già stata usata per un'altra richiesta.
+err-idempotency-in-flight = Una richiesta con questa chiave di idempotenza è ancora in corso: riprova tra un attimo.
 
 admin-packs = Offerte di credito
 admin-pack-price = Prezzo

@@ -104,7 +104,8 @@ impl App {
             .with_planning(planning.clone());
         let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
         let back_office = admin::BackOffice::new(store.clone());
-        let idempotency = idempotency::Idempotency::new(store.clone(), clock.clone());
+        let idempotency =
+            idempotency::Idempotency::new(store.clone(), clock.clone(), settings.http.idempotency_reservation_seconds);
         Self {
             store,
             clock,

@@ -176,11 +176,19 @@ pub struct HttpSettings {
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`; unset, it is open
     /// (fine on a private network or behind a proxy that keeps it in).
     pub metrics_token: Option<SecretString>,
+    /// How long an `Idempotency-Key` stays reserved for a request that has not answered;
+    /// past it the request is taken to have died and a retry may act.
+    pub idempotency_reservation_seconds: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, request_timeout_seconds: 30, metrics_token: None }
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
+            metrics_token: None,
+            idempotency_reservation_seconds: 60,
+        }
     }
 }
 

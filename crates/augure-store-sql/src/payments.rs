@@ -384,33 +384,93 @@ impl PaymentStore for SqlStore {
             .fetch_optional(pool)
             .await
             .map_err(err)?;
-            row.map(|row| {
-                let status: i64 = row.col("status")?;
-                Ok(StoredResponse {
-                    request_hash: row.col("request_hash")?,
-                    status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
-                    body: row.col("body")?,
-                })
-            })
-            .transpose()
+            // A reserved key has no answer yet.
+            Ok(row.map(|row| stored_response_of(&row)).transpose()?.filter(|r| r.status != 0))
         })
     }
 
-    async fn store_response(&self, user: UserId, key: &str, r: &StoredResponse, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn reserve_response(
+        &self,
+        user: UserId,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<ResponseReservation> {
+        on_writer!(self, |pool| {
+            // Status 0: reserved, not answered yet.
+            let inserted = sqlx::query(
+                "INSERT INTO api_idempotency (user_id, idem_key, request_hash, status, body, created_at) \
+                 VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
+            )
+            .bind(user.0)
+            .bind(key)
+            .bind(request_hash)
+            .bind(micros(now))
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(ResponseReservation::Reserved);
+            }
+            let taken_over = sqlx::query(
+                "UPDATE api_idempotency SET request_hash = $3, created_at = $4 \
+                 WHERE user_id = $1 AND idem_key = $2 AND status = 0 AND created_at < $5",
+            )
+            .bind(user.0)
+            .bind(key)
+            .bind(request_hash)
+            .bind(micros(now))
+            .bind(micros(stale_before))
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            if taken_over.rows_affected() == 1 {
+                return Ok(ResponseReservation::Reserved);
+            }
+            let row = sqlx::query(
+                "SELECT request_hash, status, body FROM api_idempotency WHERE user_id = $1 AND idem_key = $2",
+            )
+            .bind(user.0)
+            .bind(key)
+            .fetch_one(pool)
+            .await
+            .map_err(err)?;
+            let response = stored_response_of(&row)?;
+            Ok(if response.status == 0 {
+                ResponseReservation::InFlight { request_hash: response.request_hash }
+            } else {
+                ResponseReservation::Answered(response)
+            })
+        })
+    }
+
+    async fn complete_response(&self, user: UserId, key: &str, r: &StoredResponse) -> StoreResult<()> {
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO api_idempotency (user_id, idem_key, request_hash, status, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, idem_key) DO NOTHING",
+                "UPDATE api_idempotency SET request_hash = $3, status = $4, body = $5 \
+                 WHERE user_id = $1 AND idem_key = $2 AND status = 0",
             )
             .bind(user.0)
             .bind(key)
             .bind(&r.request_hash)
             .bind(i64::from(r.status))
             .bind(&r.body)
-            .bind(micros(now))
             .execute(pool)
             .await
             .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    async fn release_response(&self, user: UserId, key: &str) -> StoreResult<()> {
+        on_writer!(self, |pool| {
+            sqlx::query("DELETE FROM api_idempotency WHERE user_id = $1 AND idem_key = $2 AND status = 0")
+                .bind(user.0)
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(err)?;
             Ok(())
         })
     }
@@ -425,4 +485,13 @@ impl SqlStore {
             purchase(&row)
         })
     }
+}
+
+fn stored_response_of(row: &impl Columns) -> StoreResult<StoredResponse> {
+    let status: i64 = row.col("status")?;
+    Ok(StoredResponse {
+        request_hash: row.col("request_hash")?,
+        status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+        body: row.col("body")?,
+    })
 }

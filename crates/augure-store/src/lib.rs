@@ -265,15 +265,23 @@ pub trait PaymentStore {
     async fn cancel_refund(&self, key: &str) -> StoreResult<()>;
     /// Records a provider event id; false if it was seen before.
     async fn record_payment_event(&self, event_id: &str, event_type: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// The answer given under `(user, key)`, once there is one.
     async fn stored_response(&self, user: UserId, key: &str) -> StoreResult<Option<StoredResponse>>;
-    /// Keeps the first answer for `(user, key)`; a second store is ignored.
-    async fn store_response(
+    /// Reserves `key` for a request of `user` (`request_hash`) before it acts: of
+    /// concurrent requests with one key, exactly one gets `Reserved`. A reservation still
+    /// unanswered since before `stale_before` (its request died) is taken over.
+    async fn reserve_response(
         &self,
         user: UserId,
         key: &str,
-        response: &StoredResponse,
+        request_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<ResponseReservation>;
+    /// Records the answer under a reserved key; a key already answered keeps its answer.
+    async fn complete_response(&self, user: UserId, key: &str, response: &StoredResponse) -> StoreResult<()>;
+    /// Frees a reserved key whose request failed, so that a retry can act.
+    async fn release_response(&self, user: UserId, key: &str) -> StoreResult<()>;
 }
 
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.

@@ -334,6 +334,17 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// What reserving an `Idempotency-Key` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseReservation {
+    /// The key is now this request's: act, then complete or release it.
+    Reserved,
+    /// Another request with this key is still being answered.
+    InFlight { request_hash: String },
+    /// The answer first given under this key.
+    Answered(StoredResponse),
+}
+
 /// An expert's availability as stored; `augure_domain::availability` turns it into live
 /// modes and a listing position.
 #[derive(Clone, Debug, PartialEq, Eq)]

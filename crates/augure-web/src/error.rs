@@ -128,6 +128,7 @@ impl From<IdempotencyError> for Problem {
     fn from(e: IdempotencyError) -> Self {
         match e {
             IdempotencyError::Mismatch => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-idempotency-mismatch"),
+            IdempotencyError::InFlight => Problem::new(StatusCode::CONFLICT, "err-idempotency-in-flight"),
             IdempotencyError::Store(e) => e.into(),
         }
     }

@@ -243,6 +243,7 @@ macro_rules! conformance_tests {
             refunds_and_provider_events_are_recorded_once,
             concurrent_refunds_never_exceed_the_price,
             an_idempotent_response_keeps_the_first_answer,
+            an_idempotency_key_is_reserved_by_one_request_at_a_time,
         );
         $crate::conformance_tests!(@aggregate $fresh; jobs:
             enqueue_with_the_same_key_is_idempotent,

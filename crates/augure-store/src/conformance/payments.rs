@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use augure_domain::{Currency, Money};
+use chrono::Duration;
 
 use super::{new_site, t0, user};
 use crate::*;
@@ -117,11 +118,42 @@ pub async fn concurrent_refunds_never_exceed_the_price(store: Arc<dyn Store>) {
 pub async fn an_idempotent_response_keeps_the_first_answer(store: Arc<dyn Store>) {
     let client = user(&*store, "client@example.fr").await;
     assert_eq!(store.stored_response(client.id, "k").await.unwrap(), None);
+    let stale = t0() - Duration::minutes(1);
+    assert_eq!(store.reserve_response(client.id, "k", "h1", t0(), stale).await.unwrap(), ResponseReservation::Reserved);
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), None, "reserved, not answered");
     let first = StoredResponse { request_hash: "h1".into(), status: 201, body: "{\"id\":1}".into() };
-    store.store_response(client.id, "k", &first, t0()).await.unwrap();
+    store.complete_response(client.id, "k", &first).await.unwrap();
     let second = StoredResponse { request_hash: "h2".into(), status: 500, body: "x".into() };
-    store.store_response(client.id, "k", &second, t0()).await.unwrap();
-    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), Some(first));
+    store.complete_response(client.id, "k", &second).await.unwrap();
+    assert_eq!(store.stored_response(client.id, "k").await.unwrap(), Some(first.clone()));
+    let again = store.reserve_response(client.id, "k", "h1", t0(), stale).await.unwrap();
+    assert_eq!(again, ResponseReservation::Answered(first));
     let other = user(&*store, "other@example.fr").await;
     assert_eq!(store.stored_response(other.id, "k").await.unwrap(), None, "keys are per caller");
+}
+
+/// B12: of concurrent requests with one key, one acts; the others see it in flight. A
+/// failed request frees its key, and one that died is taken over once stale.
+pub async fn an_idempotency_key_is_reserved_by_one_request_at_a_time(store: Arc<dyn Store>) {
+    let client = user(&*store, "client@example.fr").await;
+    let stale = t0() - Duration::minutes(1);
+    let mut racers = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        racers
+            .push(tokio::spawn(async move { store.reserve_response(client.id, "k", "h", t0(), stale).await.unwrap() }));
+    }
+    let mut reserved = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            ResponseReservation::Reserved => reserved += 1,
+            other => assert_eq!(other, ResponseReservation::InFlight { request_hash: "h".into() }),
+        }
+    }
+    assert_eq!(reserved, 1, "exactly one request acts");
+    store.release_response(client.id, "k").await.unwrap();
+    assert_eq!(store.reserve_response(client.id, "k", "h", t0(), stale).await.unwrap(), ResponseReservation::Reserved);
+    let later = t0() + Duration::minutes(5);
+    let taken = store.reserve_response(client.id, "k", "h", later, later - Duration::minutes(1)).await.unwrap();
+    assert_eq!(taken, ResponseReservation::Reserved, "a reservation whose request died is taken over");
 }

@@ -3,6 +3,7 @@
 //! `application/problem+json` (see [`crate::error`]).
 
 use augure_app::SignUp;
+use augure_app::idempotency::Begin;
 use augure_domain::{Role, Site};
 use augure_store::{SessionKind, User};
 use axum::extract::rejection::JsonRejection;
@@ -390,6 +391,7 @@ struct WalletView {
     responses(
         (status = 201, body = PurchaseView),
         (status = 404, description = "Unknown pack", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this key is still in progress: retry", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "Key reused with another body, or pack not sold here", body = ProblemView, content_type = "application/problem+json"),
     ))]
 async fn create_purchase(
@@ -402,11 +404,21 @@ async fn create_purchase(
     let request_hash = format!("purchases:{}", body.pack_id);
     let key = idempotency_key(&headers)?;
     if let Some(key) = &key
-        && let Some(stored) = st.app.idempotency.replay(user.id, key, &request_hash).await?
+        && let Begin::Replay(stored) = st.app.idempotency.begin(user.id, key, &request_hash).await?
     {
         return Ok(replay(stored));
     }
-    let (purchase, checkout) = st.app.credit.start_purchase(user, body.pack_id, &st.app.settings.public_url).await?;
+    let started = st.app.credit.start_purchase(user, body.pack_id, &st.app.settings.public_url).await;
+    let (purchase, checkout) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            // Nothing was bought: the key is free for a retry.
+            if let Some(key) = &key {
+                st.app.idempotency.abandon(user.id, key).await?;
+            }
+            return Err(e.into());
+        }
+    };
     let view = PurchaseView {
         purchase_id: purchase.id,
         price: purchase.price.minor,
@@ -418,7 +430,7 @@ async fn create_purchase(
     let json = serde_json::to_string(&view).map_err(Problem::internal)?;
     if let Some(key) = &key {
         let stored = augure_store::StoredResponse { request_hash, status: 201, body: json.clone() };
-        st.app.idempotency.remember(user.id, key, &stored).await?;
+        st.app.idempotency.finish(user.id, key, &stored).await?;
     }
     Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
 }

@@ -396,3 +396,39 @@ async fn the_wallet_api_answers_403_to_experts_and_admins() {
     }
     assert_eq!(ledger_accounts(&app).await, before, "no client account for them");
 }
+
+/// B12: concurrent calls with one `Idempotency-Key` open one purchase; the others get the
+/// first answer or "still in progress", never a second purchase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_purchases_with_one_idempotency_key_open_one_purchase() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let token = app.api_token("claire@augure.localhost", demo::DEMO_PASSWORD).await;
+    let pack_id = pack(&app, 1000).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let call = app
+            .client
+            .post(app.url("/api/v1/purchases"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "order-race")
+            .json(&json!({"pack_id": pack_id}));
+        calls.spawn(async move {
+            let answer = call.send().await.unwrap();
+            let status = answer.status();
+            (status, answer.json::<Value>().await.unwrap())
+        });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(answer) = calls.join_next().await {
+        match answer.unwrap() {
+            (StatusCode::CREATED, body) => {
+                ids.insert(body["purchase_id"].as_i64().unwrap());
+            }
+            (StatusCode::CONFLICT, _) => {}
+            (other, body) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every answer names the same purchase");
+    assert_eq!(app.store.recent_purchases(10, 0).await.unwrap().len(), 1, "one purchase opened");
+}
