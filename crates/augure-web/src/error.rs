@@ -265,9 +265,11 @@ struct ErrorPage<'a> {
     message: String,
 }
 
-/// Gives every error response its body: HTML for pages, problem+json for the API.
+/// Gives every error response its body: HTML for pages, problem+json for the API and
+/// webhooks.
 pub async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let api = request.uri().path().starts_with("/api/");
+    // Webhooks are called by machines (the payment provider): they get problem+json too.
+    let api = ["/api/", "/webhooks/"].iter().any(|prefix| request.uri().path().starts_with(prefix));
     let path = request.uri().path().to_owned();
     let locale = locale::from_headers(request.headers());
     let mut response = next.run(request).await;

@@ -218,7 +218,16 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 fn load_settings(path: &std::path::Path) -> anyhow::Result<Settings> {
     let built = config::Config::builder()
         .add_source(config::File::from(path.to_path_buf()).format(config::FileFormat::Toml).required(false))
-        .add_source(config::Environment::with_prefix("AUGURE").prefix_separator("_").separator("__").try_parsing(true))
+        .add_source(
+            config::Environment::with_prefix("AUGURE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                // List settings take comma-separated values, e.g. two webhook secrets while
+                // one is rotated.
+                .list_separator(",")
+                .with_list_parse_key("payments.webhook_secrets"),
+        )
         .build()
         .with_context(|| format!("cannot read settings from {}", path.display()))?;
     built.try_deserialize().context("invalid settings")

@@ -91,3 +91,17 @@ fn a_real_payment_provider_needs_its_keys() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown payments.provider \"paypal\""));
 }
+
+/// B23: every setting can be an `AUGURE_…` variable, lists too (comma-separated), so that
+/// secrets need not sit in a file.
+#[test]
+fn list_settings_are_read_from_comma_separated_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let out = augure()
+        .args(["ledger", "verify", "--database-url", &url])
+        .env("AUGURE_PAYMENTS__WEBHOOK_SECRETS", "whsec_new,whsec_old")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -432,3 +432,14 @@ async fn concurrent_purchases_with_one_idempotency_key_open_one_purchase() {
     assert_eq!(ids.len(), 1, "every answer names the same purchase");
     assert_eq!(app.store.recent_purchases(10, 0).await.unwrap().len(), 1, "one purchase opened");
 }
+
+/// B23: the payment provider reads problem+json from the webhook endpoint, not a page.
+#[tokio::test]
+async fn webhook_errors_answer_problem_json() {
+    let app = shop().await;
+    let refused = app.client.post(app.url("/webhooks/payments")).body("{}").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["status"], 400);
+}
