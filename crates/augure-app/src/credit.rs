@@ -287,11 +287,13 @@ impl Credit {
             return Err(CreditError::PaymentMismatch);
         }
         crate::faults::crash_point("webhook-received");
-        let credited = self.grant(&purchase, now).await?;
+        self.grant(&purchase, now).await?;
         crate::faults::crash_point("credit-granted");
-        self.store.mark_purchase_paid(purchase.id, payment_ref, now).await?;
-        let first_time = self.store.record_payment_event(&event.id, "checkout.session.completed", now).await?;
-        Ok(if credited && first_time { EventOutcome::Credited } else { EventOutcome::AlreadyDone })
+        // The outcome comes from the write: of concurrent deliveries (even under different
+        // event ids) exactly one moves the purchase from pending to paid.
+        let paid_now = self.store.mark_purchase_paid(purchase.id, payment_ref, now).await?;
+        self.store.record_payment_event(&event.id, "checkout.session.completed", now).await?;
+        Ok(if paid_now { EventOutcome::Credited } else { EventOutcome::AlreadyDone })
     }
 
     /// Verifies and handles a webhook as received (raw body and its signature header).
@@ -300,8 +302,8 @@ impl Credit {
         self.handle_event(&event).await
     }
 
-    /// Whether this call moved the money (false: it had been granted before).
-    async fn grant(&self, purchase: &Purchase, now: DateTime<Utc>) -> Result<bool, CreditError> {
+    /// Grants the purchase's credit (and bonus); granted before, it moves nothing again.
+    async fn grant(&self, purchase: &Purchase, now: DateTime<Utc>) -> Result<(), CreditError> {
         let currency = purchase.price.currency;
         let client =
             self.ledger.account(LedgerOwner::User(purchase.user_id), AccountKind::ClientCredit, currency).await?;
@@ -334,11 +336,10 @@ impl Credit {
                 linked: false,
             });
         }
-        let before = self.store.transfer_by_key(&requests[0].key).await;
         for result in self.store.create_transfers(&requests, now).await? {
             result.map_err(CreditError::Ledger)?;
         }
-        Ok(matches!(before, Err(StoreError::NotFound)))
+        Ok(())
     }
 
     /// A client's wallet in their site's currency. Only reads: a client who never bought

@@ -443,3 +443,33 @@ async fn webhook_errors_answer_problem_json() {
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["status"], 400);
 }
+
+/// B18: concurrent deliveries of one payment under different event ids credit once, and
+/// exactly one of them says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deliveries_of_one_payment_say_credited_once() {
+    let app = shop().await;
+    start_purchase(&app, 1000).await;
+    let purchase = last_purchase(&app).await;
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (body, signature) = test_payments(&app).completed_event(&purchase, app.clock.now());
+        let delivery = app
+            .client
+            .post(app.url("/webhooks/payments"))
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(body);
+        deliveries.spawn(async move { delivery.send().await.unwrap().json::<Value>().await.unwrap() });
+    }
+    let mut credited = 0;
+    while let Some(answer) = deliveries.join_next().await {
+        let answer = answer.unwrap();
+        assert_eq!(answer["received"], true, "{answer}");
+        if answer["outcome"] == "credited" {
+            credited += 1;
+        }
+    }
+    assert_eq!(credited, 1, "the money moved once, and one delivery says so");
+    assert_eq!(available(&app).await, "10,00\u{a0}€");
+}
