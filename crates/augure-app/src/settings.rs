@@ -179,6 +179,8 @@ pub struct HttpSettings {
     /// How long an `Idempotency-Key` stays reserved for a request that has not answered;
     /// past it the request is taken to have died and a retry may act.
     pub idempotency_reservation_seconds: u64,
+    /// On stop, how long requests still open may finish before they are dropped.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for HttpSettings {
@@ -188,6 +190,7 @@ impl Default for HttpSettings {
             request_timeout_seconds: 30,
             metrics_token: None,
             idempotency_reservation_seconds: 60,
+            shutdown_grace_seconds: 10,
         }
     }
 }

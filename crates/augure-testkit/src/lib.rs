@@ -65,9 +65,9 @@ impl TestApp {
         let mailer = Arc::new(OutboxMailer::new(store.clone()));
         let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
         let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, payments, settings);
-        let router = augure_web::router(augure_web::AppState::new(app.clone()));
+        let state = augure_web::AppState::new(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(augure_web::serve(listener, router, async move {
+        tokio::spawn(augure_web::serve(listener, state, async move {
             let _ = stopped.await;
         }));
         TestApp { addr, app, store, clock, client: Self::new_client(), stop: Some(stop), _dir: dir }

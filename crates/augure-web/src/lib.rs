@@ -11,6 +11,7 @@ mod ops;
 mod pages;
 mod redirect;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +37,24 @@ pub struct AppState {
     pub app: Arc<App>,
     limits: Arc<limits::Limits>,
     pub(crate) cards: Arc<pages::CardCache>,
+    /// Set when the server stops: streams and sockets that never end by themselves
+    /// (directory events, presence) end on it, so a graceful stop does not wait forever.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         let limits = Arc::new(limits::Limits::new(&app.settings.limits));
-        Self { app: Arc::new(app), limits, cards: Arc::default() }
+        let stopping = Arc::new(tokio::sync::watch::Sender::new(false));
+        Self { app: Arc::new(app), limits, cards: Arc::default(), stopping }
+    }
+
+    /// Resolves once the server is stopping.
+    pub(crate) fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
     }
 }
 
@@ -113,14 +126,36 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes the requests
-/// in flight.
+/// Serves the platform on `listener` until `shutdown` resolves. Then the streams and
+/// sockets that never end by themselves are told to close, requests in flight finish, and
+/// whatever is still open after `http.shutdown_grace_seconds` is dropped: a stop never
+/// hangs until the supervisor's SIGKILL.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let grace = Duration::from_secs(state.app.settings.http.shutdown_grace_seconds);
+    let stopping = state.stopping.clone();
+    let (begun, has_begun) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+            let _ = begun.send(());
+        });
+    let deadline = async move {
+        match has_begun.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended before any stop was asked for: its own result tells why.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server.into_future() => served,
+        () = deadline => {
+            tracing::warn!(seconds = grace.as_secs(), "connections still open at the shutdown deadline: closing them");
+            Ok(())
+        }
+    }
 }

@@ -164,10 +164,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let (stop_jobs, jobs_stopped) = watch::channel(false);
     let worker = app.jobs.clone().spawn(jobs_stopped);
-    let router = augure_web::router(augure_web::AppState::new(app));
+    let state = augure_web::AppState::new(app);
     tracing::info!(%address, "augure listening");
     println!("augure listening on http://{address}");
-    augure_web::serve(listener, router, shutdown_signal()).await?;
+    augure_web::serve(listener, state, shutdown_signal()).await?;
     // Requests are finished; let the worker end its current job.
     let _ = stop_jobs.send(true);
     let _ = worker.await;

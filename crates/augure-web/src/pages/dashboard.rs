@@ -200,17 +200,29 @@ pub async fn presence_socket(
         return Err(Problem::status(StatusCode::FORBIDDEN).into());
     }
     let availability = st.app.availability.clone();
+    let stopping = st.stopping();
     Ok(upgrade
         .on_upgrade(move |mut socket| async move {
             if availability.heartbeat(me.id).await.is_err() {
                 return;
             }
-            while let Some(Ok(message)) = socket.recv().await {
-                if matches!(message, Message::Close(_)) {
-                    break;
-                }
-                if let Err(e) = availability.heartbeat(me.id).await {
-                    tracing::warn!(error = %e, "presence heartbeat not recorded");
+            tokio::pin!(stopping);
+            loop {
+                let message = tokio::select! {
+                    message = socket.recv() => message,
+                    // The server stops: close, and the page reconnects to another node.
+                    () = &mut stopping => {
+                        let _ = socket.send(Message::Close(None)).await;
+                        break;
+                    }
+                };
+                match message {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => {
+                        if let Err(e) = availability.heartbeat(me.id).await {
+                            tracing::warn!(error = %e, "presence heartbeat not recorded");
+                        }
+                    }
                 }
             }
         })

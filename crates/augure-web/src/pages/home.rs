@@ -310,5 +310,7 @@ pub async fn directory_events(State(st): State<AppState>) -> impl IntoResponse {
             }
         }
     });
+    // Never ends by itself: the server's stop ends it.
+    let stream = futures_util::StreamExt::take_until(stream, st.stopping());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

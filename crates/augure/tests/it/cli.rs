@@ -105,3 +105,43 @@ fn list_settings_are_read_from_comma_separated_variables() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// B13: a stop with a directory event stream open (it never ends by itself) still exits
+/// cleanly, well before a supervisor would SIGKILL.
+#[tokio::test]
+async fn sigterm_with_an_event_stream_open_still_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let mut child = augure()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        lines.find_map(|l| l.ok().filter(|l| l.contains("listening on")))
+    })
+    .await
+    .unwrap()
+    .expect("the server prints its address");
+    let base = line.split_whitespace().last().unwrap().to_owned();
+    let stream = augure_testkit::TestApp::new_client().get(format!("{base}/directory/events")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 20 s after SIGTERM with a stream open");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+    drop(stream);
+}
