@@ -55,6 +55,46 @@ impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+
+    /// The local defaults (the test-mode checkout, which credits test cards; the mail
+    /// outbox, which sends nothing) are for a demo or a machine of one's own: a server
+    /// people reach must not run them by accident. Allowed with `--demo` or a loopback
+    /// `public_url`; otherwise the setting to add is named.
+    pub fn check_local_defaults(&self, demo: bool) -> Result<(), String> {
+        if demo || is_loopback_url(&self.public_url) {
+            return Ok(());
+        }
+        let url = &self.public_url;
+        if self.payments.provider == "test" {
+            return Err(format!(
+                "the test-mode checkout would credit test cards on {url}: set [payments] provider = \"stripe\" \
+                 with its keys (AUGURE_PAYMENTS__PROVIDER, AUGURE_PAYMENTS__STRIPE_SECRET_KEY, \
+                 AUGURE_PAYMENTS__WEBHOOK_SECRETS), or run with --demo"
+            ));
+        }
+        if self.mail.smtp.is_none() && !self.mail.accept_outbox {
+            return Err(format!(
+                "mail on {url} would only be kept in the outbox: set [mail.smtp] host (AUGURE_MAIL__SMTP__HOST), \
+                 or mail.accept_outbox = true (AUGURE_MAIL__ACCEPT_OUTBOX=true) to keep it there on purpose"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` names this machine: `localhost`, `*.localhost`, or a loopback address.
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -116,11 +156,14 @@ pub struct MailSettings {
     pub from: String,
     /// Without SMTP, mail goes to the outbox shown on the admin page.
     pub smtp: Option<SmtpSettings>,
+    /// Keep mail in the outbox on a public server, on purpose (see
+    /// [`Settings::check_local_defaults`]).
+    pub accept_outbox: bool,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
-        Self { from: "augure <no-reply@augure.localhost>".into(), smtp: None }
+        Self { from: "augure <no-reply@augure.localhost>".into(), smtp: None, accept_outbox: false }
     }
 }
 
@@ -291,5 +334,47 @@ pub struct TermsSettings {
 impl Default for TermsSettings {
     fn default() -> Self {
         Self { version: 1 }
+    }
+}
+
+#[cfg(test)]
+mod local_defaults_tests {
+    use super::{Settings, SmtpSettings, is_loopback_url};
+
+    #[test]
+    fn loopback_urls_are_this_machine() {
+        for url in ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:18080/", "http://augure.localhost:8080"]
+        {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://augure.example",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example",
+            "http://localhost@evil.example",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_public_server_refuses_the_test_checkout_and_the_outbox_unless_asked() {
+        let mut s = Settings { public_url: "https://augure.example".into(), ..Settings::default() };
+        assert!(s.check_local_defaults(true).is_ok(), "--demo allows them");
+        assert!(s.check_local_defaults(false).unwrap_err().contains("[payments] provider"));
+        s.payments.provider = "stripe".into();
+        assert!(s.check_local_defaults(false).unwrap_err().contains("[mail.smtp]"));
+        s.mail.accept_outbox = true;
+        assert!(s.check_local_defaults(false).is_ok());
+        s.mail.accept_outbox = false;
+        s.mail.smtp = Some(SmtpSettings {
+            host: "smtp.example".into(),
+            port: 587,
+            username: None,
+            password: None,
+            tls: Default::default(),
+        });
+        assert!(s.check_local_defaults(false).is_ok());
+        assert!(Settings::default().check_local_defaults(false).is_ok(), "the default URL is loopback");
     }
 }

@@ -149,6 +149,7 @@ async fn verify_ledger(db: &DbArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    load_settings(&args.db.config)?.check_local_defaults(args.demo).map_err(anyhow::Error::msg)?;
     let app = build_app(&args.db).await?;
     if args.demo && demo::seed(&app).await.context("cannot seed demo data")? {
         tracing::info!("demo data created");

@@ -145,3 +145,45 @@ async fn sigterm_with_an_event_stream_open_still_stops() {
     assert!(status.success(), "graceful stop exits 0, got {status}");
     drop(stream);
 }
+
+/// B3: a server people reach never runs the local defaults by accident: without --demo or
+/// a loopback public URL, the test checkout and the outbox stop the start with the setting
+/// to add.
+#[test]
+fn a_public_server_refuses_the_local_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let public = || {
+        let mut command = augure();
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+            .env("AUGURE_PUBLIC_URL", "https://augure.example");
+        command
+    };
+    let stderr = refused_start(public());
+    assert!(stderr.contains("test-mode checkout") && stderr.contains("[payments] provider"), "{stderr}");
+    let mut stripe = public();
+    stripe
+        .env("AUGURE_PAYMENTS__PROVIDER", "stripe")
+        .env("AUGURE_PAYMENTS__STRIPE_SECRET_KEY", "sk_test_augure")
+        .env("AUGURE_PAYMENTS__WEBHOOK_SECRETS", "whsec_endpoint");
+    let stderr = refused_start(stripe);
+    assert!(stderr.contains("outbox") && stderr.contains("[mail.smtp]"), "{stderr}");
+}
+
+/// Runs a server that must refuse to start, and returns what it said; one that starts
+/// anyway is stopped and fails the test instead of hanging it.
+fn refused_start(mut command: Command) -> String {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started although it should have refused");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
