@@ -300,6 +300,7 @@ media-audio-too-long = Your audio presentation must not last more than { $second
 err-presentation-length = The presentation must be { $range } characters long.
 err-refusal-reason = Give the reason for refusing: the expert will receive it.
 err-media-decided = This submission was already handled or replaced by a newer one.
+err-media-busy = Many files are being processed right now: send yours again in a moment.
 lang-fr = French
 lang-it = Italian
 lang-en = English

@@ -300,6 +300,7 @@ media-audio-too-long = Votre présentation audio ne doit pas dépasser { $second
 err-presentation-length = La présentation doit compter { $range } caractères.
 err-refusal-reason = Indiquez la raison du refus : l'expert la recevra.
 err-media-decided = Cet envoi a déjà été traité ou remplacé par un plus récent.
+err-media-busy = Beaucoup de fichiers sont en cours de traitement : renvoyez le vôtre dans un instant.
 lang-fr = Français
 lang-it = Italien
 lang-en = Anglais

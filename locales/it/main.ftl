@@ -300,6 +300,7 @@ media-audio-too-long = La presentazione audio non deve superare { $seconds } sec
 err-presentation-length = La presentazione deve contare { $range } caratteri.
 err-refusal-reason = Indica il motivo del rifiuto: l'esperto lo riceverà.
 err-media-decided = Questo invio è già stato trattato o sostituito da uno più recente.
+err-media-busy = Molti file sono in elaborazione in questo momento: invia di nuovo il tuo tra un attimo.
 lang-fr = Francese
 lang-it = Italiano
 lang-en = Inglese

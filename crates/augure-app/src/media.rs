@@ -29,6 +29,10 @@ pub struct MediaSettings {
     pub audio_min_seconds: u32,
     pub audio_max_seconds: u32,
     pub presentation: PresentationPolicy,
+    /// Uploads decoded at once: a photo can take up to 256 MB while it is decoded.
+    pub decodes_at_once: usize,
+    /// How long an upload waits for a decoding slot before the expert is asked to retry.
+    pub decode_wait_seconds: u64,
 }
 
 impl Default for MediaSettings {
@@ -41,6 +45,8 @@ impl Default for MediaSettings {
             audio_min_seconds: 15,
             audio_max_seconds: 30,
             presentation: PresentationPolicy::default(),
+            decodes_at_once: 2,
+            decode_wait_seconds: 10,
         }
     }
 }
@@ -82,6 +88,9 @@ pub enum MediaServiceError {
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Every decoding slot stayed taken: try again in a moment.
+    #[error("too many uploads are being processed")]
+    Busy,
 }
 
 impl From<StoreError> for MediaServiceError {
@@ -101,6 +110,8 @@ pub struct Media {
     settings: Arc<Settings>,
     i18n: Arc<I18n>,
     changes: DirectoryChanges,
+    /// Bounds the memory that decoding uploads takes.
+    decodes: Arc<tokio::sync::Semaphore>,
 }
 
 impl Media {
@@ -111,7 +122,17 @@ impl Media {
         i18n: Arc<I18n>,
         changes: DirectoryChanges,
     ) -> Self {
-        Self { store, clock, settings, i18n, changes }
+        let decodes = Arc::new(tokio::sync::Semaphore::new(settings.media.decodes_at_once));
+        Self { store, clock, settings, i18n, changes, decodes }
+    }
+
+    /// A decoding slot, waited for at most `decode_wait_seconds`.
+    async fn decoding_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, MediaServiceError> {
+        let wait = std::time::Duration::from_secs(self.settings.media.decode_wait_seconds);
+        match tokio::time::timeout(wait, self.decodes.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(MediaServiceError::Busy),
+        }
     }
 
     pub fn settings(&self) -> &MediaSettings {
@@ -121,9 +142,13 @@ impl Media {
     /// Decodes and re-encodes the photo (EXIF gone, bounded size), then queues it.
     pub async fn submit_photo(&self, user: UserId, bytes: Vec<u8>) -> Result<MediaItem, MediaServiceError> {
         let limits = self.settings.media.photo_limits();
-        let photo = tokio::task::spawn_blocking(move || augure_media::process_photo(&bytes, &limits))
-            .await
-            .map_err(|e| MediaServiceError::Internal(e.to_string()))??;
+        let slot = self.decoding_slot().await?;
+        let photo = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            augure_media::process_photo(&bytes, &limits)
+        })
+        .await
+        .map_err(|e| MediaServiceError::Internal(e.to_string()))??;
         let item = NewMedia {
             user_id: user,
             kind: MediaKind::Photo,
@@ -142,9 +167,13 @@ impl Media {
     /// Decodes the whole MP3 (a truncated or fake file is refused), then queues it.
     pub async fn submit_audio(&self, user: UserId, bytes: Vec<u8>) -> Result<MediaItem, MediaServiceError> {
         let limits = self.settings.media.audio_limits();
-        let audio = tokio::task::spawn_blocking(move || augure_media::process_audio(&bytes, &limits))
-            .await
-            .map_err(|e| MediaServiceError::Internal(e.to_string()))??;
+        let slot = self.decoding_slot().await?;
+        let audio = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            augure_media::process_audio(&bytes, &limits)
+        })
+        .await
+        .map_err(|e| MediaServiceError::Internal(e.to_string()))??;
         let item = NewMedia {
             user_id: user,
             kind: MediaKind::Audio,

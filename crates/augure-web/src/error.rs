@@ -197,6 +197,7 @@ impl From<augure_app::media::MediaServiceError> for Problem {
             E::NotFound => Problem::status(StatusCode::NOT_FOUND),
             E::Store(e) => e.into(),
             E::Internal(d) => Problem::internal(d),
+            E::Busy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "err-media-busy"),
         }
     }
 }

@@ -201,3 +201,22 @@ async fn sp_media_waits_for_approval_and_the_profile_keeps_the_last_approved_ver
     let refused = mails.iter().find(|m| m.mail.subject.ends_with("refusé")).expect("refusal mail");
     assert!(refused.mail.text_body.contains("Le son sature."), "{}", refused.mail.text_body);
 }
+
+/// B10: decoding is bounded (a photo can take 256 MB while decoded); when every slot stays
+/// taken the expert is asked to send the file again, and nothing is queued.
+#[tokio::test]
+async fn uploads_wait_for_a_decoding_slot_and_are_asked_to_retry_when_none_frees() {
+    let app = TestApp::spawn_with(|s| {
+        s.media.decodes_at_once = 0;
+        s.media.decode_wait_seconds = 0;
+    })
+    .await;
+    demo::seed(&app.app).await.unwrap();
+    let luna = luna(&app).await;
+    let (status, page) = upload(&luna, &app, "photo", "portrait.png", png(400, 300)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("renvoyez le vôtre dans un instant"), "{page}");
+    let (status, _) = upload(&luna, &app, "audio", "voice.mp3", MP3_20S.to_vec()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(app.app.media.queue(10).await.unwrap().is_empty(), "nothing reached the queue");
+}
