@@ -37,7 +37,7 @@ impl Default for AudioLimits {
 /// A checked voice sample.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audio {
-    /// The uploaded MP3, unchanged (ID3 tags included).
+    /// The uploaded MP3's frames, unchanged, without its tags.
     pub bytes: Vec<u8>,
     /// Measured from the decoded samples, not from headers.
     pub duration_ms: u32,
@@ -158,7 +158,9 @@ pub fn process_audio(input: &[u8], limits: &AudioLimits) -> Result<Audio, MediaE
         return Err(MediaError::AudioTooLong { max_ms: limits.max_duration_ms });
     }
     Ok(Audio {
-        bytes: input.to_vec(),
+        // The frames only: ID3v2 tags before them and ID3v1/APE tags after them can carry
+        // pictures and personal details, and are not published.
+        bytes: stream[..consumed].to_vec(),
         duration_ms: u32::try_from(duration_ms).unwrap_or(u32::MAX),
         sample_rate,
         channels,

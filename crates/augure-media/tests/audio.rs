@@ -70,7 +70,30 @@ fn sample_with_an_id3_tag_is_accepted() {
     tagged.extend_from_slice(VOICE_20S);
     let audio = process(&tagged).unwrap();
     assert_duration(&audio, 20_000, 100);
-    assert_eq!(audio.bytes, tagged);
+    assert_eq!(audio.bytes, VOICE_20S, "published without its tag");
+}
+
+/// B25: tags can carry a picture and personal details; only the frames are published.
+#[test]
+fn tags_before_and_after_the_audio_are_stripped() {
+    let mut picture = b"APIC".to_vec();
+    let body = b"\x00image/jpeg\x00\x03\x00\xFF\xD8\xFF\xE0 a photo of the expert's home";
+    picture.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
+    picture.extend_from_slice(&[0, 0]);
+    picture.extend_from_slice(body);
+    let size = u32::try_from(picture.len()).unwrap();
+    let mut tagged = b"ID3\x03\x00\x00".to_vec();
+    tagged.extend([21, 14, 7, 0].iter().map(|shift| u8::try_from((size >> shift) & 0x7F).unwrap()));
+    tagged.extend_from_slice(&picture);
+    tagged.extend_from_slice(&id3v2_tag());
+    tagged.extend_from_slice(VOICE_20S);
+    let mut v1 = b"TAGMy voice sample".to_vec();
+    v1.resize(128, 0);
+    tagged.extend_from_slice(&v1);
+    let audio = process(&tagged).unwrap();
+    assert_eq!(audio.bytes, VOICE_20S);
+    let again = process(&audio.bytes).unwrap();
+    assert_eq!(again.duration_ms, audio.duration_ms, "what is published still plays the same");
 }
 
 #[test]
