@@ -6,6 +6,7 @@ use augure_store::*;
 use chrono::{DateTime, Utc};
 
 use crate::codec::*;
+use crate::dialect::WritePool;
 use crate::{SqlStore, err};
 
 pub struct UserRow {
@@ -232,7 +233,7 @@ impl PasswordResetStore for SqlStore {
     ) -> StoreResult<UserId> {
         on_writer!(self, |pool| {
             let now_us = micros(now);
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
             let row =
                 sqlx::query("SELECT user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = $1")
                     .bind(token_hash)

@@ -4,7 +4,7 @@
 //! and takes ids from sequences.
 
 use augure_store::StoreResult;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{Database, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::err;
 
@@ -95,5 +95,32 @@ impl Dialect for PgConnection {
         .fetch_all(&mut *self)
         .await
         .map_err(err)
+    }
+}
+
+/// Opening a write transaction. SQLite's default `BEGIN` takes the write lock only at the
+/// first write, and a transaction that read first then fails at once with "database is
+/// locked" when another process writes the same file, whatever `busy_timeout` says:
+/// `BEGIN IMMEDIATE` takes the lock first, waiting for it under the busy timeout.
+pub trait WritePool {
+    type Db: Database;
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Self::Db>>;
+}
+
+impl WritePool for SqlitePool {
+    type Db = Sqlite;
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await.map_err(err)
+    }
+}
+
+impl WritePool for PgPool {
+    type Db = Postgres;
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        // Row locks, taken by each statement, serialize what must be.
+        self.begin().await.map_err(err)
     }
 }

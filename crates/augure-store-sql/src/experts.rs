@@ -8,6 +8,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 use crate::codec::*;
+use crate::dialect::WritePool;
 use crate::{SqlStore, err};
 
 pub struct ProfileRow {
@@ -253,7 +254,7 @@ impl ExpertStore for SqlStore {
 
     async fn save_bank_details(&self, d: &BankDetails) -> StoreResult<()> {
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
             "INSERT INTO expert_bank_details (user_id, payout_method, holder, bank_name, bank_country, iban, bic, paypal_email, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (user_id) DO UPDATE SET payout_method = excluded.payout_method, \

@@ -6,6 +6,7 @@ use augure_store::*;
 use chrono::{DateTime, Utc};
 
 use crate::codec::*;
+use crate::dialect::WritePool;
 use crate::{SqlStore, err};
 
 const MEDIA_COLUMNS: &str = "id, user_id, kind, locale, status, content_type, body, width, height, duration_ms, size, reason, created_at, decided_at";
@@ -40,7 +41,7 @@ fn media_item(row: &impl Columns) -> StoreResult<MediaItem> {
 impl MediaStore for SqlStore {
     async fn submit_media(&self, m: &NewMedia) -> StoreResult<MediaItem> {
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE expert_media SET status = 'superseded' \
              WHERE user_id = $1 AND kind = $2 AND locale = $3 AND status = 'pending'",

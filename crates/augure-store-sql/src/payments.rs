@@ -6,7 +6,7 @@ use augure_store::*;
 use chrono::{DateTime, Utc};
 
 use crate::codec::*;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, WritePool};
 use crate::{SqlStore, err};
 
 pub struct PurchaseRow {
@@ -272,7 +272,7 @@ impl PaymentStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<RefundReservation> {
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
             // The purchase's lock serializes the refunds of one purchase.
             let lock = tx.lock_rows();
             let price: i64 =

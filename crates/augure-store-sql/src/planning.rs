@@ -6,7 +6,7 @@ use augure_store::*;
 use chrono::{DateTime, Utc};
 
 use crate::codec::*;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, WritePool};
 use crate::{SqlStore, err};
 
 /// A planning row: its local day (`YYYY-MM-DD`) and minutes after local midnight.
@@ -95,7 +95,7 @@ impl PlanningStore for SqlStore {
     ) -> StoreResult<()> {
         on_writer!(self, |pool| {
             let day = day_str(day);
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
             // Two replacements of one expert's day must not interleave (both deleting
             // nothing, then both inserting): lock the expert's row first.
             let lock = tx.lock_rows();

@@ -56,3 +56,31 @@ async fn a_second_writer_on_the_same_file_is_seen_before_the_cache_is_trusted() 
     let audit = ledger::audit(&b.ledger_snapshot().await.unwrap());
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
 }
+
+/// B19: two processes writing one file at once (a second server, `augure ledger verify`,
+/// `augure admin create`) wait for each other instead of failing with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_writers_at_once_never_fail_with_a_locked_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("augure.db").display());
+    let a = std::sync::Arc::new(augure_store_sqlite::connect(&url).await.unwrap());
+    let b = std::sync::Arc::new(augure_store_sqlite::connect(&url).await.unwrap());
+    let provider = account(&a, "provider@example.fr", AccountKind::ProviderClearing).await;
+    let client = account(&a, "client@example.fr", AccountKind::ClientCredit).await;
+    let mut writers = tokio::task::JoinSet::new();
+    for (name, store) in [("a", a.clone()), ("b", b.clone())] {
+        writers.spawn(async move {
+            for i in 0..150 {
+                let r = store.create_transfers(&[xfer(&format!("{name}:{i}"), provider, client, 1)], t0()).await;
+                r.unwrap_or_else(|e| panic!("{name} {i}: {e}")).remove(0).unwrap();
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let (account, _) = a.ledger_account_by_id(client).await.unwrap();
+    assert_eq!(account.balances.credits_posted, 300);
+    let audit = ledger::audit(&b.ledger_snapshot().await.unwrap());
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}

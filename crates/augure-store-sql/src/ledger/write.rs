@@ -13,7 +13,7 @@ use super::batch::{Batch, NewTransfer, TouchedAccount};
 use super::cache::LedgerCache;
 use super::{ACCOUNT_COLUMNS, TRANSFER_COLUMNS};
 use crate::codec::micros;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, WritePool};
 use crate::{SqlStore, err};
 
 /// Rows per multi-row statement: at 27 binds a row, well under both engines' bind limits
@@ -49,7 +49,7 @@ impl SqlStore {
     ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
         let mut batch = Batch::new(requests, now);
         let largest_id = on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await?;
 
             // The cached accounts are what the database holds as long as the largest
             // transfer id is the one this writer last wrote.
