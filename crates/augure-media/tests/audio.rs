@@ -37,13 +37,17 @@ fn noise(len: usize) -> Vec<u8> {
 
 /// An ID3v2.4 tag holding a title, as most tagging tools write before the audio.
 fn id3v2_tag() -> Vec<u8> {
-    let mut frame = b"TIT2".to_vec();
-    let text = b"\x03My voice sample";
-    frame.extend_from_slice(&u32::try_from(text.len()).unwrap().to_be_bytes());
+    id3v2(4, b"TIT2", b"\x03My voice sample")
+}
+
+/// An ID3v2 tag of `version` holding one frame.
+fn id3v2(version: u8, frame_id: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut frame = frame_id.to_vec();
+    frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
     frame.extend_from_slice(&[0, 0]);
-    frame.extend_from_slice(text);
+    frame.extend_from_slice(body);
     let size = u32::try_from(frame.len()).unwrap();
-    let mut tag = b"ID3\x04\x00\x00".to_vec();
+    let mut tag = vec![b'I', b'D', b'3', version, 0, 0];
     // Syncsafe: 7 bits per byte.
     tag.extend([21, 14, 7, 0].iter().map(|shift| u8::try_from((size >> shift) & 0x7F).unwrap()));
     tag.extend_from_slice(&frame);
@@ -76,15 +80,8 @@ fn sample_with_an_id3_tag_is_accepted() {
 /// B25: tags can carry a picture and personal details; only the frames are published.
 #[test]
 fn tags_before_and_after_the_audio_are_stripped() {
-    let mut picture = b"APIC".to_vec();
-    let body = b"\x00image/jpeg\x00\x03\x00\xFF\xD8\xFF\xE0 a photo of the expert's home";
-    picture.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
-    picture.extend_from_slice(&[0, 0]);
-    picture.extend_from_slice(body);
-    let size = u32::try_from(picture.len()).unwrap();
-    let mut tagged = b"ID3\x03\x00\x00".to_vec();
-    tagged.extend([21, 14, 7, 0].iter().map(|shift| u8::try_from((size >> shift) & 0x7F).unwrap()));
-    tagged.extend_from_slice(&picture);
+    let picture = b"\x00image/jpeg\x00\x03\x00\xFF\xD8\xFF\xE0 a photo of the expert's home";
+    let mut tagged = id3v2(3, b"APIC", picture);
     tagged.extend_from_slice(&id3v2_tag());
     tagged.extend_from_slice(VOICE_20S);
     let mut v1 = b"TAGMy voice sample".to_vec();

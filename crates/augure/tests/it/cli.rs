@@ -39,14 +39,10 @@ fn migrate_then_admin_create() {
     assert!(!again.status.success(), "a duplicate admin is refused");
 }
 
-/// Starts `augure serve` on port 0, reads the address it prints, checks it answers, then
-/// stops it with SIGTERM and expects a clean exit.
-#[tokio::test]
-async fn serve_answers_then_stops_gracefully_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+/// Starts `augure serve` on port 0 and reads the address it prints.
+async fn start_server(url: &str) -> (std::process::Child, String) {
     let mut child = augure()
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -59,7 +55,15 @@ async fn serve_answers_then_stops_gracefully_on_sigterm() {
     .await
     .unwrap()
     .expect("the server prints its address");
-    let base = line.split_whitespace().last().unwrap().to_owned();
+    (child, line.split_whitespace().last().unwrap().to_owned())
+}
+
+/// Starts `augure serve`, checks it answers, then stops it with SIGTERM and expects a
+/// clean exit.
+#[tokio::test]
+async fn serve_answers_then_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start_server(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
     let client = augure_testkit::TestApp::new_client();
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -111,22 +115,7 @@ fn list_settings_are_read_from_comma_separated_variables() {
 #[tokio::test]
 async fn sigterm_with_an_event_stream_open_still_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("a.db").display());
-    let mut child = augure()
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|l| l.ok().filter(|l| l.contains("listening on")))
-    })
-    .await
-    .unwrap()
-    .expect("the server prints its address");
-    let base = line.split_whitespace().last().unwrap().to_owned();
+    let (mut child, base) = start_server(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
     let stream = augure_testkit::TestApp::new_client().get(format!("{base}/directory/events")).send().await.unwrap();
     assert_eq!(stream.status(), 200);
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
