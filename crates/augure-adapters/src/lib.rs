@@ -3,11 +3,13 @@
 
 mod mail;
 pub mod payments;
+pub mod test_checkout;
 
 pub mod stripe_signature;
 
 pub use mail::{OutboxMailer, SmtpMailer};
-pub use payments::{StripePayments, TestPayments};
+pub use payments::StripePayments;
+pub use test_checkout::TestPayments;
 
 /// Installs ring as the process's TLS provider (once; later calls do nothing). HTTP clients
 /// here are built without a provider of their own, so a process that makes HTTP requests

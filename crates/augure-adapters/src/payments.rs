@@ -1,13 +1,9 @@
-//! The payment provider. The local default is a test-mode checkout built into augure: it
-//! charges test cards and signs its webhooks with Stripe's scheme, so the same webhook code
-//! path runs locally, in tests and in production.
-
-use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+//! The payment provider in Stripe's scheme: the webhook reader shared with the local
+//! test-mode checkout (`test_checkout.rs`), and the Stripe adapter itself.
 
 use async_trait::async_trait;
 use augure_app::credit::{
-    Checkout, PaymentError, PaymentEvent, PaymentEventKind, Payments, TestCardOutcome, TestCheckout,
+    Checkout, PaymentError, PaymentEvent, PaymentEventKind, Payments, ProviderRefund, SessionEvent, provider_error,
 };
 use augure_domain::Money;
 use augure_store::Purchase;
@@ -15,144 +11,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::stripe_signature::{self, DEFAULT_TOLERANCE_SECONDS, WebhookVerifier};
-
-/// Test cards, as Stripe documents them.
-pub const CARD_APPROVED: &str = "4242424242424242";
-pub const CARD_DECLINED: &str = "4000000000000002";
-/// Fails once with a processing error; the retry goes through.
-pub const CARD_RETRY: &str = "4000000000000119";
-/// Paid, but its refunds are refused (Stripe's card whose refunds fail).
-pub const CARD_REFUNDS_REFUSED: &str = "4000000000005126";
-/// How the test mode remembers, on the payment itself, that its refunds are refused.
-const REFUNDS_REFUSED_PAYMENT: &str = "pi_test_refunds_refused_";
-/// Paid with [`CARD_RETRY`]: like the payment, each refund fails once (no answer), then passes.
-const FLAKY_PAYMENT: &str = "pi_test_flaky_";
-
-pub struct TestPayments {
-    secret: SecretString,
-    verifier: WebhookVerifier,
-    public_url: String,
-    /// Refund keys already tried once, for the flaky card.
-    refunds_tried: Mutex<HashSet<String>>,
-}
-
-impl TestPayments {
-    /// `secrets`: the signing secret first, then any still accepted during a rotation.
-    pub fn new(public_url: &str, secrets: Vec<SecretString>) -> Self {
-        let secret = secrets.first().cloned().unwrap_or_else(|| SecretString::from("whsec_augure_test".to_owned()));
-        Self {
-            secret,
-            verifier: WebhookVerifier::new(secrets, DEFAULT_TOLERANCE_SECONDS),
-            public_url: public_url.trim_end_matches('/').to_owned(),
-            refunds_tried: Mutex::default(),
-        }
-    }
-
-    /// The `checkout.session.completed` event Stripe would send for `purchase`, signed.
-    pub fn completed_event(&self, purchase: &Purchase, now: DateTime<Utc>) -> (String, String) {
-        self.event_paid_with(purchase, now, "pi_test_")
-    }
-
-    fn event_paid_with(&self, purchase: &Purchase, now: DateTime<Utc>, payment_prefix: &str) -> (String, String) {
-        let nonce = hex::encode(random::<8>());
-        let body = serde_json::json!({
-            "id": format!("evt_test_{nonce}"),
-            "object": "event",
-            "type": "checkout.session.completed",
-            "created": now.timestamp(),
-            "data": {"object": {
-                "id": purchase.checkout_session,
-                "object": "checkout.session",
-                "amount_total": purchase.price.minor,
-                "currency": purchase.price.currency.code().to_lowercase(),
-                "client_reference_id": purchase.id.to_string(),
-                "payment_intent": format!("{payment_prefix}{nonce}"),
-                "payment_status": "paid",
-            }},
-        })
-        .to_string();
-        let header = stripe_signature::sign(&self.secret, body.as_bytes(), now.timestamp());
-        (body, header)
-    }
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut buf = [0_u8; N];
-    getrandom::fill(&mut buf).expect("the operating system's random source");
-    buf
-}
-
-#[async_trait]
-impl Payments for TestPayments {
-    async fn create_checkout(
-        &self,
-        purchase: &Purchase,
-        _success: &str,
-        _cancel: &str,
-    ) -> Result<Checkout, PaymentError> {
-        let session_id = format!("cs_test_{}_{}", purchase.id, hex::encode(random::<12>()));
-        let url = format!("{}/payments/test-checkout/{session_id}", self.public_url);
-        Ok(Checkout { session_id, url })
-    }
-
-    async fn refund(&self, purchase: &Purchase, _amount: Money, key: &str) -> Result<(), PaymentError> {
-        let paid_with = |prefix| purchase.payment_ref.as_deref().is_some_and(|p| p.starts_with(prefix));
-        if paid_with(REFUNDS_REFUSED_PAYMENT) {
-            return Err(PaymentError::Refused("test card 4000 0000 0000 5126: its refunds are refused".into()));
-        }
-        if paid_with(FLAKY_PAYMENT)
-            && self.refunds_tried.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_owned())
-        {
-            return Err(PaymentError::Unavailable("test card 4000 0000 0000 0119: no answer the first time".into()));
-        }
-        Ok(())
-    }
-
-    fn parse_webhook(
-        &self,
-        signature: Option<&str>,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<PaymentEvent, PaymentError> {
-        parse_stripe_webhook(&self.verifier, signature, body, now)
-    }
-
-    fn test_checkout(&self) -> Option<&dyn TestCheckout> {
-        Some(self)
-    }
-
-    fn name(&self) -> &'static str {
-        "test"
-    }
-}
-
-impl TestCheckout for TestPayments {
-    fn purchase_id(&self, session: &str) -> Option<i64> {
-        // `cs_test_{purchase}_{random}`, as `create_checkout` makes them.
-        session.strip_prefix("cs_test_")?.split('_').next()?.parse().ok()
-    }
-
-    fn pay(&self, purchase: &Purchase, card: &str, attempt: u32, now: DateTime<Utc>) -> TestCardOutcome {
-        let card: String = card.chars().filter(char::is_ascii_digit).collect();
-        match card.as_str() {
-            CARD_APPROVED => {
-                let (body, signature) = self.completed_event(purchase, now);
-                TestCardOutcome::Approved { body, signature }
-            }
-            CARD_REFUNDS_REFUSED => {
-                let (body, signature) = self.event_paid_with(purchase, now, REFUNDS_REFUSED_PAYMENT);
-                TestCardOutcome::Approved { body, signature }
-            }
-            CARD_RETRY if attempt == 0 => TestCardOutcome::RetryNeeded,
-            CARD_RETRY => {
-                let (body, signature) = self.event_paid_with(purchase, now, FLAKY_PAYMENT);
-                TestCardOutcome::Approved { body, signature }
-            }
-            _ => TestCardOutcome::Declined,
-        }
-    }
-}
+use crate::stripe_signature::{DEFAULT_TOLERANCE_SECONDS, WebhookVerifier};
 
 #[derive(Deserialize)]
 struct StripeEvent {
@@ -167,6 +26,37 @@ struct StripeData {
     object: serde_json::Value,
 }
 
+/// The fields of an event's object, read strictly: ids and codes are printable text.
+struct Fields<'a>(&'a serde_json::Value);
+
+impl Fields<'_> {
+    fn text(&self, field: &str) -> Result<String, PaymentError> {
+        let value = self.0.get(field).and_then(|v| v.as_str()).unwrap_or_default();
+        if value.is_empty() || value.chars().any(char::is_control) {
+            return Err(PaymentError::BadPayload(field.into()));
+        }
+        Ok(value.to_owned())
+    }
+
+    fn amount(&self, field: &str) -> Result<i64, PaymentError> {
+        self.0.get(field).and_then(|v| v.as_i64()).ok_or_else(|| PaymentError::BadPayload(field.into()))
+    }
+
+    fn session(&self) -> Result<SessionEvent, PaymentError> {
+        Ok(SessionEvent {
+            purchase_id: self
+                .text("client_reference_id")?
+                .parse()
+                .map_err(|_| PaymentError::BadPayload("client_reference_id".into()))?,
+            session_id: self.text("id")?,
+            amount: self.amount("amount_total")?,
+            currency: self.text("currency")?,
+            // Absent until a delayed payment is made; never used to find the purchase.
+            payment_ref: self.text("payment_intent").unwrap_or_default(),
+        })
+    }
+}
+
 /// Verifies and reads a webhook in Stripe's format.
 pub fn parse_stripe_webhook(
     verifier: &WebhookVerifier,
@@ -177,25 +67,35 @@ pub fn parse_stripe_webhook(
     let signature = signature.ok_or_else(|| PaymentError::BadSignature("missing Stripe-Signature".into()))?;
     verifier.verify(signature, body, now).map_err(|e| PaymentError::BadSignature(e.to_string()))?;
     let event: StripeEvent = serde_json::from_slice(body).map_err(|e| PaymentError::BadPayload(e.to_string()))?;
+    if event.id.is_empty() || event.id.chars().any(char::is_control) {
+        return Err(PaymentError::BadPayload("id".into()));
+    }
+    let o = Fields(&event.data.object);
     let kind = match event.kind.as_str() {
         "checkout.session.completed" => {
-            let o = &event.data.object;
-            let text = |field: &str| o.get(field).and_then(|v| v.as_str()).map(str::to_owned);
-            let purchase_id = text("client_reference_id")
-                .and_then(|r| r.parse().ok())
-                .ok_or_else(|| PaymentError::BadPayload("client_reference_id".into()))?;
-            PaymentEventKind::CheckoutCompleted {
-                purchase_id,
-                session_id: text("id").ok_or_else(|| PaymentError::BadPayload("id".into()))?,
-                amount: o
-                    .get("amount_total")
-                    .and_then(|v| v.as_i64())
-                    .ok_or_else(|| PaymentError::BadPayload("amount_total".into()))?,
-                currency: text("currency").ok_or_else(|| PaymentError::BadPayload("currency".into()))?,
-                payment_ref: text("payment_intent").unwrap_or_default(),
-            }
+            PaymentEventKind::CheckoutCompleted { session: o.session()?, paid: o.text("payment_status")? == "paid" }
         }
-        other => PaymentEventKind::Other(other.to_owned()),
+        "checkout.session.async_payment_succeeded" => PaymentEventKind::AsyncPaymentSucceeded(o.session()?),
+        "checkout.session.async_payment_failed" => PaymentEventKind::AsyncPaymentFailed(o.session()?),
+        "charge.refunded" => PaymentEventKind::ChargeRefunded {
+            payment_ref: o.text("payment_intent")?,
+            refunded: o.amount("amount_refunded")?,
+            currency: o.text("currency")?,
+        },
+        "charge.dispute.created" => PaymentEventKind::DisputeOpened {
+            dispute_id: o.text("id")?,
+            payment_ref: o.text("payment_intent")?,
+            amount: o.amount("amount")?,
+            currency: o.text("currency")?,
+        },
+        "charge.dispute.closed" => PaymentEventKind::DisputeClosed {
+            dispute_id: o.text("id")?,
+            payment_ref: o.text("payment_intent")?,
+            amount: o.amount("amount")?,
+            currency: o.text("currency")?,
+            won: o.text("status")? == "won",
+        },
+        other => PaymentEventKind::Other(other.chars().filter(|c| !c.is_control()).collect()),
     };
     Ok(PaymentEvent { id: event.id, kind })
 }
@@ -236,16 +136,20 @@ impl StripePayments {
             .send()
             .await
             .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-        let message = || body["error"]["message"].as_str().unwrap_or("unknown error").to_owned();
-        if status.is_success() {
-            Ok(body)
-        } else if status.is_server_error() || status.as_u16() == 429 {
-            Err(PaymentError::Unavailable(message()))
-        } else {
-            Err(PaymentError::Refused(message()))
-        }
+        read_answer(response).await
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value, PaymentError> {
+        use secrecy::ExposeSecret;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api_base))
+            .bearer_auth(self.secret_key.expose_secret())
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        read_answer(response).await
     }
 }
 
@@ -285,8 +189,27 @@ impl Payments for StripePayments {
     async fn refund(&self, purchase: &Purchase, amount: Money, key: &str) -> Result<(), PaymentError> {
         let payment =
             purchase.payment_ref.clone().ok_or_else(|| PaymentError::Refused("no payment to refund".into()))?;
-        let form = vec![("payment_intent".to_owned(), payment), ("amount".to_owned(), amount.minor.to_string())];
-        self.post("/v1/refunds", &form, key).await.map(|_| ())
+        let form = vec![
+            ("payment_intent".to_owned(), payment),
+            ("amount".to_owned(), amount.minor.to_string()),
+            // What `find_refund` looks for once the idempotency key may be forgotten.
+            ("metadata[augure_refund]".to_owned(), key.to_owned()),
+        ];
+        let refund = self.post("/v1/refunds", &form, key).await?;
+        match refund["status"].as_str() {
+            Some("failed" | "canceled") => Err(PaymentError::Refused(format!("refund {}", refund["status"]))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find_refund(&self, purchase: &Purchase, key: &str) -> Result<Option<ProviderRefund>, PaymentError> {
+        let Some(payment) = purchase.payment_ref.as_deref() else { return Ok(None) };
+        let list = self.get("/v1/refunds", &[("payment_intent", payment), ("limit", "100")]).await?;
+        let found = list["data"].as_array().into_iter().flatten().find(|r| r["metadata"]["augure_refund"] == key);
+        Ok(found.map(|r| match r["status"].as_str() {
+            Some("failed" | "canceled") => ProviderRefund::Failed,
+            _ => ProviderRefund::Accepted,
+        }))
     }
 
     fn parse_webhook(
@@ -301,4 +224,15 @@ impl Payments for StripePayments {
     fn name(&self) -> &'static str {
         "stripe"
     }
+}
+
+/// Reads an answer of Stripe's API: the body on success, else the error it means.
+async fn read_answer(response: reqwest::Response) -> Result<serde_json::Value, PaymentError> {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = body["error"]["message"].as_str().unwrap_or("unknown error").to_owned();
+    Err(provider_error(status.as_u16(), message))
 }

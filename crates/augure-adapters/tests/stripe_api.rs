@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use augure_adapters::StripePayments;
-use augure_app::credit::{PaymentError, Payments};
+use augure_app::credit::{PaymentError, Payments, ProviderRefund};
 use augure_domain::{Currency, Money, UserId};
 use augure_store::{Purchase, PurchaseStatus};
 use axum::extract::State;
@@ -15,7 +15,8 @@ use secrecy::SecretString;
 
 type Seen = Arc<Mutex<Vec<(String, String, String, Vec<(String, String)>)>>>;
 
-async fn stripe_stand_in(fail_refunds: bool) -> (String, Seen) {
+/// How the stand-in answers refunds: 200, or this error status.
+async fn stripe_stand_in(refund_error: Option<StatusCode>) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let record = |path: &'static str| {
         move |State(seen): State<Seen>, headers: HeaderMap, Form(form): Form<Vec<(String, String)>>| async move {
@@ -35,14 +36,18 @@ async fn stripe_stand_in(fail_refunds: bool) -> (String, Seen) {
             "/v1/refunds",
             post(move |state: State<Seen>, headers: HeaderMap, form: Form<Vec<(String, String)>>| async move {
                 record("refunds")(state, headers, form).await;
-                if fail_refunds {
-                    (
-                        StatusCode::PAYMENT_REQUIRED,
-                        Json(serde_json::json!({"error": {"message": "Charge already refunded"}})),
-                    )
-                } else {
-                    (StatusCode::OK, Json(serde_json::json!({"id": "re_1", "status": "succeeded"})))
+                match refund_error {
+                    Some(status) => (status, Json(serde_json::json!({"error": {"message": "Charge already refunded"}}))),
+                    None => (StatusCode::OK, Json(serde_json::json!({"id": "re_1", "status": "succeeded"}))),
                 }
+            })
+            .get(|axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>| async move {
+                // Refunds of a payment, each with the metadata it was created with.
+                let payment = q.iter().find(|(k, _)| k == "payment_intent").map(|(_, v)| v.clone()).unwrap_or_default();
+                Json(serde_json::json!({"object": "list", "data": [
+                    {"id": "re_1", "payment_intent": payment, "status": "succeeded", "metadata": {"augure_refund": "refund:42:k1"}},
+                    {"id": "re_2", "payment_intent": payment, "status": "failed", "metadata": {"augure_refund": "refund:42:k2"}},
+                ]}))
             }),
         )
         .with_state(seen.clone());
@@ -65,6 +70,7 @@ fn purchase() -> Purchase {
         created_at: chrono::Utc::now(),
         paid_at: None,
         refunded: Money::zero(Currency::Chf),
+        processing_at: None,
     }
 }
 
@@ -83,7 +89,7 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
 
 #[tokio::test]
 async fn checkout_sessions_are_created_with_the_purchase_and_an_idempotency_key() {
-    let (base, seen) = stripe_stand_in(false).await;
+    let (base, seen) = stripe_stand_in(None).await;
     let checkout = stripe(&base)
         .create_checkout(&purchase(), "https://a.example/wallet?purchase=42", "https://a.example/wallet")
         .await
@@ -102,15 +108,16 @@ async fn checkout_sessions_are_created_with_the_purchase_and_an_idempotency_key(
 
 #[tokio::test]
 async fn refunds_name_the_payment_and_amount_and_report_refusals() {
-    let (base, seen) = stripe_stand_in(false).await;
+    let (base, seen) = stripe_stand_in(None).await;
     stripe(&base).refund(&purchase(), Money::new(500, Currency::Chf), "refund:42:k1").await.unwrap();
     {
         let seen = seen.lock().unwrap();
         let (_, _, key, form) = &seen[0];
         assert_eq!(key, "refund:42:k1");
         assert_eq!((field(form, "payment_intent"), field(form, "amount")), ("pi_9", "500"));
+        assert_eq!(field(form, "metadata[augure_refund]"), "refund:42:k1", "found again by its key");
     }
-    let (base, _) = stripe_stand_in(true).await;
+    let (base, _) = stripe_stand_in(Some(StatusCode::PAYMENT_REQUIRED)).await;
     let err = stripe(&base).refund(&purchase(), Money::new(500, Currency::Chf), "k").await.unwrap_err();
     assert!(matches!(err, PaymentError::Refused(ref m) if m == "Charge already refunded"), "{err:?}");
 }
@@ -120,4 +127,23 @@ async fn an_unreachable_api_is_unavailable_not_refused() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let err = stripe(&format!("http://127.0.0.1:{port}")).create_checkout(&purchase(), "s", "c").await.unwrap_err();
     assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn answers_that_say_nothing_of_the_outcome_leave_a_refund_open() {
+    // 409: the same idempotency key is still being processed (a double submit).
+    for status in [StatusCode::CONFLICT, StatusCode::TOO_MANY_REQUESTS, StatusCode::BAD_GATEWAY] {
+        let (base, _) = stripe_stand_in(Some(status)).await;
+        let err = stripe(&base).refund(&purchase(), Money::new(500, Currency::Chf), "k").await.unwrap_err();
+        assert!(matches!(err, PaymentError::Unavailable(_)), "{status}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refund_is_found_again_by_its_key() {
+    let (base, _) = stripe_stand_in(None).await;
+    let stripe = stripe(&base);
+    assert_eq!(stripe.find_refund(&purchase(), "refund:42:k1").await.unwrap(), Some(ProviderRefund::Accepted));
+    assert_eq!(stripe.find_refund(&purchase(), "refund:42:k2").await.unwrap(), Some(ProviderRefund::Failed));
+    assert_eq!(stripe.find_refund(&purchase(), "refund:42:k3").await.unwrap(), None, "never made: send it again");
 }

@@ -131,6 +131,11 @@ impl<'a> Tr<'a> {
     pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
         self.i18n.t_args(self.locale, key, &[(name, FluentValue::from(value.to_owned()))])
     }
+
+    pub fn t2(&self, key: &str, name: &str, value: &str, name2: &str, value2: &str) -> String {
+        let args = [(name, FluentValue::from(value.to_owned())), (name2, FluentValue::from(value2.to_owned()))];
+        self.i18n.t_args(self.locale, key, &args)
+    }
 }
 
 #[cfg(test)]

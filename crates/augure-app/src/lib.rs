@@ -90,7 +90,8 @@ impl App {
         let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone(), settings.clone());
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
-        let credit = Credit::new(store.clone(), clock.clone(), ledger.clone(), payments);
+        let credit =
+            Credit::new(store.clone(), clock.clone(), ledger.clone(), payments, settings.clone(), i18n.clone());
         let planning = planning::Planning::new(
             store.clone(),
             clock.clone(),

@@ -50,6 +50,12 @@ impl Mail {
         Ok(Mail { to: to.to_owned(), subject, text_body: text.render()?, html_body: html.render()? })
     }
 
+    /// An alert to an admin: one paragraph and a link to the page where it is dealt with.
+    pub fn alert(to: &str, tr: &Tr<'_>, name: &str, body: &str, url: &str) -> Result<Mail, askama::Error> {
+        let subject = tr.t("mail-admin-alert-subject");
+        Mail::render(to, subject, &AlertText { tr: *tr, name, body, url }, &AlertHtml { tr: *tr, name, body, url })
+    }
+
     /// Queues the mail for delivery. With a `unique_key`, queueing twice sends once.
     pub async fn enqueue(&self, store: &dyn Store, unique_key: Option<String>, now: DateTime<Utc>) -> StoreResult<()> {
         let payload = serde_json::to_value(self).map_err(|e| augure_store::StoreError::Backend(Box::new(e)))?;
@@ -94,4 +100,22 @@ pub struct ResetHtml<'a> {
     pub name: &'a str,
     pub reset_url: &'a str,
     pub minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/admin_alert.txt")]
+pub struct AlertText<'a> {
+    pub tr: Tr<'a>,
+    pub name: &'a str,
+    pub body: &'a str,
+    pub url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/admin_alert.html")]
+pub struct AlertHtml<'a> {
+    pub tr: Tr<'a>,
+    pub name: &'a str,
+    pub body: &'a str,
+    pub url: &'a str,
 }

@@ -248,6 +248,17 @@ pub struct PaymentSettings {
     /// Stripe's secret API key (`sk_…`), for `provider = "stripe"`.
     pub stripe_secret_key: Option<SecretString>,
     pub stripe_api_base: String,
+    /// How a refund the provider did not answer is asked again: doubling from
+    /// `base_seconds` up to `max_delay_seconds`, and never given up (the credit is taken).
+    pub refund_retry: RetryPolicy,
+    /// A refund still unanswered after this long is shown as stuck to admins, and mailed
+    /// to them once.
+    pub refund_stuck_minutes: i64,
+    /// How long the provider keeps an idempotency key (Stripe: 24 hours). A refund older
+    /// than this is never sent again before asking the provider what became of it.
+    pub provider_key_hours: i64,
+    /// The test-mode checkout: how long a delayed payment takes to settle or fail.
+    pub test_settle_seconds: i64,
 }
 
 impl Default for PaymentSettings {
@@ -258,6 +269,10 @@ impl Default for PaymentSettings {
             webhook_secrets: vec![SecretString::from("whsec_augure_local_test".to_owned())],
             stripe_secret_key: None,
             stripe_api_base: "https://api.stripe.com".into(),
+            refund_retry: RetryPolicy { base_seconds: 60, max_delay_seconds: 3600, max_attempts: u32::MAX },
+            refund_stuck_minutes: 60,
+            provider_key_hours: 24,
+            test_settle_seconds: 60,
         }
     }
 }

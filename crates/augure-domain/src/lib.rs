@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod media;
 pub mod money;
 pub mod planning;
+pub mod refund;
 pub mod site;
 
 pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};

@@ -50,6 +50,7 @@ mod accounts;
 mod codec;
 mod dialect;
 mod experts;
+mod incidents;
 mod jobs;
 mod ledger;
 mod mail;

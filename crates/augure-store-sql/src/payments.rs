@@ -22,6 +22,7 @@ pub struct PurchaseRow {
     pub created_at: i64,
     pub paid_at: Option<i64>,
     pub refunded: i64,
+    pub processing_at: Option<i64>,
 }
 
 impl PurchaseRow {
@@ -40,17 +41,19 @@ impl PurchaseRow {
             created_at: instant(self.created_at)?,
             paid_at: self.paid_at.map(instant).transpose()?,
             refunded: Money::new(self.refunded, currency),
+            processing_at: self.processing_at.map(instant).transpose()?,
         })
     }
 }
 
 pub const PURCHASE_COLUMNS: &str = "p.id, p.user_id, p.pack_id, p.price, p.bonus, p.currency, p.status, \
-     p.checkout_session, p.payment_ref, p.created_at, p.paid_at, \
+     p.checkout_session, p.payment_ref, p.created_at, p.paid_at, p.processing_at, \
      CAST(COALESCE((SELECT SUM(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id AND r.status <> 'failed'), 0) \
      AS BIGINT) AS refunded";
 
+const REFUND_COLUMNS: &str = "purchase_id, refund_key, amount, bonus, status, created_at";
 const REFUND_BY_KEY: &str =
-    "SELECT purchase_id, refund_key, amount, status FROM purchase_refunds WHERE refund_key = $1";
+    "SELECT purchase_id, refund_key, amount, bonus, status, created_at FROM purchase_refunds WHERE refund_key = $1";
 
 fn refund(row: &impl Columns) -> StoreResult<Refund> {
     let status: String = row.col("status")?;
@@ -58,7 +61,9 @@ fn refund(row: &impl Columns) -> StoreResult<Refund> {
         purchase_id: row.col("purchase_id")?,
         key: row.col("refund_key")?,
         amount: row.col("amount")?,
+        bonus: row.col("bonus")?,
         status: RefundStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("refund status {status}")))?,
+        created_at: instant(row.col("created_at")?)?,
     })
 }
 
@@ -76,6 +81,7 @@ fn purchase(row: &impl Columns) -> StoreResult<Purchase> {
         created_at: row.col("created_at")?,
         paid_at: row.col("paid_at")?,
         refunded: row.col("refunded")?,
+        processing_at: row.col("processing_at")?,
     }
     .into_purchase()
 }
@@ -264,11 +270,46 @@ impl PaymentStore for SqlStore {
         })
     }
 
+    async fn purchase_by_payment_ref(&self, payment_ref: &str) -> StoreResult<Option<Purchase>> {
+        on_reader!(self, |pool| {
+            let q =
+                format!("SELECT {PURCHASE_COLUMNS} FROM purchases p WHERE p.payment_ref = $1 ORDER BY p.id LIMIT 1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(payment_ref).fetch_optional(pool).await.map_err(err)?;
+            row.as_ref().map(purchase).transpose()
+        })
+    }
+
+    async fn mark_purchase_processing(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE purchases SET processing_at = $1 WHERE id = $2 AND status = 'pending' AND processing_at IS NULL",
+            )
+            .bind(micros(now))
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    async fn mark_purchase_failed(&self, id: i64) -> StoreResult<bool> {
+        on_writer!(self, |pool| {
+            let done = sqlx::query("UPDATE purchases SET status = 'failed' WHERE id = $1 AND status = 'pending'")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(err)?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     async fn reserve_refund(
         &self,
         purchase_id: i64,
         key: &str,
         amount: i64,
+        bonus_for: &(dyn Fn(i64) -> i64 + Send + Sync),
         now: DateTime<Utc>,
     ) -> StoreResult<RefundReservation> {
         on_writer!(self, |pool| {
@@ -298,12 +339,13 @@ impl PaymentStore for SqlStore {
                 return Ok(RefundReservation::Exceeds { refundable: (price - refunded).max(0) });
             }
             sqlx::query(
-                "INSERT INTO purchase_refunds (purchase_id, refund_key, amount, status, created_at) \
-             VALUES ($1, $2, $3, 'pending', $4)",
+                "INSERT INTO purchase_refunds (purchase_id, refund_key, amount, bonus, status, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5)",
             )
             .bind(purchase_id)
             .bind(key)
             .bind(amount)
+            .bind(bonus_for(refunded).max(0))
             .bind(micros(now))
             .execute(&mut *tx)
             .await
@@ -323,28 +365,45 @@ impl PaymentStore for SqlStore {
 
     async fn pending_refunds(&self, limit: i64) -> StoreResult<Vec<Refund>> {
         on_reader!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT purchase_id, refund_key, amount, status FROM purchase_refunds \
-             WHERE status = 'pending' ORDER BY id LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-            .map_err(err)?;
+            let q =
+                format!("SELECT {REFUND_COLUMNS} FROM purchase_refunds WHERE status = 'pending' ORDER BY id LIMIT $1");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(q)).bind(limit).fetch_all(pool).await.map_err(err)?;
             rows.iter().map(refund).collect()
         })
     }
 
-    async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()> {
+    async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<bool> {
         on_writer!(self, |pool| {
-            sqlx::query("UPDATE purchase_refunds SET status = $2 WHERE refund_key = $1 AND status = 'pending'")
-                .bind(key)
-                .bind(status.as_str())
-                .execute(pool)
-                .await
-                .map_err(err)?;
-            Ok(())
+            let done =
+                sqlx::query("UPDATE purchase_refunds SET status = $2 WHERE refund_key = $1 AND status = 'pending'")
+                    .bind(key)
+                    .bind(status.as_str())
+                    .execute(pool)
+                    .await
+                    .map_err(err)?;
+            Ok(done.rows_affected() == 1)
         })
+    }
+
+    async fn record_incident(&self, incident: &PaymentIncident) -> StoreResult<bool> {
+        self.insert_incident(incident).await
+    }
+
+    async fn incident_by_ref(&self, provider_ref: &str) -> StoreResult<Option<PaymentIncident>> {
+        self.find_incident(provider_ref).await
+    }
+
+    async fn close_incident(
+        &self,
+        provider_ref: &str,
+        status: IncidentStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.end_incident(provider_ref, status, now).await
+    }
+
+    async fn recent_incidents(&self, limit: i64) -> StoreResult<Vec<PaymentIncident>> {
+        self.latest_incidents(limit).await
     }
 
     async fn cancel_refund(&self, key: &str) -> StoreResult<()> {

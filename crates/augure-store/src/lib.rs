@@ -246,21 +246,38 @@ pub trait PaymentStore {
     async fn recent_purchases(&self, limit: i64, offset: i64) -> StoreResult<Vec<Purchase>>;
     /// Pending → paid; a purchase already paid stays as it is (returns false).
     async fn mark_purchase_paid(&self, id: i64, payment_ref: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// The purchase paid by the provider's payment `payment_ref`.
+    async fn purchase_by_payment_ref(&self, payment_ref: &str) -> StoreResult<Option<Purchase>>;
+    /// Marks a pending purchase as paid by a method whose money is still on its way.
+    async fn mark_purchase_processing(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Pending → failed; returns false (and changes nothing) if it was no longer pending.
+    async fn mark_purchase_failed(&self, id: i64) -> StoreResult<bool>;
     /// Reserves a refund of `amount` under `key` (status pending), under the purchase's lock:
     /// refused when the purchase's refunds, pending and done, would exceed its price. A key
-    /// used before answers with that refund and changes nothing.
+    /// used before answers with that refund and changes nothing. The bonus it takes back
+    /// is `bonus_for(refunded before it)`, read under the same lock.
     async fn reserve_refund(
         &self,
         purchase: i64,
         key: &str,
         amount: i64,
+        bonus_for: &(dyn Fn(i64) -> i64 + Send + Sync),
         now: DateTime<Utc>,
     ) -> StoreResult<RefundReservation>;
     async fn refund_by_key(&self, key: &str) -> StoreResult<Option<Refund>>;
     /// Refunds still pending (the card refund not yet answered), oldest first.
     async fn pending_refunds(&self, limit: i64) -> StoreResult<Vec<Refund>>;
-    /// Ends a pending refund (done or failed); a refund no longer pending is left as it is.
-    async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<()>;
+    /// Ends a pending refund (done or failed); a refund no longer pending is left as it is
+    /// and false returned: only the call that moved it acts on it.
+    async fn finish_refund(&self, key: &str, status: RefundStatus) -> StoreResult<bool>;
+    /// Records an incident once per `provider_ref`; false if it was recorded before.
+    async fn record_incident(&self, incident: &PaymentIncident) -> StoreResult<bool>;
+    async fn incident_by_ref(&self, provider_ref: &str) -> StoreResult<Option<PaymentIncident>>;
+    /// Open → won or lost; false if it was no longer open.
+    async fn close_incident(&self, provider_ref: &str, status: IncidentStatus, now: DateTime<Utc>)
+    -> StoreResult<bool>;
+    /// The latest incidents, newest first (the admin's list).
+    async fn recent_incidents(&self, limit: i64) -> StoreResult<Vec<PaymentIncident>>;
     /// Withdraws a pending refund before any money moved, freeing its amount.
     async fn cancel_refund(&self, key: &str) -> StoreResult<()>;
     /// Records a provider event id; false if it was seen before.

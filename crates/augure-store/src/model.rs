@@ -279,6 +279,8 @@ pub struct Purchase {
     pub paid_at: Option<DateTime<Utc>>,
     /// Σ of its refunds, those under way included (not those the provider refused).
     pub refunded: Money,
+    /// When the checkout closed unpaid, with the money on its way (a delayed method).
+    pub processing_at: Option<DateTime<Utc>>,
 }
 
 /// Where a refund stands.
@@ -311,7 +313,76 @@ pub struct Refund {
     pub purchase_id: i64,
     pub key: String,
     pub amount: i64,
+    /// The share of the purchase's bonus it takes back from the client's credit.
+    pub bonus: i64,
     pub status: RefundStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Money the provider took back on its own, reconciled into the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentIncident {
+    pub id: i64,
+    pub purchase_id: i64,
+    pub kind: IncidentKind,
+    /// The provider's id for it: the dispute's, or the refunded total's.
+    pub provider_ref: String,
+    pub amount: i64,
+    /// Taken from the client's unspent credit.
+    pub taken: i64,
+    /// Already spent: now owed by the client.
+    pub debt: i64,
+    pub status: IncidentStatus,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentKind {
+    /// A refund made from the provider's dashboard.
+    Refund,
+    /// A chargeback.
+    Dispute,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::Refund => "refund",
+            IncidentKind::Dispute => "dispute",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [IncidentKind::Refund, IncidentKind::Dispute].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentStatus {
+    /// A provider refund, reconciled.
+    Done,
+    /// A dispute not yet decided.
+    Open,
+    Won,
+    Lost,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Done => "done",
+            IncidentStatus::Open => "open",
+            IncidentStatus::Won => "won",
+            IncidentStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [IncidentStatus::Done, IncidentStatus::Open, IncidentStatus::Won, IncidentStatus::Lost]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 /// What asking to reserve a refund found.

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub app: App,
     pub store: Arc<dyn Store>,
     pub clock: FakeClock,
+    /// The test-mode provider the app pays with (to hold its refunds in flight).
+    pub payments: Arc<TestPayments>,
     /// Follows redirects and keeps cookies, like a browser.
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -64,13 +66,13 @@ impl TestApp {
         settings.public_url = format!("http://{addr}");
         let mailer = Arc::new(OutboxMailer::new(store.clone()));
         let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
-        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, payments, settings);
+        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, payments.clone(), settings);
         let state = augure_web::AppState::new(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(augure_web::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        TestApp { addr, app, store, clock, client: Self::new_client(), stop: Some(stop), _dir: dir }
+        TestApp { addr, app, store, clock, payments, client: Self::new_client(), stop: Some(stop), _dir: dir }
     }
 
     /// Another browser: its own cookie jar.

@@ -61,16 +61,20 @@ pub enum AccountKind {
     PremiumRateClearing,
     /// Credit given away (bonus packs, goodwill): the platform's expense.
     Promotions,
+    /// What a client owes: credit spent and then taken back by the provider (a refund made
+    /// at the provider, a chargeback). Debit-normal; paid back, never below zero.
+    ClientDebt,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 6] = [
+    pub const ALL: [AccountKind; 7] = [
         AccountKind::ClientCredit,
         AccountKind::ExpertEarnings,
         AccountKind::PlatformRevenue,
         AccountKind::ProviderClearing,
         AccountKind::PremiumRateClearing,
         AccountKind::Promotions,
+        AccountKind::ClientDebt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +85,7 @@ impl AccountKind {
             AccountKind::ProviderClearing => "provider_clearing",
             AccountKind::PremiumRateClearing => "premium_rate_clearing",
             AccountKind::Promotions => "promotions",
+            AccountKind::ClientDebt => "client_debt",
         }
     }
 
@@ -93,6 +98,9 @@ impl AccountKind {
             }
             AccountKind::ProviderClearing | AccountKind::PremiumRateClearing | AccountKind::Promotions => {
                 AccountFlags::default()
+            }
+            AccountKind::ClientDebt => {
+                AccountFlags { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: true }
             }
         }
     }

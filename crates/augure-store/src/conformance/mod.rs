@@ -241,6 +241,7 @@ macro_rules! conformance_tests {
             credit_packs_are_listed_per_site_cheapest_first,
             a_purchase_is_paid_once,
             refunds_and_provider_events_are_recorded_once,
+            delayed_payments_and_provider_incidents_are_recorded,
             concurrent_refunds_never_exceed_the_price,
             an_idempotent_response_keeps_the_first_answer,
             an_idempotency_key_is_reserved_by_one_request_at_a_time,

@@ -72,16 +72,23 @@ pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>
     let p = purchase_of_20_chf(&*store).await;
     let reserve = |key: &'static str, amount| {
         let store = store.clone();
-        async move { store.reserve_refund(p.id, key, amount, t0()).await.unwrap() }
+        async move { store.reserve_refund(p.id, key, amount, &|before| before / 100, t0()).await.unwrap() }
     };
     assert_eq!(reserve("r1", 1500).await, RefundReservation::Reserved);
-    let r1 = Refund { purchase_id: p.id, key: "r1".into(), amount: 1500, status: RefundStatus::Pending };
+    let r1 = Refund {
+        purchase_id: p.id,
+        key: "r1".into(),
+        amount: 1500,
+        bonus: 0,
+        status: RefundStatus::Pending,
+        created_at: t0(),
+    };
     assert_eq!(reserve("r1", 1500).await, RefundReservation::Existing(r1.clone()), "a key reserves once");
     assert_eq!(reserve("r2", 600).await, RefundReservation::Exceeds { refundable: 500 }, "pending ones count");
     assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
-    store.finish_refund("r1", RefundStatus::Done).await.unwrap();
-    store.finish_refund("r1", RefundStatus::Failed).await.unwrap();
-    assert_eq!(store.refund_by_key("r1").await.unwrap(), Some(Refund { status: RefundStatus::Done, ..r1 }));
+    assert!(store.finish_refund("r1", RefundStatus::Done).await.unwrap(), "the call that ends it says so");
+    assert!(!store.finish_refund("r1", RefundStatus::Failed).await.unwrap(), "an ended refund stays as it is");
+    assert_eq!(store.refund_by_key("r1").await.unwrap(), Some(Refund { status: RefundStatus::Done, ..r1.clone() }));
     // Withdrawn before any money moved, a reservation frees its amount; refused, too.
     assert_eq!(reserve("r3", 500).await, RefundReservation::Reserved);
     store.cancel_refund("r3").await.unwrap();
@@ -91,7 +98,8 @@ pub async fn refunds_and_provider_events_are_recorded_once(store: Arc<dyn Store>
     assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 1500);
     assert_eq!(reserve("r5", 500).await, RefundReservation::Reserved);
     assert_eq!(store.purchase(p.id).await.unwrap().refunded.minor, 2000);
-    let r5 = Refund { purchase_id: p.id, key: "r5".into(), amount: 500, status: RefundStatus::Pending };
+    // Its bonus share is worked out from what was refunded before it, under the lock.
+    let r5 = Refund { key: "r5".into(), amount: 500, bonus: 15, ..r1.clone() };
     assert_eq!(store.pending_refunds(10).await.unwrap(), [r5], "done, failed and withdrawn ones are not pending");
     assert!(store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
     assert!(!store.record_payment_event("evt_1", "checkout.session.completed", t0()).await.unwrap());
@@ -102,7 +110,7 @@ pub async fn concurrent_refunds_never_exceed_the_price(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.reserve_refund(p.id, &format!("r{i}"), 300, t0()).await.unwrap() })
+            tokio::spawn(async move { store.reserve_refund(p.id, &format!("r{i}"), 300, &|_| 0, t0()).await.unwrap() })
         })
         .collect();
     let mut reserved = 0;
@@ -156,4 +164,41 @@ pub async fn an_idempotency_key_is_reserved_by_one_request_at_a_time(store: Arc<
     let later = t0() + Duration::minutes(5);
     let taken = store.reserve_response(client.id, "k", "h", later, later - Duration::minutes(1)).await.unwrap();
     assert_eq!(taken, ResponseReservation::Reserved, "a reservation whose request died is taken over");
+}
+
+pub async fn delayed_payments_and_provider_incidents_are_recorded(store: Arc<dyn Store>) {
+    let p = purchase_of_20_chf(&*store).await;
+    store.mark_purchase_processing(p.id, t0()).await.unwrap();
+    let processing = store.purchase(p.id).await.unwrap();
+    assert_eq!((processing.status, processing.processing_at), (PurchaseStatus::Pending, Some(t0())));
+    assert!(store.mark_purchase_failed(p.id).await.unwrap());
+    assert!(!store.mark_purchase_failed(p.id).await.unwrap(), "failed once");
+    let pack = store.credit_pack(p.pack_id).await.unwrap();
+    let q = store.create_purchase(p.user_id, &pack, t0()).await.unwrap();
+    assert!(store.mark_purchase_paid(q.id, "pi_2", t0()).await.unwrap());
+    assert_eq!(store.purchase_by_payment_ref("pi_2").await.unwrap().map(|p| p.id), Some(q.id));
+    assert_eq!(store.purchase_by_payment_ref("pi_none").await.unwrap(), None);
+    let incident = PaymentIncident {
+        id: 0,
+        purchase_id: q.id,
+        kind: IncidentKind::Dispute,
+        provider_ref: "dispute:dp_1".into(),
+        amount: 2000,
+        taken: 500,
+        debt: 1500,
+        status: IncidentStatus::Open,
+        created_at: t0(),
+        closed_at: None,
+    };
+    assert!(store.record_incident(&incident).await.unwrap());
+    assert!(!store.record_incident(&PaymentIncident { taken: 2000, debt: 0, ..incident.clone() }).await.unwrap());
+    let stored = store.incident_by_ref("dispute:dp_1").await.unwrap().unwrap();
+    assert_eq!((stored.taken, stored.debt, stored.status), (500, 1500, IncidentStatus::Open), "the first split stays");
+    let later = t0() + Duration::days(30);
+    assert!(store.close_incident("dispute:dp_1", IncidentStatus::Won, later).await.unwrap());
+    assert!(!store.close_incident("dispute:dp_1", IncidentStatus::Lost, later).await.unwrap(), "closed once");
+    let listed = store.recent_incidents(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].status, listed[0].closed_at), (IncidentStatus::Won, Some(later)));
+    assert_eq!(listed[0].kind, IncidentKind::Dispute);
 }

@@ -47,7 +47,7 @@ pub async fn pay(
 ) -> PageResult {
     let purchase = st.app.credit.test_checkout_purchase(&session).await?;
     let (status, key, attempt) = match st.app.credit.pay_test_checkout(&purchase, &form.card, form.attempt).await? {
-        TestPayment::Approved => {
+        TestPayment::Approved | TestPayment::Processing => {
             let to = format!("/wallet?purchase={}", purchase.id);
             return Ok(Redirect::to(&to).into_response());
         }
@@ -72,6 +72,9 @@ pub async fn webhook(
     let outcome = match outcome {
         EventOutcome::Credited => "credited",
         EventOutcome::AlreadyDone => "already_done",
+        EventOutcome::AwaitingFunds => "awaiting_funds",
+        EventOutcome::PaymentFailed => "payment_failed",
+        EventOutcome::Reconciled => "reconciled",
         EventOutcome::Ignored => "ignored",
     };
     Ok(Json(serde_json::json!({"received": true, "outcome": outcome})))

@@ -64,6 +64,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin/packs/{id}/active", post(wallet::admin_toggle_pack))
         .route("/admin/ledger/transfers", get(admin::ledger_transfers))
         .route("/admin/purchases/{id}/refund", post(wallet::admin_refund))
+        .route("/admin/purchases/{id}/provider-test", post(wallet::admin_provider_test))
         .route("/wallet", get(wallet::wallet))
         .route("/wallet/purchases", post(wallet::buy))
         .route("/wallet/receipts/{id}", get(wallet::receipt))

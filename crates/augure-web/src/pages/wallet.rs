@@ -2,7 +2,7 @@
 //! list of purchases with refunds.
 
 use askama::Template;
-use augure_app::credit::{CreditError, RefundOutcome, Wallet};
+use augure_app::credit::{CreditError, ProviderAction, RefundOutcome, Wallet};
 use augure_domain::{Money, Role};
 use augure_store::{Purchase, Transfer};
 use axum::extract::{Path, Query, State};
@@ -20,6 +20,8 @@ struct WalletPage<'a> {
     l: Layout<'a>,
     available: String,
     on_hold: String,
+    /// What the client owes, when they owe something.
+    debt: Option<String>,
     packs: Vec<PackView>,
     purchases: Vec<PurchaseView>,
     history: Vec<LineView>,
@@ -57,7 +59,10 @@ fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
         id: p.id,
         at: p.created_at.format("%Y-%m-%d %H:%M").to_string(),
         price: p.price.format(l.tr.locale),
-        status: l.tr.t(&format!("purchase-status-{}", p.status.as_str())),
+        status: match p.status {
+            augure_store::PurchaseStatus::Pending if p.processing_at.is_some() => l.tr.t("purchase-status-processing"),
+            status => l.tr.t(&format!("purchase-status-{}", status.as_str())),
+        },
         paid: p.status == augure_store::PurchaseStatus::Paid,
         refunded: (p.refunded.minor > 0).then(|| p.refunded.format(l.tr.locale)),
     }
@@ -66,8 +71,9 @@ fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
 fn line_view(l: &Layout<'_>, wallet: &Wallet, t: &Transfer) -> LineView {
     let signed = wallet.signed_amount(t);
     let label = match t.code.as_str() {
-        code @ ("purchase" | "bonus" | "refund") => l.tr.t(&format!("wallet-code-{code}")),
-        other => other.to_owned(),
+        code @ ("purchase" | "bonus" | "refund" | "refund_bonus" | "refund_refused" | "provider_refund" | "dispute"
+        | "dispute_won" | "debt_repaid") => l.tr.t(&format!("wallet-code-{}", code.replace('_', "-"))),
+        _ => l.tr.t("wallet-code-other"),
     };
     LineView {
         at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -84,6 +90,7 @@ pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Wa
     let page = WalletPage {
         available: wallet.available.format(l.tr.locale),
         on_hold: wallet.on_hold.format(l.tr.locale),
+        debt: (wallet.debt.minor > 0).then(|| wallet.debt.format(l.tr.locale)),
         packs: packs
             .iter()
             .map(|p| PackView {
@@ -159,8 +166,22 @@ struct PurchasesPage<'a> {
     l: Layout<'a>,
     rows: Vec<(PurchaseView, String, i64, String)>,
     pending: Vec<PendingRefundRow>,
+    incidents: Vec<IncidentRow>,
+    /// The test-mode checkout lets an admin act as the provider on paid purchases.
+    provider_test: bool,
     nonce: String,
     message: Option<String>,
+}
+
+/// Money the provider took back, as the admin's list shows it.
+struct IncidentRow {
+    purchase_id: i64,
+    at: String,
+    what: String,
+    amount: String,
+    taken: String,
+    debt: String,
+    status: String,
 }
 
 /// A refund still waiting for the provider, and what asking again posts.
@@ -169,6 +190,8 @@ struct PendingRefundRow {
     amount: String,
     amount_major: String,
     key: String,
+    since: String,
+    stuck: bool,
 }
 
 #[derive(Deserialize)]
@@ -177,13 +200,29 @@ pub struct AdminQuery {
     refunded: Option<i64>,
     #[serde(default)]
     refund_retrying: Option<i64>,
+    #[serde(default)]
+    provider_event: Option<i64>,
 }
 
 pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
     ctx.require(Role::Admin)?;
     let purchases = st.app.credit.recent_purchases(100).await?;
     let refunds = st.app.credit.pending_refunds(100).await?;
+    let incidents = st.app.credit.incidents(50).await?;
     let l = ctx.layout(&st);
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M").to_string();
+    let incidents = incidents
+        .into_iter()
+        .map(|i| IncidentRow {
+            purchase_id: i.incident.purchase_id,
+            at: when(i.incident.created_at),
+            what: l.tr.t(&format!("admin-incident-{}", i.incident.kind.as_str())),
+            amount: i.amount.format(l.tr.locale),
+            taken: i.taken.format(l.tr.locale),
+            debt: i.debt.format(l.tr.locale),
+            status: l.tr.t(&format!("admin-incident-status-{}", i.incident.status.as_str())),
+        })
+        .collect();
     let rows = purchases
         .iter()
         .map(|r| {
@@ -199,15 +238,19 @@ pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q):
             amount: r.amount.format(l.tr.locale),
             amount_major: r.amount.to_major(),
             key: r.request_key,
+            since: when(r.since),
+            stuck: r.stuck,
         })
         .collect();
     let message = q
         .refunded
         .map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()))
-        .or_else(|| q.refund_retrying.map(|id| l.tr.t1("admin-refund-retrying", "id", &id.to_string())));
+        .or_else(|| q.refund_retrying.map(|id| l.tr.t1("admin-refund-retrying", "id", &id.to_string())))
+        .or_else(|| q.provider_event.map(|_| l.tr.t("admin-provider-test-sent")));
     // A fresh key per page: submitting the same form twice refunds once.
     let nonce = new_nonce();
-    render(StatusCode::OK, &PurchasesPage { l, rows, pending, nonce, message })
+    let provider_test = st.app.credit.payments().test_checkout().is_some();
+    render(StatusCode::OK, &PurchasesPage { l, rows, pending, incidents, provider_test, nonce, message })
 }
 
 fn new_nonce() -> String {
@@ -238,6 +281,30 @@ pub async fn admin_refund(
         RefundOutcome::Retrying => "refund_retrying",
     };
     Ok(Redirect::to(&format!("/admin/purchases?{done}={id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ProviderTestForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    amount: String,
+}
+
+/// The test-mode checkout: an admin acts as the provider (a refund from its dashboard, a
+/// chargeback) to see how the platform reconciles it.
+pub async fn admin_provider_test(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<ProviderTestForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    let action =
+        ProviderAction::parse(&form.action).ok_or_else(|| Problem::status(StatusCode::UNPROCESSABLE_ENTITY))?;
+    st.app.credit.simulate_at_provider(id, action, &form.amount).await?;
+    Ok(Redirect::to("/admin/purchases?provider_event=1").into_response())
 }
 
 #[derive(Template)]

@@ -12,5 +12,6 @@ mod directory;
 mod ledger;
 mod media;
 mod ops;
+mod payment_incidents;
 mod planning;
 mod profile_edit;
