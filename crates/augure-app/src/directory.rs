@@ -245,6 +245,16 @@ impl Directory {
         Ok((total, page))
     }
 
+    /// Where the expert with this code is listed, for a search made on a site that does
+    /// not list them: empty for an unknown code; `None` in the list stands for every site.
+    pub async fn sites_listing(&self, code: u32) -> StoreResult<Option<Vec<augure_domain::SiteId>>> {
+        let (entries, ranked, _) = self.ranked(self.clock.now()).await?;
+        Ok(ranked
+            .iter()
+            .find(|r| entries[r.index].card.expert_code.is_some_and(|c| c.0 == code))
+            .map(|r| r.sites.clone().unwrap_or_default()))
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
@@ -314,7 +324,7 @@ fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8) -> bool {
     let available = !q.available_now || position < 8;
     let search = q.search.as_ref().map(|s| s.trim()).filter(|s| !s.is_empty()).is_none_or(|s| {
         let by_code = entry.card.expert_code.is_some_and(|c| c.to_string() == s);
-        by_code || entry.card.display_name.to_lowercase().contains(&s.to_lowercase())
+        by_code || augure_domain::search::name_matches(&entry.card.display_name, s)
     });
     specialty && language && mode && price && available && search
 }

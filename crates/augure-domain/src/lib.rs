@@ -14,6 +14,7 @@ pub mod media;
 pub mod money;
 pub mod planning;
 pub mod refund;
+pub mod search;
 pub mod site;
 
 pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};

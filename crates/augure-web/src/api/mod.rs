@@ -479,8 +479,10 @@ async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<Wa
     }))
 }
 
-/// The directory's filters, as query parameters (the home page takes the same).
+/// The directory's filters, as query parameters (the home page takes the same). A
+/// parameter left empty (a form's "any" choice) is no filter.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DirectoryFilters {
     /// A specialty key, e.g. `tarot`.
     pub(crate) specialty: Option<String>,
@@ -489,17 +491,34 @@ pub struct DirectoryFilters {
     /// `phone`, `chat`, `email` or `video`.
     pub(crate) mode: Option<String>,
     /// Highest per-minute price, minor units.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) max_price: Option<i64>,
     /// `true`: only experts who can be consulted now.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) available: Option<bool>,
     /// Part of a name, or an expert code.
     pub(crate) q: Option<String>,
     /// A site code: only experts listed there.
     pub(crate) site: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) page: Option<usize>,
     /// Experts per page, at most 100; the site's page size when absent.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) per_page: Option<usize>,
+}
+
+/// Reads an optional query value, an empty one being absent.
+fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match Option::<String>::deserialize(deserializer)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// The most experts one page may hold.

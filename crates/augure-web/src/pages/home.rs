@@ -29,6 +29,11 @@ struct HomePage<'a> {
     previous: Option<String>,
     next: Option<String>,
     total: usize,
+    /// `(link, site name)`: where an expert code searched for here is listed instead.
+    elsewhere: Vec<(String, String)>,
+    /// Some filter is set: an empty listing offers to clear them (`reset`).
+    filtered: bool,
+    reset: String,
 }
 
 /// The filter form, with what the visitor chose.
@@ -145,6 +150,28 @@ pub async fn home(
         };
         experts.push(html);
     }
+    // An expert code typed on a site that does not list them: say where they are.
+    let mut elsewhere = Vec::new();
+    let typed_code = filters.q.as_deref().map(str::trim).and_then(|q| q.parse::<u32>().ok());
+    if let (true, Some(code)) = (experts.is_empty(), typed_code) {
+        if let Some(listed) = st.app.directory.sites_listing(code).await? {
+            elsewhere = sites
+                .iter()
+                .filter(|s| Some(s.id) != site.as_ref().map(|c| c.id) && listed.contains(&s.id))
+                .map(|s| (format!("/?site={}&q={code}", s.code.as_str()), s.name.clone()))
+                .collect();
+        }
+    }
+    let filtered = filters.q.as_deref().is_some_and(|q| !q.trim().is_empty())
+        || [&filters.specialty, &filters.language, &filters.mode]
+            .iter()
+            .any(|f| f.as_deref().is_some_and(|v| !v.is_empty()))
+        || filters.max_price.is_some()
+        || filters.available == Some(true);
+    let reset = match &site {
+        Some(s) => format!("/?site={}", s.code.as_str()),
+        None => "/".to_owned(),
+    };
     let currency = site.as_ref().map_or(augure_domain::Currency::Eur, |s| s.currency);
     let link = |page: usize| {
         let mut url = form_urlencoded::Serializer::new(String::new());
@@ -209,7 +236,9 @@ pub async fn home(
             })
             .collect(),
     };
-    render(StatusCode::OK, &HomePage { l, sites: &sites, site, experts, filters: view, previous, next, total })
+    let page =
+        HomePage { l, sites: &sites, site, experts, filters: view, previous, next, total, elsewhere, filtered, reset };
+    render(StatusCode::OK, &page)
 }
 
 /// Translations repeated on every card, looked up once per page.

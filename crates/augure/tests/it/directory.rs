@@ -296,3 +296,29 @@ async fn sp_return_cards_show_the_expected_return_and_the_alert_button() {
     let html = app.client.get(app.url(&format!("/?site=FR&q={code}"))).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("Retour prévu") && !html.contains("/alert\""));
 }
+
+/// The filter form as a person leaves it: every select on "any" (empty values), a name
+/// typed without its accents, then an expert code of another site.
+#[tokio::test]
+async fn the_home_search_works_with_the_forms_defaults_ignores_accents_and_says_where_an_expert_is() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let defaults = "specialty=&language=&mode=&max_price=";
+    let html = |query: String| {
+        let url = app.url(&format!("/?{query}"));
+        async move {
+            let page = TestApp::new_client().get(url).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "the form's default values are no filter");
+            augure_testkit::unescape(&page.text().await.unwrap())
+        }
+    };
+    let found = html(format!("site=BE&q=selene&{defaults}")).await;
+    assert!(found.contains("Sélène"), "accents and case do not matter");
+    let none = html(format!("site=BE&q=nobody&{defaults}")).await;
+    assert!(none.contains("id=\"reset-filters\" href=\"/?site=BE\""), "an empty result offers to clear the filters");
+    let selene = app.store.user_by_email(&"selene@augure.localhost".parse().unwrap()).await.unwrap();
+    let code = selene.expert_code.unwrap();
+    let elsewhere = html(format!("site=CA&q={code}&{defaults}")).await;
+    let note = &elsewhere[elsewhere.find("id=\"listed-elsewhere\"").expect("says where the expert is")..];
+    assert!(note.contains(&format!("/?site=BE&q={code}")), "{note}");
+}
