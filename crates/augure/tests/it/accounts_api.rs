@@ -235,6 +235,71 @@ async fn sign_in_is_rate_limited_per_address() {
     assert_eq!(limited.headers()["content-type"], "application/problem+json");
 }
 
+async fn token_via_proxy(app: &TestApp, forwarded_for: &str, email: &str) -> StatusCode {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": "guess guess"}))
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_limited_apart() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_minute = 2;
+        s.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(token_via_proxy(&app, "203.0.113.1", "a@example.fr").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.1", "a@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another person behind the same proxy still has their own allowance.
+    assert_eq!(token_via_proxy(&app, "203.0.113.2", "b@example.fr").await, StatusCode::UNAUTHORIZED);
+    // What the client wrote left of our proxy's entry changes nothing.
+    let spoofed = "198.51.100.9, 203.0.113.1";
+    assert_eq!(token_via_proxy(&app, spoofed, "c@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_minute = 2;
+        s.http.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    // The test client is not a listed proxy: a new made-up address each time buys nothing.
+    for n in 1..=2 {
+        assert_eq!(token_via_proxy(&app, &format!("203.0.113.{n}"), "a@example.fr").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.3", "a@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn sign_in_on_one_account_from_many_addresses_is_limited() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_account = 3;
+        s.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    api_signup(&app, "marie@example.fr", "client").await;
+    for n in 1..=3 {
+        assert_eq!(
+            token_via_proxy(&app, &format!("203.0.113.{n}"), "marie@example.fr").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.4", "MARIE@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(token_via_proxy(&app, "203.0.113.5", "other@example.fr").await, StatusCode::UNAUTHORIZED);
+    // The window passes on the injected clock: the account may be tried again.
+    app.clock.advance(Duration::minutes(i64::from(app.app.settings.limits.sign_in_account_minutes)));
+    assert_eq!(token_for(&app, "marie@example.fr", "correct horse").await.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn sign_up_and_reset_are_rate_limited_too() {
     let app = TestApp::spawn_with(|s| {
