@@ -28,6 +28,7 @@ pub struct Settings {
     pub terms: TermsSettings,
     /// SP-planning: how far ahead and how many slots a day.
     pub planning: augure_domain::planning::PlanningPolicy,
+    pub retention: RetentionSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +47,7 @@ impl Default for Settings {
             pricing: PricingSettings::default(),
             terms: TermsSettings::default(),
             planning: Default::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -388,6 +390,42 @@ pub struct Minimums {
 impl Default for Minimums {
     fn default() -> Self {
         Self { per_minute: 100, package: 1000, email_consultation: 1000 }
+    }
+}
+
+/// How long records that only serve for a while are kept, in days; the job runner deletes
+/// older ones every `purge_minutes`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Jobs done or given up (a mail job holds the whole mail).
+    pub finished_jobs_days: u32,
+    /// Mail in the outbox, the local stand-in for a mailbox (reset links included).
+    pub outbox_days: u32,
+    /// Provider event ids, which make a webhook delivered twice count once. Stripe
+    /// retries for up to 3 days and its events can be resent for 30: a shorter life
+    /// would let a late retry count again, so fewer than 4 days are taken as 4.
+    pub payment_events_days: u32,
+    /// `Idempotency-Key` answers: a client retrying after an outage gets the first
+    /// answer back. Same floor as provider events.
+    pub idempotency_days: u32,
+    pub purge_minutes: u32,
+}
+
+impl RetentionSettings {
+    /// The floor under the two settings that deduplicate retries.
+    pub const RETRY_WINDOW_DAYS: u32 = 4;
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            finished_jobs_days: 30,
+            outbox_days: 30,
+            payment_events_days: 30,
+            idempotency_days: 30,
+            purge_minutes: 60,
+        }
     }
 }
 

@@ -179,6 +179,27 @@ async fn sp_login_password_reset_by_emailed_single_use_link() {
     assert_eq!(token_for(&app, "marie@example.fr", "brand new pass").await.status(), StatusCode::OK);
 }
 
+/// B11: the link is written when the mail is sent; the job queue never holds it.
+#[tokio::test]
+async fn a_sent_reset_link_is_in_no_job() {
+    let app = TestApp::spawn().await;
+    api_signup(&app, "marie@example.fr", "client").await;
+    let forgot = app
+        .client
+        .post(app.url("/api/v1/auth/password/forgot"))
+        .json(&json!({"email": "marie@example.fr"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let token = reset_token_from_mail(&app, "marie@example.fr").await;
+    let jobs = app.store.list_jobs(None, 100).await.unwrap();
+    assert_eq!(jobs.len(), 2, "the welcome and the reset mail");
+    for job in jobs {
+        assert!(!job.payload.to_string().contains(&token), "{} keeps the link: {}", job.kind, job.payload);
+    }
+}
+
 #[tokio::test]
 async fn an_expired_reset_link_changes_nothing() {
     let app = TestApp::spawn().await;
