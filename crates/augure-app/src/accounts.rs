@@ -6,7 +6,9 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use augure_domain::account::PasswordError;
 use augure_domain::{Clock, Email, ExpertCode, Role, SiteCode, UserId, check_display_name};
-use augure_store::{NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, StoreResult, User};
+use augure_store::{
+    NewJob, NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, StoreResult, User,
+};
 use chrono::Duration;
 
 use crate::i18n::{I18n, Tr};
@@ -68,6 +70,23 @@ impl From<StoreError> for AccountError {
 
 /// How many times sign-up draws a fresh expert code before widening it by a digit.
 const CODE_DRAWS_PER_WIDTH: usize = 8;
+
+/// The job that writes and sends a password-reset mail.
+pub const RESET_MAIL_JOB: &str = "accounts.reset_mail";
+
+/// What a reset-mail job holds: who asked, in which language, when. Not the link.
+///
+/// The store keeps only a hash of a reset token, so a link put in a job could never be
+/// rebuilt from the store: it would have to sit in the payload in clear until the job row
+/// was purged. Instead the token is drawn when the mail is written, in the job, and goes
+/// to the mailer only. A rerun (a crash after sending, a retry after a refusal) draws
+/// another one: each is a valid link, and the first one used voids the others.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ResetMailRequest {
+    pub user_id: UserId,
+    pub locale: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}
 
 #[derive(Clone)]
 pub struct Accounts {
@@ -247,9 +266,37 @@ impl Accounts {
             Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let token = tokens::new_token();
+        let now = self.clock.now();
+        let request = ResetMailRequest { user_id: user.id, locale: locale.to_owned(), requested_at: now };
+        let payload = serde_json::to_value(&request).map_err(|e| AccountError::Internal(e.to_string()))?;
+        self.store
+            .enqueue_job(&NewJob {
+                kind: RESET_MAIL_JOB.into(),
+                payload,
+                unique_key: None,
+                run_at: now,
+                created_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The reset mail for `request`, with a fresh single-use link valid for
+    /// `accounts.reset_link_ttl_minutes` from now. `None` when there is no one to send it
+    /// to any more, or when the request is older than a link lives: the person asked
+    /// that long ago and has asked again if they still need one.
+    pub async fn reset_mail(&self, request: &ResetMailRequest) -> Result<Option<Mail>, AccountError> {
         let now = self.clock.now();
         let minutes = self.settings.accounts.reset_link_ttl_minutes;
+        if now >= request.requested_at + Duration::minutes(minutes) {
+            return Ok(None);
+        }
+        let user = match self.store.user_by_id(request.user_id).await {
+            Ok(user) => user,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let token = tokens::new_token();
         self.store
             .create_reset_token(&NewResetToken {
                 token_hash: tokens::hash_token(&token),
@@ -259,7 +306,7 @@ impl Accounts {
             })
             .await?;
         // The mail speaks the language of the page the person used.
-        let tr = Tr::new(&self.i18n, locale);
+        let tr = Tr::new(&self.i18n, &request.locale);
         let reset_url = format!("{}/password/reset/{token}", self.public_url());
         let (name, url) = (user.display_name.as_str(), reset_url.as_str());
         let mail = Mail::render(
@@ -269,8 +316,7 @@ impl Accounts {
             &ResetHtml { tr, name, reset_url: url, minutes },
         )
         .map_err(|e| AccountError::Internal(e.to_string()))?;
-        mail.enqueue(&*self.store, None, now).await?;
-        Ok(())
+        Ok(Some(mail))
     }
 
     /// Sets a new password from a reset link, which is spent, and signs out everywhere.

@@ -11,10 +11,12 @@ use augure_store::{Job, OutboxMail, Store, StoreResult};
 use chrono::Duration;
 use tokio::sync::watch;
 
+use crate::accounts::{Accounts, RESET_MAIL_JOB};
 use crate::credit::{Credit, CreditError, PaymentError, REFUND_JOB, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
 use crate::planning::{BACK_ALERTS_JOB, Planning};
+use crate::retention::Retention;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -28,6 +30,9 @@ pub struct JobRunner {
     credit: Option<Credit>,
     /// Sends "your expert is back" alerts; absent in bare runners.
     planning: Option<Planning>,
+    /// Writes password-reset mails; absent in bare runners.
+    accounts: Option<Accounts>,
+    retention: Retention,
 }
 
 /// What one pass over the due jobs did.
@@ -51,7 +56,8 @@ impl JobRunner {
         settings: Arc<Settings>,
         ledger: Ledger,
     ) -> Self {
-        Self { store, clock, mailer, settings, ledger, credit: None, planning: None }
+        let retention = Retention::new(store.clone(), clock.clone(), settings.retention.clone());
+        Self { store, clock, mailer, settings, ledger, credit: None, planning: None, accounts: None, retention }
     }
 
     pub fn with_credit(mut self, credit: Credit) -> Self {
@@ -62,6 +68,16 @@ impl JobRunner {
     pub fn with_planning(mut self, planning: Planning) -> Self {
         self.planning = Some(planning);
         self
+    }
+
+    pub fn with_accounts(mut self, accounts: Accounts) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// The purge the loop runs every `retention.purge_minutes`.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 
     pub fn mailer_name(&self) -> &'static str {
@@ -119,11 +135,12 @@ impl JobRunner {
     }
 
     /// Polls for due jobs until `shutdown` turns true; also releases holds whose time ran
-    /// out and purges expired sessions.
+    /// out and, every `retention.purge_minutes`, deletes what is past its retention.
     pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let interval = StdDuration::from_millis(self.settings.jobs.poll_interval_ms.max(10));
         tokio::spawn(async move {
-            let mut last_purge = self.clock.now() - Duration::days(1);
+            let every = self.retention.every();
+            let mut last_purge = self.clock.now() - every;
             loop {
                 if let Err(e) = self.run_due().await {
                     tracing::error!(error = %e, "job queue unavailable");
@@ -134,12 +151,11 @@ impl JobRunner {
                     Err(e) => tracing::error!(error = %e, "hold expiry failed"),
                 }
                 let now = self.clock.now();
-                if now - last_purge > Duration::hours(1) {
+                if now - last_purge >= every {
                     last_purge = now;
-                    match self.store.delete_expired_sessions(now).await {
-                        Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                    match self.retention.purge().await {
+                        Ok(report) => tracing::info!(?report, "old records purged"),
+                        Err(e) => tracing::warn!(error = %e, "purge failed"),
                     }
                 }
                 tokio::select! {
@@ -158,19 +174,18 @@ impl JobRunner {
             DELIVER_JOB => {
                 let mail: Mail = serde_json::from_value(job.payload.clone())
                     .map_err(|e| Failure::GiveUp(format!("bad payload: {e}")))?;
-                let outbox = OutboxMail {
-                    // One key per job: a rerun after a crash records the mail once.
-                    key: format!("job-{}", job.id),
-                    to: mail.to,
-                    subject: mail.subject,
-                    text_body: mail.text_body,
-                    html_body: mail.html_body,
-                    created_at: self.clock.now(),
-                };
-                self.mailer.deliver(&outbox).await.map_err(|e| match e {
-                    MailError::Transient(m) => Failure::Retry(m),
-                    MailError::Permanent(m) => Failure::GiveUp(m),
-                })
+                self.deliver(job, mail).await
+            }
+            RESET_MAIL_JOB => {
+                let accounts = self.accounts.as_ref().ok_or_else(|| Failure::GiveUp("no accounts here".into()))?;
+                let request = serde_json::from_value(job.payload.clone())
+                    .map_err(|e| Failure::GiveUp(format!("bad payload: {e}")))?;
+                match accounts.reset_mail(&request).await {
+                    Ok(Some(mail)) => self.deliver(job, mail).await,
+                    Ok(None) => Ok(()),
+                    Err(crate::AccountError::Store(e)) => Err(Failure::Retry(e.to_string())),
+                    Err(e) => Err(Failure::GiveUp(e.to_string())),
+                }
             }
             WEBHOOK_JOB => {
                 let credit = self.credit.as_ref().ok_or_else(|| Failure::GiveUp("no payments here".into()))?;
@@ -221,5 +236,21 @@ impl JobRunner {
             }
             other => Err(Failure::GiveUp(format!("no handler for job kind {other:?}"))),
         }
+    }
+
+    async fn deliver(&self, job: &Job, mail: Mail) -> Result<(), Failure> {
+        let outbox = OutboxMail {
+            // One key per job: a rerun after a crash records the mail once.
+            key: format!("job-{}", job.id),
+            to: mail.to,
+            subject: mail.subject,
+            text_body: mail.text_body,
+            html_body: mail.html_body,
+            created_at: self.clock.now(),
+        };
+        self.mailer.deliver(&outbox).await.map_err(|e| match e {
+            MailError::Transient(m) => Failure::Retry(m),
+            MailError::Permanent(m) => Failure::GiveUp(m),
+        })
     }
 }

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod media;
 pub mod planning;
 pub mod profile;
+pub mod retention;
 pub mod settings;
 pub mod sites;
 mod tokens;
@@ -100,10 +101,11 @@ impl App {
             i18n.clone(),
             settings.clone(),
         );
+        let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone())
-            .with_planning(planning.clone());
-        let accounts = Accounts::new(store.clone(), clock.clone(), settings.clone(), i18n.clone());
+            .with_planning(planning.clone())
+            .with_accounts(accounts.clone());
         let back_office = admin::BackOffice::new(store.clone());
         let idempotency =
             idempotency::Idempotency::new(store.clone(), clock.clone(), settings.http.idempotency_reservation_seconds);

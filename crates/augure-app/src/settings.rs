@@ -28,6 +28,7 @@ pub struct Settings {
     pub terms: TermsSettings,
     /// SP-planning: how far ahead and how many slots a day.
     pub planning: augure_domain::planning::PlanningPolicy,
+    pub retention: RetentionSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +47,7 @@ impl Default for Settings {
             pricing: PricingSettings::default(),
             terms: TermsSettings::default(),
             planning: Default::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -134,18 +136,35 @@ impl Default for HashingCost {
     }
 }
 
-/// Attempts allowed per client address before `429 Too Many Requests`.
+/// Attempts allowed per client address (and, for sign-in, per account) before
+/// `429 Too Many Requests`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct RateLimits {
     pub sign_in_per_minute: u32,
+    /// Sign-in attempts on one account (the email typed, normalised) from any address,
+    /// per `sign_in_account_minutes`: a guesser spread over many addresses still gets
+    /// this many. It counts right and wrong passwords alike, so someone hammering an
+    /// account keeps its owner out for the window too: the price of stopping them.
+    pub sign_in_per_account: u32,
+    pub sign_in_account_minutes: u32,
     pub sign_up_per_hour: u32,
     pub password_reset_per_hour: u32,
+    /// How often the limiters forget the addresses and accounts that are back to a full
+    /// allowance, so their memory follows recent traffic instead of growing forever.
+    pub prune_seconds: u64,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { sign_in_per_minute: 10, sign_up_per_hour: 20, password_reset_per_hour: 5 }
+        Self {
+            sign_in_per_minute: 10,
+            sign_in_per_account: 10,
+            sign_in_account_minutes: 15,
+            sign_up_per_hour: 20,
+            password_reset_per_hour: 5,
+            prune_seconds: 60,
+        }
     }
 }
 
@@ -224,6 +243,54 @@ pub struct HttpSettings {
     pub idempotency_reservation_seconds: u64,
     /// On stop, how long requests still open may finish before they are dropped.
     pub shutdown_grace_seconds: u64,
+    /// The reverse proxies in front of us, as addresses or CIDR ranges (`10.0.0.1`,
+    /// `10.0.0.0/8`, `fd00::/8`). Only a request whose TCP peer is one of them has its
+    /// client address read from `forwarded_header`. Empty (the default): the peer is the
+    /// client and forwarding headers, which anyone can send, are ignored.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// The header those proxies write: `x-forwarded-for` (default) or `forwarded`
+    /// (RFC 7239). Only that one is read, since a proxy passes the other one on as the
+    /// client wrote it.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// A trusted proxy: one address or a CIDR range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl<'de> Deserialize<'de> for TrustedProxy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl TrustedProxy {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip.to_canonical())
+    }
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        match s.parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(TrustedProxy(ipnet::IpNet::from(ip.to_canonical()))),
+            Err(_) => s
+                .parse::<ipnet::IpNet>()
+                .map(|net| TrustedProxy(net.trunc()))
+                .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR range")),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
 }
 
 impl Default for HttpSettings {
@@ -234,6 +301,8 @@ impl Default for HttpSettings {
             metrics_token: None,
             idempotency_reservation_seconds: 60,
             shutdown_grace_seconds: 10,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 }
@@ -336,6 +405,42 @@ pub struct Minimums {
 impl Default for Minimums {
     fn default() -> Self {
         Self { per_minute: 100, package: 1000, email_consultation: 1000 }
+    }
+}
+
+/// How long records that only serve for a while are kept, in days; the job runner deletes
+/// older ones every `purge_minutes`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Jobs done or given up (a mail job holds the whole mail).
+    pub finished_jobs_days: u32,
+    /// Mail in the outbox, the local stand-in for a mailbox (reset links included).
+    pub outbox_days: u32,
+    /// Provider event ids, which make a webhook delivered twice count once. Stripe
+    /// retries for up to 3 days and its events can be resent for 30: a shorter life
+    /// would let a late retry count again, so fewer than 4 days are taken as 4.
+    pub payment_events_days: u32,
+    /// `Idempotency-Key` answers: a client retrying after an outage gets the first
+    /// answer back. Same floor as provider events.
+    pub idempotency_days: u32,
+    pub purge_minutes: u32,
+}
+
+impl RetentionSettings {
+    /// The floor under the two settings that deduplicate retries.
+    pub const RETRY_WINDOW_DAYS: u32 = 4;
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            finished_jobs_days: 30,
+            outbox_days: 30,
+            payment_events_days: 30,
+            idempotency_days: 30,
+            purge_minutes: 60,
+        }
     }
 }
 

@@ -160,4 +160,19 @@ impl JobStore for SqlStore {
             rows.iter().map(job).collect()
         })
     }
+
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+        on_writer!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                 WHERE status IN ('done', 'failed') AND finished_at < $1 LIMIT $2)",
+            )
+            .bind(micros(before))
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected())
+        })
+    }
 }

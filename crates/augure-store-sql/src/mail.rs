@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use augure_domain::MailId;
 use augure_store::*;
+use chrono::{DateTime, Utc};
 
 use crate::codec::*;
 use crate::{SqlStore, err};
@@ -99,6 +100,20 @@ impl MailStore for SqlStore {
             let q = format!("SELECT {} FROM mail_outbox WHERE to_addr = $1 ORDER BY id", MAIL_COLUMNS);
             let rows = sqlx::query(sqlx::AssertSqlSafe(q)).bind(to).fetch_all(pool).await.map_err(err)?;
             rows.iter().map(mail).collect()
+        })
+    }
+
+    async fn purge_mail(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+        on_writer!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox WHERE created_at < $1 LIMIT $2)",
+            )
+            .bind(micros(before))
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected())
         })
     }
 }

@@ -533,6 +533,36 @@ impl PaymentStore for SqlStore {
             Ok(())
         })
     }
+
+    async fn purge_payment_events(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+        on_writer!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM payment_events WHERE provider_event_id IN \
+                 (SELECT provider_event_id FROM payment_events WHERE received_at < $1 LIMIT $2)",
+            )
+            .bind(micros(before))
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn purge_responses(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+        on_writer!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM api_idempotency WHERE (user_id, idem_key) IN \
+                 (SELECT user_id, idem_key FROM api_idempotency WHERE created_at < $1 LIMIT $2)",
+            )
+            .bind(micros(before))
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected())
+        })
+    }
 }
 
 impl SqlStore {

@@ -71,6 +71,9 @@ pub trait MailStore {
     /// Newest first.
     async fn list_mail(&self, limit: i64, offset: i64) -> StoreResult<Vec<StoredMail>>;
     async fn mail_to(&self, to: &str) -> StoreResult<Vec<StoredMail>>;
+    /// Deletes at most `limit` mails recorded before `before`; returns how many. Callers
+    /// repeat while a full batch goes, so that no one statement holds the writer long.
+    async fn purge_mail(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -93,6 +96,9 @@ pub trait JobStore {
     async fn job(&self, id: JobId) -> StoreResult<Job>;
     /// Newest first.
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>>;
+    /// Deletes at most `limit` jobs done or given up before `before`; queued and running
+    /// ones stay whatever their age. Returns how many went.
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -299,6 +305,12 @@ pub trait PaymentStore {
     async fn complete_response(&self, user: UserId, key: &str, response: &StoredResponse) -> StoreResult<()>;
     /// Frees a reserved key whose request failed, so that a retry can act.
     async fn release_response(&self, user: UserId, key: &str) -> StoreResult<()>;
+    /// Deletes at most `limit` provider event ids received before `before`; an event
+    /// delivered again after that is no longer recognised. Returns how many went.
+    async fn purge_payment_events(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64>;
+    /// Deletes at most `limit` idempotency records (answered or reserved) made before
+    /// `before`. Returns how many went.
+    async fn purge_responses(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64>;
 }
 
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.

@@ -79,22 +79,18 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
-/// The caller's address, the key of rate limits.
+/// The caller's address, the key of rate limits: the TCP peer, or the client a trusted
+/// proxy forwarded for ([`crate::client_addr`]).
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(state.limits.client_addr(peer, &parts.headers)))
     }
-}
-
-/// Refuses the request with 429 when `limiter` says this address has tried too often.
-pub fn check_rate(limiter: &governor::DefaultKeyedRateLimiter<IpAddr>, ip: &ClientIp) -> Result<(), Problem> {
-    limiter.check_key(&ip.0).map_err(|_| Problem::status(StatusCode::TOO_MANY_REQUESTS))
 }

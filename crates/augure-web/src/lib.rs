@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 mod auth;
+mod client_addr;
 mod error;
 mod limits;
 mod locale;
@@ -44,7 +45,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        let limits = Arc::new(limits::Limits::new(&app.settings.limits));
+        let limits = Arc::new(limits::Limits::new(&app.settings, app.clock.clone()));
         let stopping = Arc::new(tokio::sync::watch::Sender::new(false));
         Self { app: Arc::new(app), limits, cards: Arc::default(), stopping }
     }

@@ -227,7 +227,8 @@ fn load_settings(path: &std::path::Path) -> anyhow::Result<Settings> {
                 // List settings take comma-separated values, e.g. two webhook secrets while
                 // one is rotated.
                 .list_separator(",")
-                .with_list_parse_key("payments.webhook_secrets"),
+                .with_list_parse_key("payments.webhook_secrets")
+                .with_list_parse_key("http.trusted_proxies"),
         )
         .build()
         .with_context(|| format!("cannot read settings from {}", path.display()))?;

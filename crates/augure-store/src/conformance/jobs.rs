@@ -105,3 +105,39 @@ pub async fn concurrent_workers_never_share_a_job(store: Arc<dyn Store>) {
     assert_eq!(before, JOBS, "every job claimed");
     assert_eq!(all.len(), JOBS, "no job claimed twice");
 }
+
+/// B11: finished jobs older than the cut-off go, in batches; queued and running ones stay
+/// whatever their age, and so do recent finished ones.
+pub async fn old_finished_jobs_are_purged_in_batches(store: Arc<dyn Store>) {
+    let lease = t0() + Duration::minutes(1);
+    let mut finished = Vec::new();
+    for _ in 0..3 {
+        let id = store.enqueue_job(&job("old-done", None, t0())).await.unwrap();
+        store.claim_job(t0(), lease).await.unwrap().unwrap();
+        store.complete_job(id, t0()).await.unwrap();
+        finished.push(id);
+    }
+    let given_up = store.enqueue_job(&job("old-failed", None, t0())).await.unwrap();
+    store.claim_job(t0(), lease).await.unwrap().unwrap();
+    store.fail_job(given_up, "550", None, t0()).await.unwrap();
+    let retried = store.enqueue_job(&job("old-retried", None, t0())).await.unwrap();
+    store.claim_job(t0(), lease).await.unwrap().unwrap();
+    store.fail_job(retried, "421", Some(t0() + Duration::days(30)), t0()).await.unwrap();
+    let running = store.enqueue_job(&job("old-running", None, t0())).await.unwrap();
+    store.claim_job(t0(), t0() + Duration::days(30)).await.unwrap().unwrap();
+    let queued = store.enqueue_job(&job("old-queued", None, t0() + Duration::days(30))).await.unwrap();
+    let t1 = t0() + Duration::days(10);
+    let recent = store.enqueue_job(&job("recent", None, t1)).await.unwrap();
+    store.claim_job(t1, t1 + Duration::minutes(1)).await.unwrap().unwrap();
+    store.complete_job(recent, t1).await.unwrap();
+
+    let cut = t0() + Duration::days(5);
+    assert_eq!(store.purge_finished_jobs(cut, 3).await.unwrap(), 3, "a batch is at most the limit");
+    assert_eq!(store.purge_finished_jobs(cut, 3).await.unwrap(), 1);
+    assert_eq!(store.purge_finished_jobs(cut, 3).await.unwrap(), 0);
+    let mut left: Vec<_> = store.list_jobs(None, 100).await.unwrap().into_iter().map(|j| j.id).collect();
+    left.sort();
+    assert_eq!(left, [retried, running, queued, recent]);
+    assert!(matches!(store.job(finished[0]).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.job(given_up).await, Err(StoreError::NotFound)));
+}

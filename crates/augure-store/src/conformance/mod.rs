@@ -245,6 +245,7 @@ macro_rules! conformance_tests {
             concurrent_refunds_never_exceed_the_price,
             an_idempotent_response_keeps_the_first_answer,
             an_idempotency_key_is_reserved_by_one_request_at_a_time,
+            old_payment_events_and_idempotency_records_are_purged,
         );
         $crate::conformance_tests!(@aggregate $fresh; jobs:
             enqueue_with_the_same_key_is_idempotent,
@@ -254,10 +255,12 @@ macro_rules! conformance_tests {
             completed_job_is_done_and_not_claimed,
             failed_job_is_retried_at_the_given_time_or_given_up,
             concurrent_workers_never_share_a_job,
+            old_finished_jobs_are_purged_in_batches,
         );
         $crate::conformance_tests!(@aggregate $fresh; mail:
             mail_is_recorded_once_per_key,
             mail_lists_newest_first_and_by_recipient,
+            old_mail_is_purged_in_batches,
         );
     };
     (@aggregate $fresh:expr; $aggregate:ident: $($name:ident),* $(,)?) => {

@@ -202,3 +202,35 @@ pub async fn delayed_payments_and_provider_incidents_are_recorded(store: Arc<dyn
     assert_eq!((listed[0].status, listed[0].closed_at), (IncidentStatus::Won, Some(later)));
     assert_eq!(listed[0].kind, IncidentKind::Dispute);
 }
+
+/// B11: provider event ids and idempotency records older than the cut-off go; newer ones
+/// still deduplicate.
+pub async fn old_payment_events_and_idempotency_records_are_purged(store: Arc<dyn Store>) {
+    let client = user(&*store, "client@example.fr").await;
+    let t1 = t0() + Duration::days(10);
+    for id in ["evt_1", "evt_2", "evt_3"] {
+        assert!(store.record_payment_event(id, "other", t0()).await.unwrap());
+    }
+    assert!(store.record_payment_event("evt_recent", "other", t1).await.unwrap());
+    let answer = StoredResponse { request_hash: "h".into(), status: 201, body: "{}".into() };
+    for key in ["k1", "k2", "k3"] {
+        store.reserve_response(client.id, key, "h", t0(), t0() - Duration::minutes(1)).await.unwrap();
+        store.complete_response(client.id, key, &answer).await.unwrap();
+    }
+    store.reserve_response(client.id, "in-flight", "h", t0(), t0() - Duration::minutes(1)).await.unwrap();
+    store.reserve_response(client.id, "recent", "h", t1, t1 - Duration::minutes(1)).await.unwrap();
+    store.complete_response(client.id, "recent", &answer).await.unwrap();
+
+    let cut = t0() + Duration::days(5);
+    assert_eq!(store.purge_payment_events(cut, 2).await.unwrap(), 2);
+    assert_eq!(store.purge_payment_events(cut, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_payment_events(cut, 2).await.unwrap(), 0);
+    assert!(!store.record_payment_event("evt_recent", "other", t1).await.unwrap(), "still deduplicated");
+    assert!(store.record_payment_event("evt_1", "other", t1).await.unwrap(), "forgotten");
+
+    assert_eq!(store.purge_responses(cut, 3).await.unwrap(), 3);
+    assert_eq!(store.purge_responses(cut, 3).await.unwrap(), 1);
+    assert_eq!(store.purge_responses(cut, 3).await.unwrap(), 0);
+    assert_eq!(store.stored_response(client.id, "recent").await.unwrap(), Some(answer));
+    assert_eq!(store.stored_response(client.id, "k1").await.unwrap(), None);
+}

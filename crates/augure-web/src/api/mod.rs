@@ -19,7 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::auth::{ApiCaller, ClientIp, check_rate};
+use crate::auth::{ApiCaller, ClientIp};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
@@ -252,7 +252,7 @@ async fn signup(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignUpRequest>,
 ) -> Result<Response, Problem> {
-    check_rate(&st.limits.sign_up, &ip)?;
+    st.limits.sign_up(ip.0)?;
     let site = match body.site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(code) => Some(code.parse().map_err(|_| Problem::from(augure_app::AccountError::UnknownSite))?),
         None => None,
@@ -289,7 +289,7 @@ async fn create_token(
     ip: ClientIp,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<Json<SessionView>, Problem> {
-    check_rate(&st.limits.sign_in, &ip)?;
+    st.limits.sign_in(ip.0, &body.email)?;
     // The API has one entry point for every role; the role is in the answer.
     let (user, token) = st.app.accounts.sign_in(&body.email, &body.password, None, SessionKind::Api).await?;
     let expires_at = st.app.clock.now() + Duration::hours(st.app.settings.accounts.api_token_ttl_hours);
@@ -313,7 +313,7 @@ async fn forgot_password(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ForgotRequest>,
 ) -> Result<StatusCode, Problem> {
-    check_rate(&st.limits.password_reset, &ip)?;
+    st.limits.password_reset(ip.0)?;
     let locale = body.locale.unwrap_or_else(|| locale::from_headers(&headers).to_owned());
     st.app.accounts.request_password_reset(&body.email, &locale).await?;
     Ok(StatusCode::ACCEPTED)
@@ -332,7 +332,7 @@ async fn reset_password(
     ip: ClientIp,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<StatusCode, Problem> {
-    check_rate(&st.limits.password_reset, &ip)?;
+    st.limits.password_reset(ip.0)?;
     st.app.accounts.reset_password(&body.token, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

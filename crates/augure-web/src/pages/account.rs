@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{Layout, PageCtx, PageForm, PageResult, dashboard_url, render};
 use crate::AppState;
-use crate::auth::{ClientIp, check_rate, clear_session_cookie, session_cookie};
+use crate::auth::{ClientIp, clear_session_cookie, session_cookie};
 use crate::error::Problem;
 use crate::redirect::local_path;
 
@@ -154,7 +154,7 @@ async fn signup_page(
 }
 
 async fn signup(st: AppState, ctx: PageCtx, ip: ClientIp, jar: CookieJar, form: SignupForm, role: Role) -> PageResult {
-    check_rate(&st.limits.sign_up, &ip)?;
+    st.limits.sign_up(ip.0)?;
     let site = match form.site.trim() {
         "" => None,
         code => match code.parse() {
@@ -250,7 +250,7 @@ pub async fn admin_login(
 }
 
 async fn login(st: AppState, ctx: PageCtx, ip: ClientIp, jar: CookieJar, form: LoginForm, entry: Role) -> PageResult {
-    check_rate(&st.limits.sign_in, &ip)?;
+    st.limits.sign_in(ip.0, &form.email)?;
     match st.app.accounts.sign_in(&form.email, &form.password, Some(entry), SessionKind::Web).await {
         Ok((user, token)) => {
             let jar = jar.add(session_cookie(token, &st.app.settings));
@@ -284,7 +284,7 @@ pub async fn forgot(
     ip: ClientIp,
     PageForm(form): PageForm<ForgotForm>,
 ) -> PageResult {
-    check_rate(&st.limits.password_reset, &ip)?;
+    st.limits.password_reset(ip.0)?;
     st.app.accounts.request_password_reset(&form.email, ctx.locale).await?;
     render(StatusCode::OK, &ForgotPage { l: ctx.layout(&st), sent: true })
 }
@@ -301,7 +301,7 @@ pub async fn reset(
     Path(token): Path<String>,
     PageForm(form): PageForm<ResetForm>,
 ) -> PageResult {
-    check_rate(&st.limits.password_reset, &ip)?;
+    st.limits.password_reset(ip.0)?;
     match st.app.accounts.reset_password(&token, &form.password).await {
         Ok(user) => {
             // The reset signed the person out everywhere; sign this browser back in.

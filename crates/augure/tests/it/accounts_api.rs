@@ -179,6 +179,27 @@ async fn sp_login_password_reset_by_emailed_single_use_link() {
     assert_eq!(token_for(&app, "marie@example.fr", "brand new pass").await.status(), StatusCode::OK);
 }
 
+/// B11: the link is written when the mail is sent; the job queue never holds it.
+#[tokio::test]
+async fn a_sent_reset_link_is_in_no_job() {
+    let app = TestApp::spawn().await;
+    api_signup(&app, "marie@example.fr", "client").await;
+    let forgot = app
+        .client
+        .post(app.url("/api/v1/auth/password/forgot"))
+        .json(&json!({"email": "marie@example.fr"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let token = reset_token_from_mail(&app, "marie@example.fr").await;
+    let jobs = app.store.list_jobs(None, 100).await.unwrap();
+    assert_eq!(jobs.len(), 2, "the welcome and the reset mail");
+    for job in jobs {
+        assert!(!job.payload.to_string().contains(&token), "{} keeps the link: {}", job.kind, job.payload);
+    }
+}
+
 #[tokio::test]
 async fn an_expired_reset_link_changes_nothing() {
     let app = TestApp::spawn().await;
@@ -233,6 +254,71 @@ async fn sign_in_is_rate_limited_per_address() {
     let limited = token_for(&app, "nobody@example.fr", "guess guess").await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers()["content-type"], "application/problem+json");
+}
+
+async fn token_via_proxy(app: &TestApp, forwarded_for: &str, email: &str) -> StatusCode {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": "guess guess"}))
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_limited_apart() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_minute = 2;
+        s.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(token_via_proxy(&app, "203.0.113.1", "a@example.fr").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.1", "a@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another person behind the same proxy still has their own allowance.
+    assert_eq!(token_via_proxy(&app, "203.0.113.2", "b@example.fr").await, StatusCode::UNAUTHORIZED);
+    // What the client wrote left of our proxy's entry changes nothing.
+    let spoofed = "198.51.100.9, 203.0.113.1";
+    assert_eq!(token_via_proxy(&app, spoofed, "c@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_minute = 2;
+        s.http.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    // The test client is not a listed proxy: a new made-up address each time buys nothing.
+    for n in 1..=2 {
+        assert_eq!(token_via_proxy(&app, &format!("203.0.113.{n}"), "a@example.fr").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.3", "a@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn sign_in_on_one_account_from_many_addresses_is_limited() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.sign_in_per_account = 3;
+        s.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    api_signup(&app, "marie@example.fr", "client").await;
+    for n in 1..=3 {
+        assert_eq!(
+            token_via_proxy(&app, &format!("203.0.113.{n}"), "marie@example.fr").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(token_via_proxy(&app, "203.0.113.4", "MARIE@example.fr").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(token_via_proxy(&app, "203.0.113.5", "other@example.fr").await, StatusCode::UNAUTHORIZED);
+    // The window passes on the injected clock: the account may be tried again.
+    app.clock.advance(Duration::minutes(i64::from(app.app.settings.limits.sign_in_account_minutes)));
+    assert_eq!(token_for(&app, "marie@example.fr", "correct horse").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -105,9 +105,17 @@ fn list_settings_are_read_from_comma_separated_variables() {
     let out = augure()
         .args(["ledger", "verify", "--database-url", &url])
         .env("AUGURE_PAYMENTS__WEBHOOK_SECRETS", "whsec_new,whsec_old")
+        .env("AUGURE_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,192.0.2.10")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = augure()
+        .args(["ledger", "verify", "--database-url", &url])
+        .env("AUGURE_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("\"proxy.internal\" is neither"), "{stderr}");
 }
 
 /// B13: a stop with a directory event stream open (it never ends by itself) still exits

@@ -15,3 +15,4 @@ mod ops;
 mod payment_incidents;
 mod planning;
 mod profile_edit;
+mod retention;
