@@ -8,8 +8,8 @@ use augure_app::AccountError;
 use augure_app::credit::{CreditError, PaymentError};
 use augure_app::i18n::Tr;
 use augure_app::idempotency::IdempotencyError;
-use augure_domain::Role;
 use augure_domain::account::PasswordError;
+use augure_domain::{Role, TextError};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,6 +59,18 @@ impl Problem {
     }
 }
 
+/// The text rule's refusals (a control character, a name with nothing visible), the same
+/// message whichever form they come from.
+impl From<TextError> for Problem {
+    fn from(e: TextError) -> Self {
+        let key = match e {
+            TextError::ControlCharacter => "err-text-control",
+            TextError::Invisible => "err-text-invisible",
+        };
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key)
+    }
+}
+
 impl From<AccountError> for Problem {
     fn from(e: AccountError) -> Self {
         use AccountError as E;
@@ -74,6 +86,7 @@ impl From<AccountError> for Problem {
                 ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-password-too-long")
             },
             E::InvalidName => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-name"),
+            E::Text(e) => e.into(),
             E::EmailTaken => p(StatusCode::CONFLICT, "err-email-taken"),
             E::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             E::RoleNotAllowed => p(StatusCode::FORBIDDEN, "err-role-not-allowed"),
@@ -164,6 +177,7 @@ impl From<augure_app::profile::ProfileError> for Problem {
                 Problem { arg: Some(("max", max.to_string())), ..p("err-profile-free-minutes") }
             }
             E::TooLong => p("err-profile-too-long"),
+            E::Text(e) => e.into(),
             E::TermsNotAccepted => p("err-terms"),
             E::Store(e) => e.into(),
         }
@@ -192,6 +206,7 @@ impl From<augure_app::media::MediaServiceError> for Problem {
                 Problem { arg: Some(("range", format!("{min}–{max}"))), ..p("err-presentation-length") }
             }
             E::UnsupportedLocale => p("err-invalid-input"),
+            E::Text(e) => e.into(),
             E::ReasonMissing => p("err-refusal-reason"),
             E::AlreadyDecided => Problem::new(StatusCode::CONFLICT, "err-media-decided"),
             E::NotFound => Problem::status(StatusCode::NOT_FOUND),

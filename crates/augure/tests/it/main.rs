@@ -14,3 +14,4 @@ mod media;
 mod ops;
 mod planning;
 mod profile_edit;
+mod text_input;
