@@ -48,6 +48,8 @@ pub enum ProfileError {
     InvalidPrice,
     #[error("{service:?} price below the site minimum ({minimum:?})")]
     BelowMinimum { service: ServiceType, minimum: Money },
+    #[error("{service:?} price above the maximum ({maximum:?})")]
+    AboveMaximum { service: ServiceType, maximum: Money },
     #[error("an email consultation price is needed to offer email")]
     EmailPriceMissing,
     #[error("a package needs both a price and a number of minutes (at most {max})")]
@@ -256,13 +258,22 @@ impl Profiles {
                     ServiceType::EmailConsultation => minimums.email_consultation,
                 };
                 let minimum = Money::new(minor, currency);
-                match check_price(price, minimum) {
+                let maximums = &self.settings.pricing.maximums;
+                let maximum = match service {
+                    ServiceType::PerMinute => maximums.per_minute,
+                    ServiceType::Package => maximums.package,
+                    ServiceType::EmailConsultation => maximums.email_consultation,
+                };
+                match check_price(price, minimum, maximum) {
                     Ok(()) => {}
                     Err(PriceError::BelowMinimum(_)) => {
                         return Err(ProfileError::BelowMinimum {
                             service,
                             minimum: Money::new(minor.max(1), currency),
                         });
+                    }
+                    Err(PriceError::AboveMaximum(max)) => {
+                        return Err(ProfileError::AboveMaximum { service, maximum: Money::new(max, currency) });
                     }
                     Err(PriceError::WrongCurrency) => return Err(ProfileError::MixedCurrencies),
                 }

@@ -9,7 +9,7 @@ use augure_app::credit::{CreditError, PaymentError};
 use augure_app::i18n::Tr;
 use augure_app::idempotency::IdempotencyError;
 use augure_domain::account::PasswordError;
-use augure_domain::{Role, TextError};
+use augure_domain::{Money, Role, TextError};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,12 +29,14 @@ pub struct Problem {
     pub key: &'static str,
     /// Fluent arguments for the message, e.g. a minimum length.
     pub arg: Option<(&'static str, String)>,
+    /// An amount for the message, written the way the reader's language writes money.
+    pub money: Option<(&'static str, Money)>,
     pub detail: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, key: &'static str) -> Self {
-        Self { status, key, arg: None, detail: None }
+        Self { status, key, arg: None, money: None, detail: None }
     }
 
     pub fn status(status: StatusCode) -> Self {
@@ -52,10 +54,16 @@ impl Problem {
 
     /// The message people read, in their language.
     pub fn message(&self, tr: &Tr<'_>) -> String {
-        match &self.arg {
-            Some((name, value)) => tr.t1(self.key, name, value),
-            None => tr.t(self.key),
+        match (&self.arg, &self.money) {
+            (Some((name, value)), _) => tr.t1(self.key, name, value),
+            (None, Some((name, amount))) => tr.t1(self.key, name, &amount.format(tr.locale)),
+            (None, None) => tr.t(self.key),
         }
+    }
+
+    fn with_money(mut self, name: &'static str, amount: Money) -> Self {
+        self.money = Some((name, amount));
+        self
     }
 }
 
@@ -115,6 +123,18 @@ impl From<CreditError> for Problem {
             CreditError::CheckoutDone => p(StatusCode::GONE, "err-checkout-done"),
             CreditError::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             CreditError::InvalidAmount => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+            CreditError::PackTerms(e) => {
+                use augure_domain::credit::PackTermsError as T;
+                match e {
+                    T::PriceAboveMaximum(max) => {
+                        p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-price-max").with_money("max", max)
+                    }
+                    T::BonusAboveMaximum(max) => {
+                        p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-bonus-max").with_money("max", max)
+                    }
+                    T::Malformed | T::OutOfRange => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+                }
+            }
             CreditError::MissingRequestKey => Problem::status(StatusCode::UNPROCESSABLE_ENTITY),
             CreditError::NotRefundable(max) => Problem {
                 arg: Some(("max", max.to_string())),
@@ -163,14 +183,13 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::InvalidSites => p("err-profile-sites"),
             E::MixedCurrencies => p("err-profile-currencies"),
             E::InvalidPrice => p("err-profile-price"),
-            E::BelowMinimum { service, minimum } => Problem {
-                arg: Some(("minimum", minimum.format("fr"))),
-                ..p(match service {
-                    augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
-                    augure_domain::expert::ServiceType::Package => "err-profile-min-package",
-                    augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
-                })
-            },
+            E::BelowMinimum { service, minimum } => p(match service {
+                augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
+                augure_domain::expert::ServiceType::Package => "err-profile-min-package",
+                augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
+            })
+            .with_money("minimum", minimum),
+            E::AboveMaximum { maximum, .. } => p("err-profile-price-max").with_money("maximum", maximum),
             E::EmailPriceMissing => p("err-profile-email-price"),
             E::InvalidPackage { max } => Problem { arg: Some(("max", max.to_string())), ..p("err-profile-package") },
             E::TooManyFreeMinutes { max } => {

@@ -3,6 +3,7 @@
 
 mod accounts_api;
 mod accounts_pages;
+mod amount_bounds;
 mod bad_input;
 mod browser;
 mod cli;
