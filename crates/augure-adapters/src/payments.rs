@@ -67,8 +67,12 @@ pub fn parse_stripe_webhook(
     let signature = signature.ok_or_else(|| PaymentError::BadSignature("missing Stripe-Signature".into()))?;
     verifier.verify(signature, body, now).map_err(|e| PaymentError::BadSignature(e.to_string()))?;
     let event: StripeEvent = serde_json::from_slice(body).map_err(|e| PaymentError::BadPayload(e.to_string()))?;
-    if event.id.is_empty() || event.id.chars().any(char::is_control) {
-        return Err(PaymentError::BadPayload("id".into()));
+    // The event's ids are stored as text: one with a control character (PostgreSQL refuses
+    // NUL) is a bad payload, refused here, before any credit is granted.
+    let fields = event.data.object.as_object().into_iter().flat_map(|o| o.values()).filter_map(|v| v.as_str());
+    if [event.id.as_str(), event.kind.as_str()].into_iter().chain(fields).any(|s| augure_domain::check_line(s).is_err())
+    {
+        return Err(PaymentError::BadPayload("control character in an id".into()));
     }
     let o = Fields(&event.data.object);
     let kind = match event.kind.as_str() {

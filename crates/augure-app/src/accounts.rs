@@ -37,6 +37,9 @@ pub enum AccountError {
     WeakPassword(#[from] PasswordError),
     #[error("invalid name")]
     InvalidName,
+    /// A control character, or a name with nothing visible (the text rule).
+    #[error(transparent)]
+    Text(#[from] augure_domain::TextError),
     #[error("an account already uses this email")]
     EmailTaken,
     #[error("unknown site")]
@@ -151,6 +154,7 @@ impl Accounts {
     pub async fn create(&self, form: SignUp) -> Result<User, AccountError> {
         let email: Email = form.email.parse().map_err(|_| AccountError::InvalidEmail)?;
         self.settings.accounts.password.check(&form.password)?;
+        augure_domain::check_line(form.display_name.trim())?;
         let display_name = check_display_name(&form.display_name).ok_or(AccountError::InvalidName)?;
         let site_id = match &form.site {
             Some(code) => Some(

@@ -78,6 +78,8 @@ pub enum MediaServiceError {
     PresentationLength { min: usize, max: usize },
     #[error("unsupported language")]
     UnsupportedLocale,
+    #[error(transparent)]
+    Text(#[from] augure_domain::TextError),
     #[error("a refusal needs a reason")]
     ReasonMissing,
     #[error("this submission was already decided")]
@@ -197,6 +199,7 @@ impl Media {
     ) -> Result<MediaItem, MediaServiceError> {
         let locale = I18n::supported(locale).ok_or(MediaServiceError::UnsupportedLocale)?;
         let text = text.trim().replace("\r\n", "\n");
+        augure_domain::check_text(&text)?;
         let policy = &self.settings.media.presentation;
         let length = text.chars().count();
         if length < policy.min_chars || length > policy.max_chars {
@@ -249,6 +252,9 @@ impl Media {
         reason: Option<&str>,
     ) -> Result<MediaItem, MediaServiceError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(reason) = reason {
+            augure_domain::check_text(reason)?;
+        }
         if !approve && reason.is_none() {
             return Err(MediaServiceError::ReasonMissing);
         }

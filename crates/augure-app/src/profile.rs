@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use augure_domain::bank::{self, PayoutMethod};
 use augure_domain::expert::{PriceError, ServiceType, check_price};
-use augure_domain::{Clock, Email, Mode, Money, MoneyError, SiteId, UserId};
+use augure_domain::{Clock, Email, Mode, Money, MoneyError, SiteId, TextError, UserId, check_line, check_text};
 use augure_store::{BankDetails, ExpertDetails, ExpertProfile, Specialty, Store, StoreError};
 
 use crate::settings::Settings;
@@ -48,6 +48,8 @@ pub enum ProfileError {
     InvalidPrice,
     #[error("{service:?} price below the site minimum ({minimum:?})")]
     BelowMinimum { service: ServiceType, minimum: Money },
+    #[error("{service:?} price above the maximum ({maximum:?})")]
+    AboveMaximum { service: ServiceType, maximum: Money },
     #[error("an email consultation price is needed to offer email")]
     EmailPriceMissing,
     #[error("a package needs both a price and a number of minutes (at most {max})")]
@@ -56,6 +58,8 @@ pub enum ProfileError {
     TooManyFreeMinutes { max: u32 },
     #[error("a field is too long")]
     TooLong,
+    #[error(transparent)]
+    Text(#[from] TextError),
     #[error("accept the terms and the code of ethics to continue")]
     TermsNotAccepted,
     #[error(transparent)]
@@ -98,10 +102,19 @@ pub struct OwnProfile {
     pub terms_pending: bool,
 }
 
-/// A free text field: trimmed, at most `max` characters.
+/// A free text field: trimmed, at most `max` characters, under the text rule (several
+/// lines allowed).
 fn text(value: &str, max: usize) -> Result<String, ProfileError> {
     let value = value.trim();
+    check_text(value)?;
     if value.chars().count() > max { Err(ProfileError::TooLong) } else { Ok(value.to_owned()) }
+}
+
+/// A one-line free text field (a name, a number, a city): [`text`] and [`check_line`].
+fn line(value: &str, max: usize) -> Result<String, ProfileError> {
+    let value = text(value, max)?;
+    check_line(&value)?;
+    Ok(value)
 }
 
 #[derive(Clone)]
@@ -147,6 +160,7 @@ impl Profiles {
 
     /// Adds or changes an entry of the specialty list (admins).
     pub async fn save_specialty(&self, specialty: &Specialty) -> Result<(), ProfileError> {
+        check_line(&specialty.label)?;
         self.store.save_specialty(specialty).await?;
         *self.specialties.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
@@ -181,7 +195,7 @@ impl Profiles {
     pub async fn save_profile(&self, user: UserId, form: &ProfileForm) -> Result<(), ProfileError> {
         let now = self.clock.now();
         let current = self.own(user).await?;
-        let headline = text(&form.headline, 140)?;
+        let headline = line(&form.headline, 140)?;
         if headline.is_empty() {
             return Err(ProfileError::InvalidHeadline);
         }
@@ -244,13 +258,22 @@ impl Profiles {
                     ServiceType::EmailConsultation => minimums.email_consultation,
                 };
                 let minimum = Money::new(minor, currency);
-                match check_price(price, minimum) {
+                let maximums = &self.settings.pricing.maximums;
+                let maximum = match service {
+                    ServiceType::PerMinute => maximums.per_minute,
+                    ServiceType::Package => maximums.package,
+                    ServiceType::EmailConsultation => maximums.email_consultation,
+                };
+                match check_price(price, minimum, maximum) {
                     Ok(()) => {}
                     Err(PriceError::BelowMinimum(_)) => {
                         return Err(ProfileError::BelowMinimum {
                             service,
                             minimum: Money::new(minor.max(1), currency),
                         });
+                    }
+                    Err(PriceError::AboveMaximum(max)) => {
+                        return Err(ProfileError::AboveMaximum { service, maximum: Money::new(max, currency) });
                     }
                     Err(PriceError::WrongCurrency) => return Err(ProfileError::MixedCurrencies),
                 }
@@ -293,15 +316,15 @@ impl Profiles {
         };
         let details = ExpertDetails {
             user_id: user,
-            legal_name: text(&form.legal_name, 140)?,
-            company_name: text(&form.company_name, 140)?,
-            company_number: text(&form.company_number, 40)?,
-            vat_number: text(&form.vat_number, 40)?,
-            address: text(&form.address, 280)?,
-            postal_code: text(&form.postal_code, 20)?,
-            city: text(&form.city, 100)?,
-            country: text(&form.country, 2)?.to_ascii_uppercase(),
-            phone: text(&form.phone, 30)?,
+            legal_name: line(&form.legal_name, 140)?,
+            company_name: line(&form.company_name, 140)?,
+            company_number: line(&form.company_number, 40)?,
+            vat_number: line(&form.vat_number, 40)?,
+            address: line(&form.address, 280)?,
+            postal_code: line(&form.postal_code, 20)?,
+            city: line(&form.city, 100)?,
+            country: line(&form.country, 2)?.to_ascii_uppercase(),
+            phone: line(&form.phone, 30)?,
             email_needs: text(&form.email_needs, 2000)?,
             package_price: package_price.map(|p| p.minor),
             package_minutes,
@@ -340,8 +363,12 @@ impl Profiles {
     /// expert. A bank transfer needs a valid IBAN and BIC; PayPal needs a valid email.
     pub async fn save_bank_details(&self, user: UserId, form: &BankForm) -> Result<BankDetails, ProfileError> {
         let holder = form.holder.trim();
+        check_line(holder)?;
         if holder.is_empty() || holder.chars().count() > 140 {
             return Err(ProfileError::HolderMissing);
+        }
+        for field in [&form.bank_name, &form.bank_country, &form.iban, &form.bic, &form.paypal_email] {
+            check_line(field.trim())?;
         }
         let (method, iban, bic, paypal) = if form.payout_method == "pay_pal" {
             let email: Email = form.paypal_email.parse().map_err(|_| ProfileError::InvalidPayPal)?;

@@ -375,6 +375,12 @@ pub struct PricingSettings {
     pub max_free_minutes: u32,
     /// The longest package an expert may sell, in minutes.
     pub max_package_minutes: u32,
+    /// The most an expert may ask, per service type, in minor units of any currency.
+    pub maximums: Maximums,
+    /// The most a credit pack may cost, in minor units (10 000.00).
+    pub max_pack_price: i64,
+    /// The largest bonus a credit pack may give, in minor units (5 000.00).
+    pub max_pack_bonus: i64,
 }
 
 impl Default for PricingSettings {
@@ -384,6 +390,9 @@ impl Default for PricingSettings {
             per_site: Default::default(),
             max_free_minutes: 10,
             max_package_minutes: 180,
+            maximums: Maximums::default(),
+            max_pack_price: 1_000_000,
+            max_pack_bonus: 500_000,
         }
     }
 }
@@ -391,6 +400,10 @@ impl Default for PricingSettings {
 impl PricingSettings {
     pub fn minimums(&self, site: &augure_domain::SiteCode) -> &Minimums {
         self.per_site.get(site.as_str()).unwrap_or(&self.default)
+    }
+
+    pub fn pack_limits(&self) -> augure_domain::credit::PackLimits {
+        augure_domain::credit::PackLimits { max_price: self.max_pack_price, max_bonus: self.max_pack_bonus }
     }
 }
 
@@ -441,6 +454,22 @@ impl Default for RetentionSettings {
             idempotency_days: 30,
             purge_minutes: 60,
         }
+    }
+}
+
+/// The most an expert may ask per service type, in minor units: a typo ("2500" for
+/// "2,50") must not bill a client 2 500 a minute.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Maximums {
+    pub per_minute: i64,
+    pub package: i64,
+    pub email_consultation: i64,
+}
+
+impl Default for Maximums {
+    fn default() -> Self {
+        Self { per_minute: 10_000, package: 1_000_000, email_consultation: 100_000 }
     }
 }
 

@@ -55,18 +55,17 @@ impl Email {
 impl FromStr for Email {
     type Err = InvalidEmail;
 
-    // Deliberately permissive: the reset mail is the real proof of ownership.
+    // The address itself is parsed by the email_address crate (RFC 5322: `a,b@x.fr` is
+    // not an address), without display names, domain literals or quoted local parts,
+    // which no one types in a sign-up form; the reset mail is the proof of ownership.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use email_address::{EmailAddress, Options};
         let s = s.trim();
-        let (local, domain) = s.rsplit_once('@').ok_or(InvalidEmail)?;
+        let options = Options::default().with_required_tld().without_display_text().without_domain_literal();
         let ok = s.len() <= Self::MAX_LEN
-            && !local.is_empty()
-            && local.len() <= 64
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-            && !local.contains('@');
+            && !s.starts_with('"')
+            && !s.chars().any(crate::text::is_invisible)
+            && EmailAddress::parse_with_options(s, options).is_ok();
         if ok { Ok(Email(s.to_lowercase())) } else { Err(InvalidEmail) }
     }
 }
@@ -125,11 +124,12 @@ impl PasswordPolicy {
     }
 }
 
-/// A person's display name: 1–80 characters, no control characters.
+/// A person's display name: 1–80 characters, one line with something visible
+/// ([`check_line`](crate::text::check_line)).
 pub fn check_display_name(name: &str) -> Option<String> {
     let name = name.trim();
     let len = name.chars().count();
-    ((1..=80).contains(&len) && !name.chars().any(char::is_control)).then(|| name.to_owned())
+    ((1..=80).contains(&len) && crate::text::check_line(name).is_ok()).then(|| name.to_owned())
 }
 
 /// SP-code: the short number clients type on the phone keypad to reach an expert.
@@ -175,6 +175,31 @@ mod tests {
     }
 
     #[test]
+    fn emails_are_parsed_as_rfc_5322_addresses() {
+        for bad in [
+            "a,b@x.fr",
+            "a;b@x.fr",
+            "a..b@x.fr",
+            ".a@x.fr",
+            "a@x..fr",
+            "a@-x.fr",
+            "Marie <a@x.fr>",
+            "a@[127.0.0.1]",
+            "\"a b\"@x.fr",
+            "a\0@x.fr",
+            "a@x.fr\0",
+            "\u{200B}a@x.fr",
+            "a\u{202E}@x.fr",
+            &format!("{}@x.fr", "a".repeat(65)),
+        ] {
+            assert!(bad.parse::<Email>().is_err(), "{bad:?} accepted");
+        }
+        for good in ["a+tag@x.fr", "o'brien@example.co.uk", "luna@augure.localhost", "zoé@exemple.fr"] {
+            assert!(good.parse::<Email>().is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
     fn password_policy_counts_characters_not_bytes() {
         let policy = PasswordPolicy::default();
         assert_eq!(policy.check("short"), Err(PasswordError::TooShort(10)));
@@ -188,6 +213,8 @@ mod tests {
         assert_eq!(check_display_name("   "), None);
         assert_eq!(check_display_name(&"a".repeat(81)), None);
         assert_eq!(check_display_name("a\u{7}b"), None);
+        assert_eq!(check_display_name("a\0b"), None);
+        assert_eq!(check_display_name("\u{202E}\u{200B}"), None, "nothing visible");
     }
 
     proptest! {

@@ -74,16 +74,22 @@ pub enum PriceError {
     WrongCurrency,
     #[error("the price is below the minimum of {0} minor units")]
     BelowMinimum(i64),
+    #[error("the price is above the maximum of {0} minor units")]
+    AboveMaximum(i64),
 }
 
 /// AT-min: a price an expert sets must reach the operator's minimum for that service type
-/// on that site, in that site's currency.
-pub fn check_price(price: crate::Money, minimum: crate::Money) -> Result<(), PriceError> {
+/// on that site, in that site's currency, and stay within the operator's maximum (a
+/// mistyped price would otherwise drain a client's credit in one minute).
+pub fn check_price(price: crate::Money, minimum: crate::Money, maximum: i64) -> Result<(), PriceError> {
     if price.currency != minimum.currency {
         return Err(PriceError::WrongCurrency);
     }
     if price.minor < minimum.minor.max(1) {
         return Err(PriceError::BelowMinimum(minimum.minor.max(1)));
+    }
+    if price.minor > maximum {
+        return Err(PriceError::AboveMaximum(maximum));
     }
     Ok(())
 }
@@ -96,10 +102,22 @@ mod tests {
     #[test]
     fn at_min_prices_reach_the_operators_minimum() {
         let min = Money::new(150, Currency::Eur);
-        assert_eq!(check_price(Money::new(150, Currency::Eur), min), Ok(()));
-        assert_eq!(check_price(Money::new(149, Currency::Eur), min), Err(PriceError::BelowMinimum(150)));
-        assert_eq!(check_price(Money::new(500, Currency::Chf), min), Err(PriceError::WrongCurrency));
+        let max = 10_000;
+        assert_eq!(check_price(Money::new(150, Currency::Eur), min, max), Ok(()));
+        assert_eq!(check_price(Money::new(149, Currency::Eur), min, max), Err(PriceError::BelowMinimum(150)));
+        assert_eq!(check_price(Money::new(500, Currency::Chf), min, max), Err(PriceError::WrongCurrency));
         let free = Money::zero(Currency::Eur);
-        assert_eq!(check_price(Money::zero(Currency::Eur), free), Err(PriceError::BelowMinimum(1)), "never free");
+        assert_eq!(check_price(Money::zero(Currency::Eur), free, max), Err(PriceError::BelowMinimum(1)), "never free");
+    }
+
+    #[test]
+    fn prices_stay_within_the_operators_maximum() {
+        let min = Money::new(150, Currency::Eur);
+        assert_eq!(check_price(Money::new(10_000, Currency::Eur), min, 10_000), Ok(()));
+        assert_eq!(check_price(Money::new(10_001, Currency::Eur), min, 10_000), Err(PriceError::AboveMaximum(10_000)));
+        assert_eq!(
+            check_price(Money::new(i64::MAX, Currency::Eur), min, 10_000),
+            Err(PriceError::AboveMaximum(10_000))
+        );
     }
 }

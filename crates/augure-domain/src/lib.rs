@@ -16,6 +16,7 @@ pub mod planning;
 pub mod refund;
 pub mod search;
 pub mod site;
+pub mod text;
 
 pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
 pub use clock::{Clock, FakeClock};
@@ -23,3 +24,4 @@ pub use expert::Mode;
 pub use ids::{JobId, MailId, MediaId, SiteId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use site::{NewSite, Site, SiteCode, Tariff};
+pub use text::{TextError, check_line, check_text};

@@ -8,8 +8,8 @@ use augure_app::AccountError;
 use augure_app::credit::{CreditError, PaymentError};
 use augure_app::i18n::Tr;
 use augure_app::idempotency::IdempotencyError;
-use augure_domain::Role;
 use augure_domain::account::PasswordError;
+use augure_domain::{Money, Role, TextError};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,12 +29,14 @@ pub struct Problem {
     pub key: &'static str,
     /// Fluent arguments for the message, e.g. a minimum length.
     pub arg: Option<(&'static str, String)>,
+    /// An amount for the message, written the way the reader's language writes money.
+    pub money: Option<(&'static str, Money)>,
     pub detail: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, key: &'static str) -> Self {
-        Self { status, key, arg: None, detail: None }
+        Self { status, key, arg: None, money: None, detail: None }
     }
 
     pub fn status(status: StatusCode) -> Self {
@@ -52,10 +54,28 @@ impl Problem {
 
     /// The message people read, in their language.
     pub fn message(&self, tr: &Tr<'_>) -> String {
-        match &self.arg {
-            Some((name, value)) => tr.t1(self.key, name, value),
-            None => tr.t(self.key),
+        match (&self.arg, &self.money) {
+            (Some((name, value)), _) => tr.t1(self.key, name, value),
+            (None, Some((name, amount))) => tr.t1(self.key, name, &amount.format(tr.locale)),
+            (None, None) => tr.t(self.key),
         }
+    }
+
+    fn with_money(mut self, name: &'static str, amount: Money) -> Self {
+        self.money = Some((name, amount));
+        self
+    }
+}
+
+/// The text rule's refusals (a control character, a name with nothing visible), the same
+/// message whichever form they come from.
+impl From<TextError> for Problem {
+    fn from(e: TextError) -> Self {
+        let key = match e {
+            TextError::ControlCharacter => "err-text-control",
+            TextError::Invisible => "err-text-invisible",
+        };
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key)
     }
 }
 
@@ -74,6 +94,7 @@ impl From<AccountError> for Problem {
                 ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-password-too-long")
             },
             E::InvalidName => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-name"),
+            E::Text(e) => e.into(),
             E::EmailTaken => p(StatusCode::CONFLICT, "err-email-taken"),
             E::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             E::RoleNotAllowed => p(StatusCode::FORBIDDEN, "err-role-not-allowed"),
@@ -102,6 +123,18 @@ impl From<CreditError> for Problem {
             CreditError::CheckoutDone => p(StatusCode::GONE, "err-checkout-done"),
             CreditError::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             CreditError::InvalidAmount => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+            CreditError::PackTerms(e) => {
+                use augure_domain::credit::PackTermsError as T;
+                match e {
+                    T::PriceAboveMaximum(max) => {
+                        p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-price-max").with_money("max", max)
+                    }
+                    T::BonusAboveMaximum(max) => {
+                        p(StatusCode::UNPROCESSABLE_ENTITY, "err-pack-bonus-max").with_money("max", max)
+                    }
+                    T::Malformed | T::OutOfRange => p(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-amount"),
+                }
+            }
             CreditError::MissingRequestKey => Problem::status(StatusCode::UNPROCESSABLE_ENTITY),
             CreditError::NotRefundable(max) => Problem {
                 arg: Some(("max", max.to_string())),
@@ -150,20 +183,20 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::InvalidSites => p("err-profile-sites"),
             E::MixedCurrencies => p("err-profile-currencies"),
             E::InvalidPrice => p("err-profile-price"),
-            E::BelowMinimum { service, minimum } => Problem {
-                arg: Some(("minimum", minimum.format("fr"))),
-                ..p(match service {
-                    augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
-                    augure_domain::expert::ServiceType::Package => "err-profile-min-package",
-                    augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
-                })
-            },
+            E::BelowMinimum { service, minimum } => p(match service {
+                augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
+                augure_domain::expert::ServiceType::Package => "err-profile-min-package",
+                augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
+            })
+            .with_money("minimum", minimum),
+            E::AboveMaximum { maximum, .. } => p("err-profile-price-max").with_money("maximum", maximum),
             E::EmailPriceMissing => p("err-profile-email-price"),
             E::InvalidPackage { max } => Problem { arg: Some(("max", max.to_string())), ..p("err-profile-package") },
             E::TooManyFreeMinutes { max } => {
                 Problem { arg: Some(("max", max.to_string())), ..p("err-profile-free-minutes") }
             }
             E::TooLong => p("err-profile-too-long"),
+            E::Text(e) => e.into(),
             E::TermsNotAccepted => p("err-terms"),
             E::Store(e) => e.into(),
         }
@@ -192,6 +225,7 @@ impl From<augure_app::media::MediaServiceError> for Problem {
                 Problem { arg: Some(("range", format!("{min}–{max}"))), ..p("err-presentation-length") }
             }
             E::UnsupportedLocale => p("err-invalid-input"),
+            E::Text(e) => e.into(),
             E::ReasonMissing => p("err-refusal-reason"),
             E::AlreadyDecided => Problem::new(StatusCode::CONFLICT, "err-media-decided"),
             E::NotFound => Problem::status(StatusCode::NOT_FOUND),

@@ -62,6 +62,9 @@ pub enum CreditError {
     UnknownSite,
     #[error("not a valid amount")]
     InvalidAmount,
+    /// A pack's price or bonus above the settings' maximum.
+    #[error(transparent)]
+    PackTerms(augure_domain::credit::PackTermsError),
     /// A refund request comes with the key that makes submitting it twice refund once.
     #[error("a refund request needs its key")]
     MissingRequestKey,
@@ -224,16 +227,27 @@ impl Credit {
         Ok(self.store.all_credit_packs().await?)
     }
 
-    /// Puts a pack on sale on a site, with its terms as an admin types them (major units).
-    pub async fn add_pack(&self, site: &str, price: &str, bonus: &str) -> Result<CreditPack, CreditError> {
+    /// Puts a pack on sale on a site, with its terms as an admin types them (major units),
+    /// within `limits` (the `pricing.max_pack_*` settings).
+    pub async fn add_pack(
+        &self,
+        site: &str,
+        price: &str,
+        bonus: &str,
+        limits: augure_domain::credit::PackLimits,
+    ) -> Result<CreditPack, CreditError> {
         let code = site.parse().map_err(|_| CreditError::UnknownSite)?;
         let site = match self.store.site_by_code(&code).await {
             Ok(site) => site,
             Err(StoreError::NotFound) => return Err(CreditError::UnknownSite),
             Err(e) => return Err(e.into()),
         };
+        use augure_domain::credit::PackTermsError as E;
         let (price, bonus) =
-            augure_domain::credit::pack_terms(price, bonus, site.currency).map_err(|_| CreditError::InvalidAmount)?;
+            augure_domain::credit::pack_terms(price, bonus, site.currency, limits).map_err(|e| match e {
+                E::Malformed | E::OutOfRange => CreditError::InvalidAmount,
+                above => CreditError::PackTerms(above),
+            })?;
         Ok(self.store.create_credit_pack(site.id, price, bonus, self.clock.now()).await?)
     }
 

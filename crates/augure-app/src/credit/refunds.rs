@@ -108,7 +108,7 @@ impl Credit {
         let purchase = self.purchase(purchase_id).await?;
         let amount = Money::parse_major(amount, purchase.price.currency).map_err(|_| CreditError::InvalidAmount)?;
         let key = key.trim();
-        if key.is_empty() {
+        if key.is_empty() || augure_domain::check_line(key).is_err() {
             return Err(CreditError::MissingRequestKey);
         }
         self.refund_purchase(purchase, amount.minor, key).await

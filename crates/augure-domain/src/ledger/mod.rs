@@ -23,6 +23,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
 
+/// The largest amount one transfer may move, in minor units: 10¹² (ten billion in major
+/// units). Accounts only ever add up their debits and credits, so a shared account (the
+/// provider's clearing, the platform's revenue) reaches `i64::MAX` only after some nine
+/// million transfers of this size; one transfer near `i64::MAX` would instead leave it
+/// unable to take any other, and every later purchase in its currency refused.
+pub const MAX_TRANSFER_AMOUNT: i64 = 1_000_000_000_000;
+
 /// A ledger account's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -255,6 +262,8 @@ pub enum LedgerError {
     LinkedTransferFailed,
     #[error("the amount overflows")]
     Overflow,
+    #[error("the amount exceeds the ledger's maximum per transfer ({MAX_TRANSFER_AMOUNT} minor units)")]
+    AmountTooLarge,
 }
 
 /// A hold as the rules need to see it.
@@ -298,6 +307,9 @@ pub fn apply(
     let moved = match mode {
         TransferMode::Posted | TransferMode::Pending { .. } => {
             let amount = amount.filter(|a| *a > 0).ok_or(LedgerError::AmountMustBePositive)?;
+            if amount > MAX_TRANSFER_AMOUNT {
+                return Err(LedgerError::AmountTooLarge);
+            }
             if matches!(mode, TransferMode::Posted) {
                 d.debits_posted = add(d.debits_posted, amount)?;
                 c.credits_posted = add(c.credits_posted, amount)?;

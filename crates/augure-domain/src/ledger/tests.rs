@@ -246,6 +246,29 @@ fn currencies_do_not_mix() {
 }
 
 #[test]
+fn an_oversized_transfer_is_refused_alone_and_the_shared_account_keeps_working() {
+    let (mut book, provider, client, _) = funded(0);
+    let other = book.account(AccountKind::ClientCredit);
+    // A pack priced 92,233,720,368,547,758.07: once credited, the provider's clearing
+    // account could take no other purchase without overflowing.
+    for (key, mode) in [("huge", TransferMode::Posted), ("huge-hold", TransferMode::Pending { expires_at: None })] {
+        let r = book.submit(&[req(key, provider, client, i64::MAX, mode)], t0());
+        assert_eq!(r[0], Err(LedgerError::AmountTooLarge), "{key}");
+    }
+    let r = book.submit(&[req("over", provider, client, MAX_TRANSFER_AMOUNT + 1, TransferMode::Posted)], t0());
+    assert_eq!(r[0], Err(LedgerError::AmountTooLarge));
+    assert_eq!(book.balances(provider), Balances::default(), "nothing moved");
+    for (i, account) in [client, other, client].into_iter().enumerate() {
+        let r = book.submit(&[req(&format!("buy{i}"), provider, account, 2000, TransferMode::Posted)], t0());
+        assert!(r[0].is_ok(), "{r:?}");
+    }
+    let r = book.submit(&[req("largest", provider, other, MAX_TRANSFER_AMOUNT, TransferMode::Posted)], t0());
+    assert!(r[0].is_ok(), "the cap itself is accepted: {r:?}");
+    assert_eq!(book.balances(client).available(), 4000);
+    assert!(book.audit().problems.is_empty());
+}
+
+#[test]
 fn audit_finds_a_tampered_balance() {
     let (mut book, _, client, _) = funded(1000);
     book.accounts.get_mut(&client).unwrap().balances.credits_posted += 1;

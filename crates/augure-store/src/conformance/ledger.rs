@@ -74,6 +74,31 @@ pub async fn posted_transfer_moves_money_and_is_audited(store: Arc<dyn Store>) {
     assert_sound(&*store).await;
 }
 
+/// B17: a transfer near `i64::MAX` (a pack mistyped in the billions) would leave the
+/// provider's clearing account, shared by every purchase in the currency, unable to take
+/// any other. It is refused alone; the account goes on working, in the same batch and after.
+pub async fn an_oversized_transfer_is_refused_alone_and_the_shared_account_keeps_working(store: Arc<dyn Store>) {
+    let f = funded(&*store, 0).await;
+    let other = user(&*store, "other@example.fr").await;
+    let other = store.ledger_account(LedgerOwner::User(other.id), AccountKind::ClientCredit, Currency::Eur, t0());
+    let other = other.await.unwrap().id;
+    let huge = xfer("purchase:huge", f.provider, f.client, 9_223_372_036_854_775_807);
+    let r = store.create_transfers(&[huge, xfer("purchase:2", f.provider, other, 2000)], t0()).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err(), &LedgerError::AmountTooLarge);
+    assert!(r[1].is_ok(), "{r:?}");
+    let over = xfer("purchase:over", f.provider, f.client, ledger::MAX_TRANSFER_AMOUNT + 1);
+    let r = store.create_transfers(&[over], t0()).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err(), &LedgerError::AmountTooLarge);
+    for (i, account) in [f.client, other].into_iter().enumerate() {
+        let purchase = xfer(&format!("purchase:{}", i + 3), f.provider, account, 1500);
+        assert!(store.create_transfers(&[purchase], t0()).await.unwrap()[0].is_ok());
+    }
+    assert_eq!(balances(&*store, f.provider).await.debits_posted, 5000);
+    assert_eq!(balances(&*store, other).await.credits_posted, 3500);
+    assert!(store.transfer_by_key("purchase:huge").await.is_err(), "nothing written");
+    assert_sound(&*store).await;
+}
+
 pub async fn overdraft_is_refused_and_changes_nothing(store: Arc<dyn Store>) {
     let f = funded(&*store, 1000).await;
     let r = store.create_transfers(&[xfer("spend", f.client, f.expert, 1001)], t0()).await.unwrap();

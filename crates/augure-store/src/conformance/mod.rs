@@ -223,6 +223,7 @@ macro_rules! conformance_tests {
             ledger_account_exists_once_per_owner_kind_and_currency,
             posted_transfer_moves_money_and_is_audited,
             overdraft_is_refused_and_changes_nothing,
+            an_oversized_transfer_is_refused_alone_and_the_shared_account_keeps_working,
             a_replayed_key_returns_the_first_transfer,
             a_hold_is_posted_in_part_and_the_rest_released,
             a_voided_hold_releases_everything,

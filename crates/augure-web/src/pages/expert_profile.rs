@@ -253,6 +253,15 @@ pub async fn admin_save_specialty(State(st): State<AppState>, ctx: PageCtx, body
             active: true,
         },
     };
-    st.app.profiles.save_specialty(&specialty).await?;
-    Ok(Redirect::to("/admin/specialties").into_response())
+    match st.app.profiles.save_specialty(&specialty).await {
+        Ok(()) => Ok(Redirect::to("/admin/specialties").into_response()),
+        Err(e) => {
+            let problem = Problem::from(e);
+            if problem.status.is_server_error() {
+                return Err(problem.into());
+            }
+            let error = Some(problem.message(&ctx.layout(&st).tr));
+            render(problem.status, &SpecialtiesPage { l: ctx.layout(&st), specialties: list, error })
+        }
+    }
 }

@@ -40,6 +40,8 @@ struct PresentationView {
     latest: Option<MediaItem>,
     /// What clients see now.
     published: Option<String>,
+    /// What was just typed in this language and refused: shown again to be corrected.
+    typed: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,15 +51,17 @@ pub struct Notice {
 
 pub async fn expert_media(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Notice>) -> PageResult {
     ctx.require(Role::Expert)?;
-    expert_media_page(&st, &ctx, StatusCode::OK, None, q.sent.is_some()).await
+    expert_media_page(&st, &ctx, StatusCode::OK, None, q.sent.is_some(), None).await
 }
 
+/// `typed` is a refused presentation, `(locale, text)`, shown again as it was typed.
 async fn expert_media_page(
     st: &AppState,
     ctx: &PageCtx,
     status: StatusCode,
     error: Option<String>,
     notice: bool,
+    typed: Option<(&str, &str)>,
 ) -> PageResult {
     let me = ctx.require(Role::Expert)?;
     let latest = st.app.media.latest(me.id).await?;
@@ -71,6 +75,7 @@ async fn expert_media_page(
             locale,
             latest: find(&latest, MediaKind::Presentation, locale),
             published: find(&published, MediaKind::Presentation, locale).map(|m| m.body),
+            typed: typed.filter(|(l, _)| *l == locale).map(|(_, text)| text.to_owned()),
         })
         .collect();
     let settings = st.app.media.settings();
@@ -134,7 +139,7 @@ async fn upload(st: AppState, ctx: PageCtx, multipart: Multipart, kind: MediaKin
         Ok(_) => Ok(Redirect::to("/expert/profile?sent=1").into_response()),
         Err(problem) if !problem.status.is_server_error() => {
             let message = problem.message(&ctx.layout(&st).tr);
-            expert_media_page(&st, &ctx, problem.status, Some(message), false).await
+            expert_media_page(&st, &ctx, problem.status, Some(message), false, None).await
         }
         Err(problem) => Err(problem.into()),
     }
@@ -170,7 +175,8 @@ pub async fn save_presentation(
                 return Err(problem.into());
             }
             let message = problem.message(&ctx.layout(&st).tr);
-            expert_media_page(&st, &ctx, problem.status, Some(message), false).await
+            let typed = Some((form.locale.as_str(), form.text.as_str()));
+            expert_media_page(&st, &ctx, problem.status, Some(message), false, typed).await
         }
     }
 }

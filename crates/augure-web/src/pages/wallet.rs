@@ -313,6 +313,8 @@ struct PacksPage<'a> {
     l: Layout<'a>,
     sites: Vec<SitePacks>,
     error: Option<String>,
+    /// The new pack's form as typed, shown again when it was refused.
+    typed: PackForm,
 }
 
 struct SitePacks {
@@ -328,7 +330,13 @@ struct PackRow {
     active: bool,
 }
 
-async fn packs_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<Problem>) -> PageResult {
+async fn packs_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    error: Option<Problem>,
+    typed: PackForm,
+) -> PageResult {
     let sites = st.app.sites.list().await?;
     let packs = st.app.credit.all_packs().await?;
     let l = ctx.layout(st);
@@ -350,15 +358,15 @@ async fn packs_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Opt
         })
         .collect();
     let error = error.map(|p| p.message(&l.tr));
-    render(status, &PacksPage { l, sites, error })
+    render(status, &PacksPage { l, sites, error, typed })
 }
 
 pub async fn admin_packs(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     ctx.require(Role::Admin)?;
-    packs_page(&st, &ctx, StatusCode::OK, None).await
+    packs_page(&st, &ctx, StatusCode::OK, None, PackForm::default()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct PackForm {
     #[serde(default)]
     site: String,
@@ -374,12 +382,13 @@ pub async fn admin_add_pack(
     PageForm(form): PageForm<PackForm>,
 ) -> PageResult {
     ctx.require(Role::Admin)?;
-    match st.app.credit.add_pack(&form.site, &form.price, &form.bonus).await {
+    let limits = st.app.settings.pricing.pack_limits();
+    match st.app.credit.add_pack(&form.site, &form.price, &form.bonus, limits).await {
         Ok(_) => Ok(Redirect::to("/admin/packs").into_response()),
-        // Shown above the form, which stays as it was.
-        Err(e @ (CreditError::UnknownSite | CreditError::InvalidAmount)) => {
+        // Shown above the form, which stays as it was typed.
+        Err(e @ (CreditError::UnknownSite | CreditError::InvalidAmount | CreditError::PackTerms(_))) => {
             let problem = Problem::from(e);
-            packs_page(&st, &ctx, problem.status, Some(problem)).await
+            packs_page(&st, &ctx, problem.status, Some(problem), form).await
         }
         Err(e) => Err(e.into()),
     }

@@ -3,6 +3,7 @@
 
 mod accounts_api;
 mod accounts_pages;
+mod amount_bounds;
 mod bad_input;
 mod browser;
 mod cli;
@@ -16,3 +17,4 @@ mod payment_incidents;
 mod planning;
 mod profile_edit;
 mod retention;
+mod text_input;
