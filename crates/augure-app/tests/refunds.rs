@@ -256,7 +256,7 @@ async fn refunds_made_at_the_same_moment_never_exceed_what_was_paid() {
     for task in tasks {
         match task.await.unwrap() {
             Ok(RefundOutcome::Done) => done += 1,
-            Err(CreditError::NotRefundable(left)) => assert_eq!(left, 500),
+            Err(CreditError::NotRefundable(left)) => assert_eq!(left.minor, 500),
             other => panic!("{other:?}"),
         }
     }

@@ -136,10 +136,9 @@ impl From<CreditError> for Problem {
                 }
             }
             CreditError::MissingRequestKey => Problem::status(StatusCode::UNPROCESSABLE_ENTITY),
-            CreditError::NotRefundable(max) => Problem {
-                arg: Some(("max", max.to_string())),
-                ..p(StatusCode::UNPROCESSABLE_ENTITY, "err-not-refundable")
-            },
+            CreditError::NotRefundable(max) => {
+                p(StatusCode::UNPROCESSABLE_ENTITY, "err-not-refundable").with_money("max", max)
+            }
             CreditError::PaymentMismatch => p(StatusCode::UNPROCESSABLE_ENTITY, "err-payment-mismatch"),
             CreditError::Payment(PaymentError::BadSignature(d) | PaymentError::BadPayload(d)) => {
                 p(StatusCode::BAD_REQUEST, "err-bad-signature").with_detail(d)

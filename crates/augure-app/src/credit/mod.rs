@@ -68,8 +68,8 @@ pub enum CreditError {
     /// A refund request comes with the key that makes submitting it twice refund once.
     #[error("a refund request needs its key")]
     MissingRequestKey,
-    #[error("the amount is not refundable: at most {0} minor units")]
-    NotRefundable(i64),
+    #[error("the amount is not refundable: at most {0:?}")]
+    NotRefundable(Money),
     #[error("the payment does not match the purchase")]
     PaymentMismatch,
     #[error(transparent)]

@@ -139,7 +139,7 @@ impl Credit {
         let unspent = self.unspent(&purchase).await?;
         let refundable = refundable_of(&purchase, unspent);
         if amount <= 0 || purchase.status != PurchaseStatus::Paid {
-            return Err(CreditError::NotRefundable(refundable.minor));
+            return Err(CreditError::NotRefundable(refundable));
         }
         let (price, bonus) = (purchase.price.minor, purchase.bonus.minor);
         let bonus_for =
@@ -148,7 +148,7 @@ impl Credit {
         let refund = match self.store.reserve_refund(purchase_id, &refund_key, amount, &bonus_for, now).await? {
             RefundReservation::Reserved if amount > refundable.minor => {
                 self.store.cancel_refund(&refund_key).await?;
-                return Err(CreditError::NotRefundable(refundable.minor));
+                return Err(CreditError::NotRefundable(refundable));
             }
             RefundReservation::Reserved => {
                 self.store.refund_by_key(&refund_key).await?.ok_or(CreditError::UnknownPurchase)?
@@ -160,7 +160,10 @@ impl Credit {
                 RefundStatus::Pending => refund,
             },
             RefundReservation::Exceeds { refundable: left } => {
-                return Err(CreditError::NotRefundable(left.min(refundable.minor)));
+                return Err(CreditError::NotRefundable(Money::new(
+                    left.min(refundable.minor),
+                    purchase.price.currency,
+                )));
             }
         };
         // Queued before any money moves, for later: if this request dies half way (a crash,
@@ -217,7 +220,7 @@ impl Credit {
                 return Err(match e {
                     LedgerError::ExceedsCredits => {
                         let purchase = self.store.purchase(purchase.id).await?;
-                        CreditError::NotRefundable(self.refundable(&purchase).await?.minor)
+                        CreditError::NotRefundable(self.refundable(&purchase).await?)
                     }
                     other => CreditError::Ledger(other),
                 });

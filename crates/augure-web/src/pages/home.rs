@@ -153,14 +153,14 @@ pub async fn home(
     // An expert code typed on a site that does not list them: say where they are.
     let mut elsewhere = Vec::new();
     let typed_code = filters.q.as_deref().map(str::trim).and_then(|q| q.parse::<u32>().ok());
-    if let (true, Some(code)) = (experts.is_empty(), typed_code) {
-        if let Some(listed) = st.app.directory.sites_listing(code).await? {
-            elsewhere = sites
-                .iter()
-                .filter(|s| Some(s.id) != site.as_ref().map(|c| c.id) && listed.contains(&s.id))
-                .map(|s| (format!("/?site={}&q={code}", s.code.as_str()), s.name.clone()))
-                .collect();
-        }
+    if let (true, Some(code)) = (experts.is_empty(), typed_code)
+        && let Some(listed) = st.app.directory.sites_listing(code).await?
+    {
+        elsewhere = sites
+            .iter()
+            .filter(|s| Some(s.id) != site.as_ref().map(|c| c.id) && listed.contains(&s.id))
+            .map(|s| (format!("/?site={}&q={code}", s.code.as_str()), s.name.clone()))
+            .collect();
     }
     let filtered = filters.q.as_deref().is_some_and(|q| !q.trim().is_empty())
         || [&filters.specialty, &filters.language, &filters.mode]

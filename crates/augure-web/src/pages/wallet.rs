@@ -171,6 +171,7 @@ struct PurchasesPage<'a> {
     provider_test: bool,
     nonce: String,
     message: Option<String>,
+    error: Option<RefundRefusal>,
 }
 
 /// Money the provider took back, as the admin's list shows it.
@@ -206,10 +207,33 @@ pub struct AdminQuery {
 
 pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
     ctx.require(Role::Admin)?;
+    let tr = ctx.layout(&st).tr;
+    let message = q
+        .refunded
+        .map(|id| tr.t1("admin-refund-done", "id", &id.to_string()))
+        .or_else(|| q.refund_retrying.map(|id| tr.t1("admin-refund-retrying", "id", &id.to_string())))
+        .or_else(|| q.provider_event.map(|_| tr.t("admin-provider-test-sent")));
+    purchases_page(&st, &ctx, StatusCode::OK, message, None).await
+}
+
+/// A refund the admin asked for and was refused, shown above the list with what was typed.
+struct RefundRefusal {
+    purchase_id: i64,
+    amount: String,
+    message: String,
+}
+
+async fn purchases_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    message: Option<String>,
+    error: Option<RefundRefusal>,
+) -> PageResult {
     let purchases = st.app.credit.recent_purchases(100).await?;
     let refunds = st.app.credit.pending_refunds(100).await?;
     let incidents = st.app.credit.incidents(50).await?;
-    let l = ctx.layout(&st);
+    let l = ctx.layout(st);
     let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M").to_string();
     let incidents = incidents
         .into_iter()
@@ -242,15 +266,10 @@ pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q):
             stuck: r.stuck,
         })
         .collect();
-    let message = q
-        .refunded
-        .map(|id| l.tr.t1("admin-refund-done", "id", &id.to_string()))
-        .or_else(|| q.refund_retrying.map(|id| l.tr.t1("admin-refund-retrying", "id", &id.to_string())))
-        .or_else(|| q.provider_event.map(|_| l.tr.t("admin-provider-test-sent")));
     // A fresh key per page: submitting the same form twice refunds once.
     let nonce = new_nonce();
     let provider_test = st.app.credit.payments().test_checkout().is_some();
-    render(StatusCode::OK, &PurchasesPage { l, rows, pending, incidents, provider_test, nonce, message })
+    render(status, &PurchasesPage { l, rows, pending, incidents, provider_test, nonce, message, error })
 }
 
 fn new_nonce() -> String {
@@ -275,7 +294,23 @@ pub async fn admin_refund(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    let outcome = st.app.credit.refund_typed(id, &form.amount, &form.key).await?;
+    let outcome = match st.app.credit.refund_typed(id, &form.amount, &form.key).await {
+        Ok(outcome) => outcome,
+        // Refused: the list again, the admin still signed in, with why and what was typed.
+        Err(
+            e @ (CreditError::NotRefundable(_)
+            | CreditError::InvalidAmount
+            | CreditError::MissingRequestKey
+            | CreditError::RefundFailed
+            | CreditError::Payment(_)),
+        ) => {
+            let problem = Problem::from(e);
+            let message = problem.message(&ctx.layout(&st).tr);
+            let error = RefundRefusal { purchase_id: id, amount: form.amount.clone(), message };
+            return purchases_page(&st, &ctx, problem.status, None, Some(error)).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let done = match outcome {
         RefundOutcome::Done => "refunded",
         RefundOutcome::Retrying => "refund_retrying",

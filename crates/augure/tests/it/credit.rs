@@ -196,7 +196,10 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
     assert!(list.contains(&format!("action=\"/admin/purchases/{}/refund\"", purchase.id)), "{list}");
     let too_much = refund("15,01", "k2").await;
     assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(too_much.text().await.unwrap().contains("1500 centimes au plus"));
+    let page = too_much.text().await.unwrap();
+    // The list again, the admin still signed in, with the amount in euros and as typed.
+    assert!(page.contains("id=\"refund-error\"") && page.contains("15,00\u{a0}€ au plus"), "{page}");
+    assert!(page.contains("action=\"/logout\"") && page.contains("value=\"15,01\""), "{page}");
     let bad = refund("abc", "k3").await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(last_purchase(&app).await.refunded.minor, 500);
