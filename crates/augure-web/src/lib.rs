@@ -71,6 +71,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .route_layer(middleware::from_fn(ops::record_metrics))
         .route("/static/app.css", axum::routing::get(stylesheet))
+        .route("/favicon.svg", axum::routing::get(favicon))
+        // Browsers ask for it on their own; the SVG is the one icon.
+        .route("/favicon.ico", axum::routing::get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/static/presence.js", axum::routing::get(presence_script))
         .route("/static/directory.js", axum::routing::get(directory_script))
         .fallback(error::not_found)
@@ -106,6 +109,13 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../static/app.css"),
+    )
+}
+
+async fn favicon() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../static/favicon.svg"),
     )
 }
 

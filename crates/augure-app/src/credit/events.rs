@@ -139,14 +139,20 @@ impl Credit {
         Ok(())
     }
 
-    /// The purchase a test-mode checkout session was opened for, while it awaits payment.
-    pub async fn test_checkout_purchase(&self, session: &str) -> Result<Purchase, CreditError> {
+    /// The purchase a test-mode checkout session was opened for, whatever its state.
+    pub async fn test_checkout_session(&self, session: &str) -> Result<Purchase, CreditError> {
         let checkout = self.payments.test_checkout().ok_or(CreditError::UnknownPurchase)?;
         let id = checkout.purchase_id(session).ok_or(CreditError::UnknownPurchase)?;
         let purchase = self.purchase(id).await?;
         if purchase.checkout_session.as_deref() != Some(session) {
             return Err(CreditError::UnknownPurchase);
         }
+        Ok(purchase)
+    }
+
+    /// The purchase a test-mode checkout session was opened for, while it awaits payment.
+    pub async fn test_checkout_purchase(&self, session: &str) -> Result<Purchase, CreditError> {
+        let purchase = self.test_checkout_session(session).await?;
         if purchase.status != PurchaseStatus::Pending || purchase.processing_at.is_some() {
             return Err(CreditError::CheckoutDone);
         }

@@ -2,7 +2,8 @@
 //! is configured) and the endpoint where providers deliver webhooks.
 
 use askama::Template;
-use augure_app::credit::{EventOutcome, TestPayment};
+use augure_app::credit::{CreditError, EventOutcome, TestPayment};
+use augure_store::PurchaseStatus;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -32,8 +33,34 @@ pub struct CardForm {
     attempt: u32,
 }
 
+/// A checkout already paid or closed (the browser's Back after paying): where the
+/// purchase stands, and the way to the wallet.
+#[derive(Template)]
+#[template(path = "checkout_closed.html")]
+struct ClosedPage<'a> {
+    l: Layout<'a>,
+    amount: String,
+    state: String,
+}
+
+async fn closed(st: &AppState, ctx: &PageCtx, session: &str) -> PageResult {
+    let purchase = st.app.credit.test_checkout_session(session).await?;
+    let l = ctx.layout(st);
+    let amount = purchase.price.format(l.tr.locale);
+    let state = match purchase.status {
+        PurchaseStatus::Paid => "checkout-closed-paid",
+        PurchaseStatus::Failed => "checkout-closed-failed",
+        PurchaseStatus::Pending => "checkout-closed-processing",
+    };
+    let state = l.tr.t(state);
+    render(StatusCode::OK, &ClosedPage { l, amount, state })
+}
+
 pub async fn page(State(st): State<AppState>, ctx: PageCtx, Path(session): Path<String>) -> PageResult {
-    let purchase = st.app.credit.test_checkout_purchase(&session).await?;
+    let purchase = match st.app.credit.test_checkout_purchase(&session).await {
+        Err(CreditError::CheckoutDone) => return closed(&st, &ctx, &session).await,
+        other => other?,
+    };
     let l = ctx.layout(&st);
     let amount = purchase.price.format(l.tr.locale);
     render(StatusCode::OK, &CheckoutPage { l, session, amount, error: None, attempt: 0 })
@@ -45,7 +72,10 @@ pub async fn pay(
     Path(session): Path<String>,
     PageForm(form): PageForm<CardForm>,
 ) -> PageResult {
-    let purchase = st.app.credit.test_checkout_purchase(&session).await?;
+    let purchase = match st.app.credit.test_checkout_purchase(&session).await {
+        Err(CreditError::CheckoutDone) => return closed(&st, &ctx, &session).await,
+        other => other?,
+    };
     let (status, key, attempt) = match st.app.credit.pay_test_checkout(&purchase, &form.card, form.attempt).await? {
         TestPayment::Approved | TestPayment::Processing => {
             let to = format!("/wallet?purchase={}", purchase.id);

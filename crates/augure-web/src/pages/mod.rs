@@ -38,6 +38,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/experts/{code}/alert", post(planning::ask_alert))
         .route("/expert/planning", get(planning::page).post(planning::save))
         .route("/sitemap.xml", get(profile::sitemap_index))
+        .route("/robots.txt", get(profile::robots))
         .route("/sitemaps/{file}", get(profile::sitemap))
         .route("/signup", get(account::client_signup_page).post(account::client_signup))
         .route("/expert/signup", get(account::expert_signup_page).post(account::expert_signup))

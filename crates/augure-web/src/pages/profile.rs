@@ -138,6 +138,16 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
     render(StatusCode::OK, &page)
 }
 
+/// `/robots.txt`: the storefront is for crawlers, accounts and the back office are not.
+pub async fn robots(State(st): State<AppState>) -> impl IntoResponse {
+    let base = st.app.settings.public_url.trim_end_matches('/');
+    let body = format!(
+        "User-agent: *\nDisallow: /admin\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /wallet\n\
+         Disallow: /account\nDisallow: /payments/\nSitemap: {base}/sitemap.xml\n"
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
+}
+
 /// `/sitemap.xml`: the index of one sitemap per site.
 pub async fn sitemap_index(State(st): State<AppState>) -> PageResult {
     let base = st.app.settings.public_url.trim_end_matches('/').to_owned();

@@ -179,3 +179,20 @@ async fn metrics_can_be_restricted_to_a_token() {
     assert_eq!(scraper.status(), 200);
     assert!(scraper.text().await.unwrap().contains("augure_http_requests_total"));
 }
+
+#[tokio::test]
+async fn robots_favicon_and_page_titles_name_what_they_are() {
+    let app = TestApp::spawn().await;
+    let robots = app.client.get(app.url("/robots.txt")).send().await.unwrap().text().await.unwrap();
+    assert!(robots.contains("Disallow: /admin") && robots.contains("/sitemap.xml"), "{robots}");
+    let icon = app.client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    for (path, title) in [
+        ("/login", "Connexion client"),
+        ("/expert/login", "Connexion expert"),
+        ("/admin/login", "Connexion administrateur"),
+    ] {
+        let html = app.client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(&format!("<title>{title} · augure</title>")), "{path}");
+    }
+}

@@ -207,3 +207,19 @@ async fn a_chargeback_takes_the_credit_back_and_a_won_one_gives_it_back() {
     assert_eq!(available(&app).await, "17,00\u{a0}€", "given back once");
     assert_books_sound(&app).await;
 }
+
+#[tokio::test]
+async fn back_after_paying_shows_where_the_purchase_stands() {
+    let app = shop().await;
+    let checkout = start_purchase(&app, 2000).await.url().clone();
+    pay(&app, &checkout, "4242 4242 4242 4242", "0").await;
+    app.drain_jobs().await;
+    let back = app.client.get(checkout.clone()).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::OK, "not a bare 410");
+    let page = unescape(&back.text().await.unwrap());
+    assert!(page.contains("Payé : votre crédit est sur votre compte.") && page.contains("href=\"/wallet\""), "{page}");
+    // Sending the card form again changes nothing and says the same.
+    let again = unescape(&pay(&app, &checkout, "4242 4242 4242 4242", "0").await.text().await.unwrap());
+    assert!(again.contains("id=\"purchase-state\""));
+    assert_eq!(available(&app).await, "22,00\u{a0}€");
+}
