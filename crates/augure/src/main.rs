@@ -149,8 +149,15 @@ async fn verify_ledger(db: &DbArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    load_settings(&args.db.config)?.check_local_defaults(args.demo).map_err(anyhow::Error::msg)?;
-    let app = build_app(&args.db).await?;
+    let listener =
+        tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    let (mut settings, public_url_set) = read_settings(&args.db.config)?;
+    if !public_url_set {
+        settings.public_url = default_public_url(address, args.demo)?;
+    }
+    settings.check_local_defaults(args.demo).map_err(anyhow::Error::msg)?;
+    let app = build_app_with(&args.db, settings).await?;
     if args.demo && demo::seed(&app).await.context("cannot seed demo data")? {
         tracing::info!("demo data created");
         println!(
@@ -160,9 +167,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             demo::DEMO_PASSWORD
         );
     }
-    let listener =
-        tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
-    let address = listener.local_addr()?;
     let (stop_jobs, jobs_stopped) = watch::channel(false);
     let worker = app.jobs.clone().spawn(jobs_stopped);
     let state = augure_web::AppState::new(app);
@@ -177,7 +181,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn build_app(db: &DbArgs) -> anyhow::Result<App> {
-    let settings = load_settings(&db.config)?;
+    build_app_with(db, load_settings(&db.config)?).await
+}
+
+/// Without a `public_url`, links point at the address the server listens on, port
+/// included; a wildcard address names no host people could use, so it needs one, except
+/// for a demo, which is reached on this machine.
+fn default_public_url(bound: SocketAddr, demo: bool) -> anyhow::Result<String> {
+    if !bound.ip().is_unspecified() {
+        return Ok(format!("http://{bound}"));
+    }
+    if demo {
+        return Ok(format!("http://127.0.0.1:{}", bound.port()));
+    }
+    bail!(
+        "listening on {bound}, every address: set public_url (AUGURE_PUBLIC_URL) to the address people reach, \
+         e.g. https://augure.example"
+    )
+}
+
+async fn build_app_with(db: &DbArgs, settings: Settings) -> anyhow::Result<App> {
     let store = open_store(&db.database_url).await?;
     let mailer: Arc<dyn Mailer> = match &settings.mail.smtp {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.mail.from).map_err(anyhow::Error::msg)?),
@@ -217,6 +240,11 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 /// Defaults, then the optional settings file, then `AUGURE_…` variables. Reads only.
 fn load_settings(path: &std::path::Path) -> anyhow::Result<Settings> {
+    Ok(read_settings(path)?.0)
+}
+
+/// The settings, and whether `public_url` was given (file or variable).
+fn read_settings(path: &std::path::Path) -> anyhow::Result<(Settings, bool)> {
     let built = config::Config::builder()
         .add_source(config::File::from(path.to_path_buf()).format(config::FileFormat::Toml).required(false))
         .add_source(
@@ -232,7 +260,8 @@ fn load_settings(path: &std::path::Path) -> anyhow::Result<Settings> {
         )
         .build()
         .with_context(|| format!("cannot read settings from {}", path.display()))?;
-    built.try_deserialize().context("invalid settings")
+    let public_url_set = built.get_string("public_url").is_ok();
+    Ok((built.try_deserialize().context("invalid settings")?, public_url_set))
 }
 
 fn init_logging() {

@@ -184,3 +184,43 @@ fn refused_start(mut command: Command) -> String {
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Without a `public_url`, links name the address the server listens on: with
+/// `--bind 127.0.0.1:PORT` the checkout is on PORT, not on 8080.
+#[tokio::test]
+async fn the_public_url_defaults_to_the_bound_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let mut child = augure()
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        lines.find_map(|l| l.ok().filter(|l| l.contains("listening on")))
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .split_whitespace()
+    .last()
+    .unwrap()
+    .to_owned();
+    let robots = reqwest::get(format!("{base}/robots.txt")).await.unwrap().text().await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(robots.contains(&format!("Sitemap: {base}/sitemap.xml")), "{robots}");
+}
+
+#[test]
+fn a_wildcard_address_without_a_public_url_is_refused_outside_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let mut command = augure();
+    command.args(["serve", "--bind", "0.0.0.0:0", "--database-url", &url]).env_remove("AUGURE_PUBLIC_URL");
+    let stderr = refused_start(command);
+    assert!(stderr.contains("public_url") && stderr.contains("AUGURE_PUBLIC_URL"), "{stderr}");
+}
