@@ -175,6 +175,7 @@ wallet-title = My credit
 wallet-available = available
 wallet-on-hold = reserved for a consultation in progress
 wallet-payment-received = Payment received: your credit appears as soon as the payment provider confirms it.
+wallet-payment-settled = Done: your payment is processed and your credit up to date.
 wallet-packs = Top up my credit
 wallet-no-packs = No packs are offered on this site yet.
 wallet-pack-bonus = + { $bonus } free

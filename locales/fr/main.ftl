@@ -175,6 +175,7 @@ wallet-title = Mon crédit
 wallet-available = disponible
 wallet-on-hold = réservé pour une consultation en cours
 wallet-payment-received = Paiement reçu : votre crédit apparaît dès que le prestataire de paiement l'a confirmé.
+wallet-payment-settled = C'est fait : votre paiement est traité et votre crédit à jour.
 wallet-packs = Recharger mon crédit
 wallet-no-packs = Aucune formule n'est proposée sur ce site pour le moment.
 wallet-pack-bonus = + { $bonus } offerts

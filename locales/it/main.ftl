@@ -175,6 +175,7 @@ wallet-title = Il mio credito
 wallet-available = disponibile
 wallet-on-hold = riservato per una consulenza in corso
 wallet-payment-received = Pagamento ricevuto: il credito appare appena il gestore dei pagamenti lo conferma.
+wallet-payment-settled = Fatto: il pagamento è elaborato e il credito aggiornato.
 wallet-packs = Ricarica il credito
 wallet-no-packs = Nessuna offerta su questo sito per il momento.
 wallet-pack-bonus = + { $bonus } in omaggio

@@ -26,6 +26,8 @@ struct WalletPage<'a> {
     purchases: Vec<PurchaseView>,
     history: Vec<LineView>,
     just_paid: bool,
+    /// A payment is on its way: the page follows the credit until it lands.
+    watching: bool,
 }
 
 struct PackView {
@@ -102,6 +104,9 @@ pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Wa
         purchases: wallet.purchases.iter().map(|p| purchase_view(&l, p)).collect(),
         history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, &wallet, t)).collect(),
         just_paid: q.purchase.is_some_and(|id| wallet.purchases.iter().any(|p| p.id == id)),
+        watching: wallet.purchases.iter().any(|p| {
+            p.status == augure_store::PurchaseStatus::Pending && (p.processing_at.is_some() || q.purchase == Some(p.id))
+        }),
         l,
     };
     render(StatusCode::OK, &page)

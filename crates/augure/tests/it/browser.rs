@@ -210,3 +210,48 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
     assert!(violations.is_empty(), "axe-core violations at 412 px: {violations:#?}");
     browser.quit().await;
 }
+
+/// The home filter form as a person uses it: every select left on "any", a name typed
+/// without its accents, Enter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_home_search_with_the_forms_defaults_finds_a_name_typed_without_accents() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/?site=BE")).await;
+    // WebDriver's Enter key.
+    browser.type_into("#filters input[name=q]", "selene\u{E007}").await;
+    let card = browser.wait_for("#listing .card.expert h3").await.text().await;
+    assert!(card.contains("Sélène"), "found {card:?}");
+    let url = browser.current_url().await;
+    assert!(url.contains("q=selene") && url.contains("max_price="), "the form's defaults went along: {url}");
+    browser.quit().await;
+}
+
+/// A purchase through the real forms: the pack's button, the test checkout's card form,
+/// and the wallet, which shows the credit as it lands, without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_wallet_follows_the_credit_after_paying() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("input[name=email]", "claire@augure.localhost").await;
+    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("header form[action='/logout']").await;
+    let fr = app.store.site_by_code(&"FR".parse().unwrap()).await.unwrap();
+    let pack = app.store.credit_packs(fr.id).await.unwrap().into_iter().find(|p| p.price.minor == 2000).unwrap();
+    browser.goto(&app.url("/wallet")).await;
+    browser.click(&format!("form input[name=pack_id][value='{}'] + button", pack.id)).await;
+    browser.type_into("input[name=card]", "4242 4242 4242 4242").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("#wallet-live[data-watch]").await;
+    let before = browser.text("#available").await.replace('\u{a0}', " ");
+    assert_eq!(before, "€0.00", "Chromium asks for English; nothing before the provider confirms");
+    // The provider's webhook arrives while the page is open.
+    app.drain_jobs().await;
+    browser.wait_for("#wallet-live:not([data-watch])").await;
+    assert_eq!(browser.text("#available").await.replace('\u{a0}', " "), "€22.00");
+    browser.quit().await;
+}

@@ -86,8 +86,9 @@ async fn a_client_buys_credit_with_a_test_card_and_gets_it_from_the_webhook() {
     assert_eq!(receipt.status(), StatusCode::OK);
     assert!(receipt.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     assert!(receipt.text().await.unwrap().contains("20,00\u{a0}€"));
-    // The checkout page is spent.
-    assert_eq!(app.client.get(checkout_url).send().await.unwrap().status(), StatusCode::GONE);
+    // The checkout page is spent: it says so, and takes no card.
+    let spent = app.client.get(checkout_url).send().await.unwrap().text().await.unwrap();
+    assert!(spent.contains("id=\"purchase-state\"") && !spent.contains("name=\"card\""));
     let audit = app.app.ledger.verify().await.unwrap();
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
 }
