@@ -363,8 +363,8 @@ mail-media-cta = See my profile
 profile-audio = Listen to their presentation
 profile-presentation = Presentation
 card-new = New
-card-rating-none = ★ 0.0 (0 reviews)
-card-consultations-none = 0 consultations
+card-rating-none = No reviews yet
+card-consultations-none = no consultations yet
 
 # Expert profile editor (SP-profile, SP-options, AT-min, SP-contract)
 profile-edit-title = My profile

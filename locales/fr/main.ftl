@@ -363,8 +363,8 @@ mail-media-cta = Voir mon profil
 profile-audio = Écouter sa présentation
 profile-presentation = Présentation
 card-new = Nouveau
-card-rating-none = ★ 0,0 (0 avis)
-card-consultations-none = 0 consultation
+card-rating-none = Pas encore d’avis
+card-consultations-none = aucune consultation pour l’instant
 
 # Expert profile editor (SP-profile, SP-options, AT-min, SP-contract)
 profile-edit-title = Mon profil

@@ -363,8 +363,8 @@ mail-media-cta = Vedi il mio profilo
 profile-audio = Ascolta la sua presentazione
 profile-presentation = Presentazione
 card-new = Nuovo
-card-rating-none = ★ 0,0 (0 recensioni)
-card-consultations-none = 0 consulti
+card-rating-none = Ancora nessuna recensione
+card-consultations-none = ancora nessun consulto
 
 # Expert profile editor (SP-profile, SP-options, AT-min, SP-contract)
 profile-edit-title = Il mio profilo

@@ -122,8 +122,12 @@ pub async fn home(
 ) -> PageResult {
     let sites = st.app.sites.list().await?;
     let wanted: Option<SiteCode> = q.site.as_deref().and_then(|s| s.parse().ok());
-    let site =
-        wanted.and_then(|code| sites.iter().find(|s| s.code == code).cloned()).or_else(|| sites.first().cloned());
+    // Asked for, else the signed-in person's own site, else the first.
+    let own = ctx.session.as_ref().and_then(|s| s.user.site_id);
+    let site = wanted
+        .and_then(|code| sites.iter().find(|s| s.code == code).cloned())
+        .or_else(|| own.and_then(|id| sites.iter().find(|s| s.id == id).cloned()))
+        .or_else(|| sites.first().cloned());
     let l = ctx.layout(&st);
     let (page, per_page) = filters.paging(st.app.settings.directory.page_size);
     let mut query = filters.query()?;

@@ -143,9 +143,11 @@ impl FromRequestParts<AppState> for PageCtx {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let path = match parts.extensions.get::<OriginalUri>() {
-            Some(OriginalUri(uri)) => uri.path().to_owned(),
-            None => parts.uri.path().to_owned(),
+        // With its query: switching language on `/?site=CH` stays on that site.
+        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |OriginalUri(uri)| uri);
+        let path = match uri.path_and_query() {
+            Some(pq) => pq.as_str().to_owned(),
+            None => uri.path().to_owned(),
         };
         let locale = locale::from_headers(&parts.headers);
         let viewer = Viewer::from_request_parts(parts, state).await?;

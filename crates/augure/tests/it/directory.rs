@@ -322,3 +322,18 @@ async fn the_home_search_works_with_the_forms_defaults_ignores_accents_and_says_
     let note = &elsewhere[elsewhere.find("id=\"listed-elsewhere\"").expect("says where the expert is")..];
     assert!(note.contains(&format!("/?site=BE&q={code}")), "{note}");
 }
+
+/// Switching language keeps the site being browsed; a signed-in client sees their own.
+#[tokio::test]
+async fn the_language_switch_stays_on_the_site_and_clients_browse_their_own_site() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let html = app.client.get(app.url("/?site=CH")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("name=\"next\" value=\"/?site=CH\""), "the switcher returns to /?site=CH");
+    let switched =
+        app.client.post(app.url("/lang")).form(&[("lang", "it"), ("next", "/?site=CH")]).send().await.unwrap();
+    assert!(switched.url().as_str().ends_with("/?site=CH"), "{}", switched.url());
+    let giulia = app.signed_in("/login", "giulia@augure.localhost", demo::DEMO_PASSWORD).await;
+    let home = giulia.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("<input type=\"hidden\" name=\"site\" value=\"CH\">"), "Giulia's home is CH");
+}
