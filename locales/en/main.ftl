@@ -168,6 +168,11 @@ ledger-kind-expert-earnings = Expert earnings
 ledger-kind-platform-revenue = Platform commission
 ledger-kind-provider-clearing = Payment provider clearing
 ledger-kind-premium-rate-clearing = Premium-rate clearing
+ledger-mode-posted = posted
+ledger-mode-pending = held
+ledger-mode-post-pending = hold posted
+ledger-mode-void-pending = hold released
+ledger-mode-expire = hold expired
 ledger-kind-promotions = Promotions
 ledger-kind-client-debt = Client debt
 
@@ -481,3 +486,18 @@ mail-admin-alert-cta = See purchases
 mail-refund-stuck = The refund of { $amount } on purchase no. { $purchase } is still waiting for the payment provider's answer. It is asked again automatically; check it at the provider if it does not clear.
 mail-provider-refund = A refund of { $amount } was made at the payment provider on purchase no. { $purchase }. The client's remaining credit was taken back; what they had already spent is recorded as a debt.
 mail-dispute-opened = The client disputed the payment of purchase no. { $purchase } with their bank ({ $amount }). The remaining credit was taken back; what they had already spent is recorded as a debt.
+
+# Dates as people read them, in their site's time zone
+datetime = { $day } { $month } { $year }, { $time }
+month-short-1 = Jan
+month-short-2 = Feb
+month-short-3 = Mar
+month-short-4 = Apr
+month-short-5 = May
+month-short-6 = Jun
+month-short-7 = Jul
+month-short-8 = Aug
+month-short-9 = Sep
+month-short-10 = Oct
+month-short-11 = Nov
+month-short-12 = Dec

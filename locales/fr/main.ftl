@@ -168,6 +168,11 @@ ledger-kind-expert-earnings = Gains expert
 ledger-kind-platform-revenue = Commissions plateforme
 ledger-kind-provider-clearing = Compte d'attente paiements
 ledger-kind-premium-rate-clearing = Compte d'attente surtaxé
+ledger-mode-posted = passé
+ledger-mode-pending = réservé
+ledger-mode-post-pending = réservation passée
+ledger-mode-void-pending = réservation libérée
+ledger-mode-expire = réservation expirée
 ledger-kind-promotions = Promotions
 ledger-kind-client-debt = Dette client
 
@@ -481,3 +486,18 @@ mail-admin-alert-cta = Voir les achats
 mail-refund-stuck = Le remboursement de { $amount } sur l'achat n° { $purchase } attend toujours la réponse du prestataire de paiement. Il est redemandé automatiquement ; vérifiez-le chez le prestataire s'il ne se débloque pas.
 mail-provider-refund = Un remboursement de { $amount } a été fait chez le prestataire de paiement sur l'achat n° { $purchase }. Le crédit restant du client a été repris ; ce qu'il avait déjà dépensé est enregistré comme une dette.
 mail-dispute-opened = Le client a contesté le paiement de l'achat n° { $purchase } auprès de sa banque ({ $amount }). Le crédit restant a été repris ; ce qu'il avait déjà dépensé est enregistré comme une dette.
+
+# Dates as people read them, in their site's time zone
+datetime = { $day } { $month } { $year }, { $time }
+month-short-1 = janv.
+month-short-2 = févr.
+month-short-3 = mars
+month-short-4 = avr.
+month-short-5 = mai
+month-short-6 = juin
+month-short-7 = juil.
+month-short-8 = août
+month-short-9 = sept.
+month-short-10 = oct.
+month-short-11 = nov.
+month-short-12 = déc.

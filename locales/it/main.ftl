@@ -168,6 +168,11 @@ ledger-kind-expert-earnings = Guadagni esperto
 ledger-kind-platform-revenue = Commissioni piattaforma
 ledger-kind-provider-clearing = Conto transitorio pagamenti
 ledger-kind-premium-rate-clearing = Conto transitorio numeri a tariffa
+ledger-mode-posted = registrato
+ledger-mode-pending = riservato
+ledger-mode-post-pending = riserva registrata
+ledger-mode-void-pending = riserva liberata
+ledger-mode-expire = riserva scaduta
 ledger-kind-promotions = Promozioni
 ledger-kind-client-debt = Debito cliente
 
@@ -481,3 +486,18 @@ mail-admin-alert-cta = Vedi gli acquisti
 mail-refund-stuck = Il rimborso di { $amount } sull'acquisto n. { $purchase } attende ancora la risposta del fornitore di pagamento. Viene richiesto di nuovo automaticamente; verificalo presso il fornitore se non si sblocca.
 mail-provider-refund = È stato fatto un rimborso di { $amount } presso il fornitore di pagamento sull'acquisto n. { $purchase }. Il credito residuo del cliente è stato ripreso; ciò che aveva già speso è registrato come debito.
 mail-dispute-opened = Il cliente ha contestato presso la sua banca il pagamento dell'acquisto n. { $purchase } ({ $amount }). Il credito residuo è stato ripreso; ciò che aveva già speso è registrato come debito.
+
+# Dates as people read them, in their site's time zone
+datetime = { $day } { $month } { $year }, { $time }
+month-short-1 = gen
+month-short-2 = feb
+month-short-3 = mar
+month-short-4 = apr
+month-short-5 = mag
+month-short-6 = giu
+month-short-7 = lug
+month-short-8 = ago
+month-short-9 = set
+month-short-10 = ott
+month-short-11 = nov
+month-short-12 = dic

@@ -132,6 +132,12 @@ impl<'a> Tr<'a> {
         self.i18n.t_args(self.locale, key, &[(name, FluentValue::from(value.to_owned()))])
     }
 
+    /// Named arguments, any number.
+    pub fn t_args(&self, key: &str, args: &[(&str, String)]) -> String {
+        let args: Vec<_> = args.iter().map(|(name, value)| (*name, FluentValue::from(value.clone()))).collect();
+        self.i18n.t_args(self.locale, key, &args)
+    }
+
     pub fn t2(&self, key: &str, name: &str, value: &str, name2: &str, value2: &str) -> String {
         let args = [(name, FluentValue::from(value.to_owned())), (name2, FluentValue::from(value2.to_owned()))];
         self.i18n.t_args(self.locale, key, &args)

@@ -38,6 +38,14 @@ impl Sites {
         Ok(sites)
     }
 
+    /// The time zone dates are shown in for someone of `site`: that site's, else the
+    /// first site's (the operator's own, for admins).
+    pub async fn zone_for(&self, site: Option<augure_domain::SiteId>) -> StoreResult<chrono_tz::Tz> {
+        let sites = self.list().await?;
+        let chosen = site.and_then(|id| sites.iter().find(|s| s.id == id)).or(sites.first());
+        Ok(chosen.map_or(chrono_tz::Europe::Paris, |s| s.time_zone))
+    }
+
     pub async fn by_code(&self, code: &SiteCode) -> StoreResult<Option<Site>> {
         Ok(self.list().await?.iter().find(|s| &s.code == code).cloned())
     }

@@ -183,6 +183,7 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
     ctx.require(Role::Admin)?;
     let id = AccountId(id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?);
     let (account, owner, transfers) = st.app.back_office.ledger_account(id, 200).await?;
+    let zone = st.app.sites.zone_for(None).await?;
     let l = ctx.layout(&st);
     let transfers = transfers
         .into_iter()
@@ -191,8 +192,8 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
             let signed = if incoming { t.amount } else { -t.amount };
             TransferView {
                 id: t.id.0,
-                at: t.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                mode: t.mode.as_str().to_owned(),
+                at: super::when(&l.tr, t.created_at, zone),
+                mode: l.tr.t(&format!("ledger-mode-{}", t.mode.as_str().replace('_', "-"))),
                 code: t.code,
                 amount: Money::new(signed, t.currency).format(l.tr.locale),
                 counterpart: if incoming { t.debit.0 } else { t.credit.0 },

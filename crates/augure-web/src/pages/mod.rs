@@ -231,3 +231,18 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for PageForm<T> 
         })
     }
 }
+
+/// An instant as people read it: in `zone` (their site's), with the month in their
+/// language — "1 déc. 2026, 14:05".
+pub fn when(tr: &Tr<'_>, at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    use chrono::Datelike;
+    let local = at.with_timezone(&zone);
+    let month = tr.t(&format!("month-short-{}", local.month()));
+    let args = [
+        ("day", local.day().to_string()),
+        ("month", month),
+        ("year", local.year().to_string()),
+        ("time", local.format("%H:%M").to_string()),
+    ];
+    tr.t_args("datetime", &args)
+}

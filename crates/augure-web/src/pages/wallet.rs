@@ -56,10 +56,10 @@ pub struct WalletQuery {
     purchase: Option<i64>,
 }
 
-fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
+fn purchase_view(l: &Layout<'_>, p: &Purchase, zone: chrono_tz::Tz) -> PurchaseView {
     PurchaseView {
         id: p.id,
-        at: p.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        at: super::when(&l.tr, p.created_at, zone),
         price: p.price.format(l.tr.locale),
         status: match p.status {
             augure_store::PurchaseStatus::Pending if p.processing_at.is_some() => l.tr.t("purchase-status-processing"),
@@ -70,7 +70,7 @@ fn purchase_view(l: &Layout<'_>, p: &Purchase) -> PurchaseView {
     }
 }
 
-fn line_view(l: &Layout<'_>, wallet: &Wallet, t: &Transfer) -> LineView {
+fn line_view(l: &Layout<'_>, wallet: &Wallet, t: &Transfer, zone: chrono_tz::Tz) -> LineView {
     let signed = wallet.signed_amount(t);
     let label = match t.code.as_str() {
         code @ ("purchase" | "bonus" | "refund" | "refund_bonus" | "refund_refused" | "provider_refund" | "dispute"
@@ -78,7 +78,7 @@ fn line_view(l: &Layout<'_>, wallet: &Wallet, t: &Transfer) -> LineView {
         _ => l.tr.t("wallet-code-other"),
     };
     LineView {
-        at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        at: super::when(&l.tr, t.created_at, zone),
         label,
         amount: Money::new(signed, t.currency).format(l.tr.locale),
     }
@@ -88,6 +88,7 @@ pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Wa
     let me = ctx.require(Role::Client)?.clone();
     let wallet = st.app.credit.wallet(&me).await?;
     let packs = st.app.credit.packs_for(&me).await?;
+    let zone = st.app.sites.zone_for(me.site_id).await?;
     let l = ctx.layout(&st);
     let page = WalletPage {
         available: wallet.available.format(l.tr.locale),
@@ -101,8 +102,8 @@ pub async fn wallet(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Wa
                 bonus: (p.bonus.minor > 0).then(|| p.bonus.format(l.tr.locale)),
             })
             .collect(),
-        purchases: wallet.purchases.iter().map(|p| purchase_view(&l, p)).collect(),
-        history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, &wallet, t)).collect(),
+        purchases: wallet.purchases.iter().map(|p| purchase_view(&l, p, zone)).collect(),
+        history: wallet.history.iter().filter(|t| t.amount > 0).map(|t| line_view(&l, &wallet, t, zone)).collect(),
         just_paid: q.purchase.is_some_and(|id| wallet.purchases.iter().any(|p| p.id == id)),
         watching: wallet.purchases.iter().any(|p| {
             p.status == augure_store::PurchaseStatus::Pending && (p.processing_at.is_some() || q.purchase == Some(p.id))
@@ -144,12 +145,13 @@ pub async fn receipt(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<St
     let me = ctx.require(Role::Client)?.clone();
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
     let purchase = st.app.credit.receipt(&me, id).await?;
+    let zone = st.app.sites.zone_for(me.site_id).await?;
     let l = ctx.layout(&st);
     let page = ReceiptPage {
         id,
         name: me.display_name.clone(),
         email: me.email.to_string(),
-        at: purchase.paid_at.unwrap_or(purchase.created_at).format("%Y-%m-%d %H:%M UTC").to_string(),
+        at: super::when(&l.tr, purchase.paid_at.unwrap_or(purchase.created_at), zone),
         price: purchase.price.format(l.tr.locale),
         bonus: (purchase.bonus.minor > 0).then(|| purchase.bonus.format(l.tr.locale)),
         refunded: (purchase.refunded.minor > 0).then(|| purchase.refunded.format(l.tr.locale)),
@@ -239,7 +241,8 @@ async fn purchases_page(
     let refunds = st.app.credit.pending_refunds(100).await?;
     let incidents = st.app.credit.incidents(50).await?;
     let l = ctx.layout(st);
-    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M").to_string();
+    let zone = st.app.sites.zone_for(None).await?;
+    let when = |at: chrono::DateTime<chrono::Utc>| super::when(&l.tr, at, zone);
     let incidents = incidents
         .into_iter()
         .map(|i| IncidentRow {
@@ -256,7 +259,12 @@ async fn purchases_page(
         .iter()
         .map(|r| {
             let p = &r.purchase;
-            (purchase_view(&l, p), r.refundable.format(l.tr.locale), r.refundable.minor, format!("#{}", p.user_id))
+            (
+                purchase_view(&l, p, zone),
+                r.refundable.format(l.tr.locale),
+                r.refundable.minor,
+                format!("#{}", p.user_id),
+            )
         })
         .collect();
     // Sending the request's key again resumes the refund.

@@ -80,6 +80,9 @@ async fn a_client_buys_credit_with_a_test_card_and_gets_it_from_the_webhook() {
     assert_eq!(available(&app).await, "0,00\u{a0}€");
     app.drain_jobs().await;
     assert_eq!(available(&app).await, "22,00\u{a0}€", "price plus bonus");
+    // Dates in the client's site's time zone (Paris, UTC+1 in November), in French.
+    let wallet = app.client.get(app.url("/wallet")).send().await.unwrap().text().await.unwrap();
+    assert!(wallet.contains("18 nov. 2026, 12:06") && !wallet.contains("2026-11-18"), "{wallet}");
     let purchase = last_purchase(&app).await;
     assert_eq!(purchase.status, PurchaseStatus::Paid);
     let receipt = app.client.get(app.url(&format!("/wallet/receipts/{}", purchase.id))).send().await.unwrap();

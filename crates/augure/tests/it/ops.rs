@@ -137,6 +137,22 @@ fn every_translation_key_in_use_exists() {
     for k in augure_domain::ledger::AccountKind::ALL {
         used.insert(format!("ledger-kind-{}", k.as_str().replace('_', "-")));
     }
+    for m in ["posted", "pending", "post-pending", "void-pending", "expire"] {
+        used.insert(format!("ledger-mode-{m}"));
+    }
+    for m in 1..=12 {
+        used.insert(format!("month-short-{m}"));
+    }
+    for k in ["refund", "dispute", "status-done", "status-open", "status-won", "status-lost"] {
+        used.insert(format!("admin-incident-{k}"));
+    }
+    for c in
+        ["purchase", "bonus", "refund", "refund-bonus", "refund-refused", "provider-refund", "dispute", "dispute-won"]
+            .into_iter()
+            .chain(["debt-repaid", "other"])
+    {
+        used.insert(format!("wallet-code-{c}"));
+    }
     for s in ["available", "busy", "unavailable"] {
         used.insert(format!("availability-status-{s}"));
     }
