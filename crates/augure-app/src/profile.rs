@@ -374,7 +374,16 @@ impl Profiles {
             let email: Email = form.paypal_email.parse().map_err(|_| ProfileError::InvalidPayPal)?;
             (PayoutMethod::PayPal, None, None, Some(email.to_string()))
         } else {
-            (PayoutMethod::BankTransfer, Some(bank::parse_iban(&form.iban)?), Some(bank::parse_bic(&form.bic)?), None)
+            // Once saved, the IBAN is shown masked and the field left empty: empty keeps it.
+            let saved = match form.iban.trim() {
+                "" => self.bank_details(user).await?.and_then(|d| d.iban),
+                _ => None,
+            };
+            let iban = match saved {
+                Some(iban) => iban,
+                None => bank::parse_iban(&form.iban)?,
+            };
+            (PayoutMethod::BankTransfer, Some(iban), Some(bank::parse_bic(&form.bic)?), None)
         };
         let details = BankDetails {
             user_id: user,

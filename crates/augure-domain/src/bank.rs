@@ -28,7 +28,17 @@ pub fn parse_iban(text: &str) -> Result<String, BankError> {
 
 /// The IBAN grouped by four for display: `FR76 3000 6000 …`.
 pub fn format_iban(electronic: &str) -> String {
-    electronic.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+    let chars: Vec<char> = electronic.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+}
+
+/// An IBAN as shown once saved: the country and check digits and the last four
+/// characters, the rest hidden — enough to recognise it, not to copy it.
+pub fn mask_iban(electronic: &str) -> String {
+    let chars: Vec<char> = electronic.chars().collect();
+    let masked: String =
+        chars.iter().enumerate().map(|(i, c)| if i < 4 || i + 4 >= chars.len() { *c } else { '•' }).collect();
+    format_iban(&masked)
 }
 
 /// A BIC (SWIFT code): 4 letters (bank), 2 letters (country), 2 letters or digits
@@ -44,6 +54,11 @@ pub fn parse_bic(text: &str) -> Result<String, BankError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_saved_iban_shows_only_its_ends() {
+        assert_eq!(mask_iban("FR7630006000011234567890189"), "FR76 •••• •••• •••• •••• •••0 189");
+    }
     use super::*;
 
     #[test]

@@ -71,6 +71,8 @@ struct BankView {
     bank_name: String,
     bank_country: String,
     iban: String,
+    /// The IBAN saved, masked.
+    saved_iban: Option<String>,
     bic: String,
     paypal_email: String,
 }
@@ -237,7 +239,9 @@ pub async fn bank_page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query
             holder: d.holder,
             bank_name: d.bank_name,
             bank_country: d.bank_country,
-            iban: d.iban.map(|i| augure_domain::bank::format_iban(&i)).unwrap_or_default(),
+            // Never sent back in full: shown masked, and an empty field keeps it.
+            iban: String::new(),
+            saved_iban: d.iban.map(|i| augure_domain::bank::mask_iban(&i)),
             bic: d.bic.unwrap_or_default(),
             paypal_email: d.paypal_email.unwrap_or_default(),
         },
@@ -264,6 +268,13 @@ pub async fn save_bank(
             if problem.status.is_server_error() {
                 return Err(problem.into());
             }
+            let saved_iban = st
+                .app
+                .profiles
+                .bank_details(me.id)
+                .await?
+                .and_then(|d| d.iban)
+                .map(|i| augure_domain::bank::mask_iban(&i));
             let l = ctx.layout(&st);
             let error = Some(problem.message(&l.tr));
             let view = BankView {
@@ -272,6 +283,7 @@ pub async fn save_bank(
                 bank_name: form.bank_name,
                 bank_country: form.bank_country,
                 iban: form.iban,
+                saved_iban,
                 bic: form.bic,
                 paypal_email: form.paypal_email,
             };

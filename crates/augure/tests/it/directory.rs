@@ -212,7 +212,10 @@ async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_give
     assert_eq!(position_of(&app, "Nova").await, 8);
     let saved = bank("fr76 3000 6000 0112 3456 7890 189", "bnpafrpp").await.unwrap();
     assert_eq!(saved.url().query(), Some("saved=1"));
-    assert!(saved.text().await.unwrap().contains("FR76 3000 6000 0112 3456 7890 189"));
+    let page = saved.text().await.unwrap();
+    // Once saved, the IBAN is only shown masked, and an empty field keeps it.
+    assert!(page.contains("FR76 •••• •••• •••• •••• •••0 189") && !page.contains("3000 6000"), "{page}");
+    assert_eq!(bank("", "BNPAFRPP").await.unwrap().url().query(), Some("saved=1"));
     assert_eq!(position_of(&app, "Nova").await, 5, "unblocked as soon as they are filled");
     let dashboard = nova.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
     assert!(!dashboard.contains("bank-warning"));
