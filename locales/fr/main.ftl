@@ -361,8 +361,18 @@ moderation-empty = Rien à vérifier pour le moment.
 moderation-approve = Approuver
 moderation-refuse = Refuser
 moderation-reason = Raison du refus
-mail-media-approved-subject = { $what } : publié
-mail-media-refused-subject = { $what } : refusé
+mail-media-approved-subject = { $what } : { $kind ->
+    [photo] publiée
+    [audio] publiée
+    [presentation] publiée
+   *[other] publié
+}
+mail-media-refused-subject = { $what } : { $kind ->
+    [photo] refusée
+    [audio] refusée
+    [presentation] refusée
+   *[other] refusé
+}
 mail-media-approved-body = Bonne nouvelle : votre envoi « { $what } » a été approuvé et apparaît maintenant sur votre profil.
 mail-media-refused-body = Votre envoi « { $what } » n'a pas été approuvé. Votre profil garde la version précédente.
 mail-media-reason = Raison

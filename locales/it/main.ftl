@@ -361,8 +361,18 @@ moderation-empty = Niente da verificare per ora.
 moderation-approve = Approva
 moderation-refuse = Rifiuta
 moderation-reason = Motivo del rifiuto
-mail-media-approved-subject = { $what }: pubblicato
-mail-media-refused-subject = { $what }: rifiutato
+mail-media-approved-subject = { $what }: { $kind ->
+    [photo] pubblicata
+    [audio] pubblicata
+    [presentation] pubblicata
+   *[other] pubblicato
+}
+mail-media-refused-subject = { $what }: { $kind ->
+    [photo] rifiutata
+    [audio] rifiutata
+    [presentation] rifiutata
+   *[other] rifiutato
+}
 mail-media-approved-body = Buone notizie: il tuo invio «{ $what }» è stato approvato ed è ora visibile sul tuo profilo.
 mail-media-refused-body = Il tuo invio «{ $what }» non è stato approvato. Il tuo profilo mantiene la versione precedente.
 mail-media-reason = Motivo

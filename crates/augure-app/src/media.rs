@@ -268,11 +268,9 @@ impl Media {
         let tr = Tr::new(&self.i18n, &expert.locale);
         let what = tr.t(&format!("media-kind-{}", item.kind));
         let dashboard_url = format!("{}/expert/profile", self.settings.public_url.trim_end_matches('/'));
-        let subject = if approve {
-            tr.t1("mail-media-approved-subject", "what", &what)
-        } else {
-            tr.t1("mail-media-refused-subject", "what", &what)
-        };
+        // The kind goes along so each language can agree the word with it in gender.
+        let key = if approve { "mail-media-approved-subject" } else { "mail-media-refused-subject" };
+        let subject = tr.t2(key, "what", &what, "kind", &item.kind.to_string());
         let (name, reason, url) = (expert.display_name.as_str(), reason.as_deref(), dashboard_url.as_str());
         let mail = Mail::render(
             expert.email.as_str(),

@@ -197,8 +197,9 @@ async fn sp_media_waits_for_approval_and_the_profile_keeps_the_last_approved_ver
     app.drain_jobs().await;
     let mails = app.mails_to("luna@augure.localhost").await;
     let subjects: Vec<&str> = mails.iter().map(|m| m.mail.subject.as_str()).collect();
-    assert!(subjects.iter().filter(|s| s.ends_with("publié")).count() == 2, "{subjects:?}");
-    let refused = mails.iter().find(|m| m.mail.subject.ends_with("refusé")).expect("refusal mail");
+    assert!(subjects.contains(&"Photo : publiée"), "the subject agrees with its noun: {subjects:?}");
+    assert!(subjects.iter().filter(|s| s.ends_with("publiée")).count() == 2, "{subjects:?}");
+    let refused = mails.iter().find(|m| m.mail.subject.ends_with("refusée")).expect("refusal mail");
     assert!(refused.mail.text_body.contains("Le son sature."), "{}", refused.mail.text_body);
 }
 
