@@ -34,13 +34,15 @@ struct ProfileEditPage<'a> {
     saved: bool,
 }
 
-fn money(minor: i64, currency: augure_domain::Currency) -> String {
+/// An amount as a form field holds it, in major units written the reader's way ("1,55"
+/// in French and Italian); the form reads both separators back.
+fn money(minor: i64, currency: augure_domain::Currency, locale: &str) -> String {
     let scale = 10_i64.pow(currency.exponent());
     if scale == 1 {
-        minor.to_string()
-    } else {
-        format!("{}.{:0width$}", minor / scale, minor % scale, width = currency.exponent() as usize)
+        return minor.to_string();
     }
+    let separator = if locale.starts_with("en") { '.' } else { ',' };
+    format!("{}{separator}{:0width$}", minor / scale, minor % scale, width = currency.exponent() as usize)
 }
 
 /// A multi-valued form body (checkbox groups repeat their name).
@@ -106,7 +108,7 @@ async fn page(
             city: d.city.clone(),
             country: d.country.clone(),
             phone: d.phone.clone(),
-            package_price: d.package_price.map(|p| money(p, currency)).unwrap_or_default(),
+            package_price: d.package_price.map(|p| money(p, currency, ctx.locale)).unwrap_or_default(),
             package_minutes: d.package_minutes.map(|m| m.to_string()).unwrap_or_default(),
             free_minutes: d.free_minutes.to_string(),
             sites: sites.iter().filter(|s| d.visible_sites.contains(&s.id)).map(|s| s.code.to_string()).collect(),
@@ -121,8 +123,8 @@ async fn page(
             f.specialties = p.specialties.clone();
             f.languages = p.languages.clone();
             f.modes = p.modes.iter().map(|m| m.as_str().to_owned()).collect();
-            f.price_per_minute = money(p.price_per_minute.minor, p.price_per_minute.currency);
-            f.email_price = p.email_price.map(|m| money(m.minor, m.currency)).unwrap_or_default();
+            f.price_per_minute = money(p.price_per_minute.minor, p.price_per_minute.currency, ctx.locale);
+            f.email_price = p.email_price.map(|m| money(m.minor, m.currency, ctx.locale)).unwrap_or_default();
         }
         f
     });

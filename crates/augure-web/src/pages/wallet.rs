@@ -273,7 +273,7 @@ async fn purchases_page(
         .map(|r| PendingRefundRow {
             purchase_id: r.purchase_id,
             amount: r.amount.format(l.tr.locale),
-            amount_major: r.amount.to_major(),
+            amount_major: r.amount.to_major().replace('.', if l.tr.locale.starts_with("en") { "." } else { "," }),
             key: r.request_key,
             since: when(r.since),
             stuck: r.stuck,

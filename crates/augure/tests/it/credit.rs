@@ -259,10 +259,10 @@ async fn an_unanswered_refund_waits_on_the_admin_page_until_asked_again() {
     // Listed as waiting, with a button that sends the same request again.
     let waiting = &page[page.find("id=\"refunds-pending\"").expect("waiting refunds listed")..];
     assert!(waiting.contains(&format!("#{} · 5,00\u{a0}€", purchase.id)), "{waiting}");
-    assert!(waiting.contains("name=\"key\" value=\"k1\"") && waiting.contains("name=\"amount\" value=\"5.00\""));
+    assert!(waiting.contains("name=\"key\" value=\"k1\"") && waiting.contains("name=\"amount\" value=\"5,00\""));
     let again = admin
         .post(app.url(&format!("/admin/purchases/{}/refund", purchase.id)))
-        .form(&[("amount", "5.00"), ("key", "k1")])
+        .form(&[("amount", "5,00"), ("key", "k1")])
         .send()
         .await
         .unwrap();

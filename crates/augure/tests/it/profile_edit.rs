@@ -61,7 +61,7 @@ async fn at_min_prices_below_the_site_minimum_are_refused_and_sp_contract_asks_f
     good.push(("accept_terms", "yes".into()));
     let (status, page) = save(&luna, &app, &good).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("id=\"profile-saved\"") && page.contains("value=\"45.00\"") && page.contains("value=\"nl\""));
+    assert!(page.contains("id=\"profile-saved\"") && page.contains("value=\"45,00\"") && page.contains("value=\"nl\""));
     let dashboard = luna.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
     assert!(!dashboard.contains("terms-banner"), "accepted");
 
