@@ -12,7 +12,7 @@ use chrono::Duration;
 use tokio::sync::watch;
 
 use crate::accounts::{Accounts, RESET_MAIL_JOB};
-use crate::credit::{Credit, CreditError, PaymentError, REFUND_JOB, WEBHOOK_JOB};
+use crate::credit::{CHECKOUT_EXPIRY_JOB, Credit, CreditError, PaymentError, REFUND_JOB, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
 use crate::planning::{BACK_ALERTS_JOB, Planning};
@@ -197,6 +197,19 @@ impl JobRunner {
                 match credit.deliver_test_webhook(body).await {
                     Ok(_) => Ok(()),
                     // The database may come back: try again later, as a provider would.
+                    Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
+                    Err(e) => Err(Failure::GiveUp(e.to_string())),
+                }
+            }
+            CHECKOUT_EXPIRY_JOB => {
+                let credit = self.credit.as_ref().ok_or_else(|| Failure::GiveUp("no payments here".into()))?;
+                let id = job
+                    .payload
+                    .get("purchase")
+                    .and_then(|v| v.as_i64())
+                    .ok_or_else(|| Failure::GiveUp("bad payload".into()))?;
+                match credit.close_checkout(id).await {
+                    Ok(_) | Err(CreditError::UnknownPurchase) => Ok(()),
                     Err(CreditError::Store(e)) => Err(Failure::Retry(e.to_string())),
                     Err(e) => Err(Failure::GiveUp(e.to_string())),
                 }

@@ -328,6 +328,9 @@ pub struct PaymentSettings {
     pub provider_key_hours: i64,
     /// The test-mode checkout: how long a delayed payment takes to settle or fail.
     pub test_settle_seconds: i64,
+    /// A checkout left unpaid this long is closed (expired); a payment that still arrives
+    /// later is credited all the same.
+    pub checkout_expiry_minutes: i64,
 }
 
 impl Default for PaymentSettings {
@@ -342,6 +345,7 @@ impl Default for PaymentSettings {
             refund_stuck_minutes: 60,
             provider_key_hours: 24,
             test_settle_seconds: 60,
+            checkout_expiry_minutes: 60,
         }
     }
 }

@@ -26,6 +26,9 @@ pub use refunds::{PendingRefund, RefundOutcome, RefundablePurchase};
 /// The job that delivers a webhook of the test-mode checkout, signed when it runs.
 pub const WEBHOOK_JOB: &str = "payments.webhook";
 
+/// The job that closes a checkout left unpaid (`payments.checkout_expiry_minutes`).
+pub const CHECKOUT_EXPIRY_JOB: &str = "payments.checkout_expiry";
+
 /// The job that finishes a refund the provider did not answer at once.
 pub const REFUND_JOB: &str = "payments.refund";
 
@@ -176,7 +179,18 @@ impl Credit {
         if site.is_none_or(|s| s.id != pack.site_id) || user.role != Role::Client {
             return Err(CreditError::PackNotForSale);
         }
-        let purchase = self.store.create_purchase(user.id, &pack, self.clock.now()).await?;
+        let now = self.clock.now();
+        let purchase = self.store.create_purchase(user.id, &pack, now).await?;
+        let expiry = chrono::Duration::minutes(self.settings.payments.checkout_expiry_minutes.max(1));
+        self.store
+            .enqueue_job(&augure_store::NewJob {
+                kind: CHECKOUT_EXPIRY_JOB.into(),
+                payload: serde_json::json!({ "purchase": purchase.id }),
+                unique_key: Some(format!("checkout-expiry:{}", purchase.id)),
+                run_at: now + expiry,
+                created_at: now,
+            })
+            .await?;
         let base = public_url.trim_end_matches('/');
         let success = format!("{base}/wallet?purchase={}", purchase.id);
         let cancel = format!("{base}/wallet");
@@ -249,6 +263,25 @@ impl Credit {
                 above => CreditError::PackTerms(above),
             })?;
         Ok(self.store.create_credit_pack(site.id, price, bonus, self.clock.now()).await?)
+    }
+
+    /// Closes a checkout still waiting for its payment (none under way): expired, or
+    /// cancelled by its buyer. A payment that arrives after all is still credited.
+    pub async fn close_checkout(&self, purchase_id: i64) -> Result<bool, CreditError> {
+        let purchase = self.purchase(purchase_id).await?;
+        if purchase.status != PurchaseStatus::Pending || purchase.processing_at.is_some() {
+            return Ok(false);
+        }
+        Ok(self.store.mark_purchase_failed(purchase_id).await?)
+    }
+
+    /// A client cancels a purchase of theirs they did not pay.
+    pub async fn cancel_purchase(&self, user: &User, purchase_id: i64) -> Result<bool, CreditError> {
+        let purchase = self.purchase(purchase_id).await?;
+        if purchase.user_id != user.id {
+            return Err(CreditError::UnknownPurchase);
+        }
+        self.close_checkout(purchase_id).await
     }
 
     /// Puts a pack back on sale or withdraws it; purchases made keep their terms.

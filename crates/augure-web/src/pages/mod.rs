@@ -68,6 +68,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin/purchases/{id}/provider-test", post(wallet::admin_provider_test))
         .route("/wallet", get(wallet::wallet))
         .route("/wallet/purchases", post(wallet::buy))
+        .route("/wallet/purchases/{id}/cancel", post(wallet::cancel))
         .route("/wallet/receipts/{id}", get(wallet::receipt))
         .route("/payments/test-checkout/{session}", get(checkout::page).post(checkout::pay))
         .route("/webhooks/payments", post(checkout::webhook))

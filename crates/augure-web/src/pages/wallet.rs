@@ -42,6 +42,8 @@ struct PurchaseView {
     price: String,
     status: String,
     paid: bool,
+    /// Waiting for a payment that was never made: the buyer may drop it.
+    cancellable: bool,
     refunded: Option<String>,
 }
 
@@ -63,9 +65,12 @@ fn purchase_view(l: &Layout<'_>, p: &Purchase, zone: chrono_tz::Tz) -> PurchaseV
         price: p.price.format(l.tr.locale),
         status: match p.status {
             augure_store::PurchaseStatus::Pending if p.processing_at.is_some() => l.tr.t("purchase-status-processing"),
+            // Closed unpaid (expired or cancelled), not a payment that failed.
+            augure_store::PurchaseStatus::Failed if p.processing_at.is_none() => l.tr.t("purchase-status-closed"),
             status => l.tr.t(&format!("purchase-status-{}", status.as_str())),
         },
         paid: p.status == augure_store::PurchaseStatus::Paid,
+        cancellable: p.status == augure_store::PurchaseStatus::Pending && p.processing_at.is_none(),
         refunded: (p.refunded.minor > 0).then(|| p.refunded.format(l.tr.locale)),
     }
 }
@@ -124,6 +129,14 @@ pub async fn buy(State(st): State<AppState>, ctx: PageCtx, PageForm(form): PageF
     let pack_id = form.pack_id.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "err-unknown-pack"))?;
     let (_, checkout) = st.app.credit.start_purchase(&me, pack_id, &st.app.settings.public_url).await?;
     Ok(Redirect::to(&checkout.url).into_response())
+}
+
+/// A client drops a purchase they did not pay (a checkout they left).
+pub async fn cancel(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.require(Role::Client)?.clone();
+    let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    st.app.credit.cancel_purchase(&me, id).await?;
+    Ok(Redirect::to("/wallet").into_response())
 }
 
 #[derive(Template)]

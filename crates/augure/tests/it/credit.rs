@@ -50,11 +50,11 @@ pub(crate) async fn last_purchase(app: &TestApp) -> Purchase {
     app.store.recent_purchases(1, 0).await.unwrap().remove(0)
 }
 
-fn test_payments(app: &TestApp) -> TestPayments {
+pub(crate) fn test_payments(app: &TestApp) -> TestPayments {
     TestPayments::new(&app.app.settings.public_url, app.app.settings.payments.webhook_secrets.clone())
 }
 
-async fn post_webhook(app: &TestApp, body: &str, signature: &str) -> reqwest::Response {
+pub(crate) async fn post_webhook(app: &TestApp, body: &str, signature: &str) -> reqwest::Response {
     app.client
         .post(app.url("/webhooks/payments"))
         .header("stripe-signature", signature)

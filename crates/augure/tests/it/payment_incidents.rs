@@ -223,3 +223,32 @@ async fn back_after_paying_shows_where_the_purchase_stands() {
     assert!(again.contains("id=\"purchase-state\""));
     assert_eq!(available(&app).await, "22,00\u{a0}€");
 }
+
+#[tokio::test]
+async fn an_abandoned_checkout_expires_and_a_pending_one_can_be_cancelled() {
+    let app = shop().await;
+    let checkout = start_purchase(&app, 2000).await.url().clone();
+    let first = last_purchase(&app).await.id;
+    app.clock.advance(Duration::minutes(app.app.settings.payments.checkout_expiry_minutes));
+    app.drain_jobs().await;
+    assert_eq!(app.store.purchase(first).await.unwrap().status, PurchaseStatus::Failed);
+    let wallet = wallet_page(&app).await;
+    assert!(wallet.contains("Abandonné (non payé)") && !wallet.contains("En attente de paiement"), "{wallet}");
+    // Its checkout page says so instead of taking a card.
+    let closed = unescape(&app.client.get(checkout.clone()).send().await.unwrap().text().await.unwrap());
+    assert!(closed.contains("id=\"purchase-state\""));
+    // A payment that still arrives is credited all the same.
+    let purchase = app.store.purchase(first).await.unwrap();
+    let (body, signature) = crate::credit::test_payments(&app).completed_event(&purchase, app.clock.now());
+    crate::credit::post_webhook(&app, &body, &signature).await;
+    assert_eq!(available(&app).await, "22,00\u{a0}€");
+
+    start_purchase(&app, 2000).await;
+    let second = last_purchase(&app).await.id;
+    let page = unescape(&wallet_page(&app).await);
+    assert!(page.contains(&format!("action=\"/wallet/purchases/{second}/cancel\"")), "{page}");
+    let cancelled = app.client.post(app.url(&format!("/wallet/purchases/{second}/cancel"))).send().await.unwrap();
+    assert_eq!(cancelled.url().path(), "/wallet");
+    assert_eq!(app.store.purchase(second).await.unwrap().status, PurchaseStatus::Failed);
+    assert_books_sound(&app).await;
+}
