@@ -505,3 +505,7 @@ month-short-9 = Sep
 month-short-10 = Oct
 month-short-11 = Nov
 month-short-12 = Dec
+
+# Counters under long text fields (the script adds the count)
+text-counter-limits = Between { $min } and { $max } characters.
+text-counter-max = At most { $max } characters.

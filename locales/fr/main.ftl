@@ -515,3 +515,7 @@ month-short-9 = sept.
 month-short-10 = oct.
 month-short-11 = nov.
 month-short-12 = déc.
+
+# Counters under long text fields (the script adds the count)
+text-counter-limits = Entre { $min } et { $max } caractères.
+text-counter-max = { $max } caractères au plus.

@@ -515,3 +515,7 @@ month-short-9 = set
 month-short-10 = ott
 month-short-11 = nov
 month-short-12 = dic
+
+# Counters under long text fields (the script adds the count)
+text-counter-limits = Tra { $min } e { $max } caratteri.
+text-counter-max = Al massimo { $max } caratteri.

@@ -247,6 +247,11 @@ impl Element<'_> {
         self.browser.command(Method::POST, &self.path("/click"), Some(json!({}))).await;
     }
 
+    /// Empties a field.
+    pub async fn clear(&self) {
+        self.browser.command(Method::POST, &self.path("/clear"), Some(json!({}))).await;
+    }
+
     pub async fn type_text(&self, text: &str) {
         self.browser.command(Method::POST, &self.path("/value"), Some(json!({ "text": text }))).await;
     }

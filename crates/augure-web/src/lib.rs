@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/presence.js", axum::routing::get(presence_script))
         .route("/static/directory.js", axum::routing::get(directory_script))
         .route("/static/wallet.js", axum::routing::get(wallet_script))
+        .route("/static/counter.js", axum::routing::get(counter_script))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
         .layer(middleware::from_fn_with_state(limits::largest_body(&settings), limits::refuse_oversized))
@@ -117,6 +118,13 @@ async fn favicon() -> impl axum::response::IntoResponse {
     (
         [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
         include_str!("../static/favicon.svg"),
+    )
+}
+
+async fn counter_script() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/counter.js"),
     )
 }
 

@@ -32,6 +32,9 @@ struct ExpertMediaPage<'a> {
     max_photo: String,
     max_audio: String,
     audio_range: String,
+    /// SP-presentation's length, shown by the counter under each text.
+    presentation_min: usize,
+    presentation_max: usize,
 }
 
 struct PresentationView {
@@ -90,6 +93,8 @@ async fn expert_media_page(
         max_photo: crate::error::megabytes(settings.photo_max_upload_bytes),
         max_audio: crate::error::megabytes(settings.audio_max_bytes),
         audio_range: format!("{}–{}", settings.audio_min_seconds, settings.audio_max_seconds),
+        presentation_min: settings.presentation.min_chars,
+        presentation_max: settings.presentation.max_chars,
     };
     render(status, &page)
 }

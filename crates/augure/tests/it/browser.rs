@@ -255,3 +255,30 @@ async fn browser_wallet_follows_the_credit_after_paying() {
     assert_eq!(browser.text("#available").await.replace('\u{a0}', " "), "€22.00");
     browser.quit().await;
 }
+
+/// A presentation over the limit through the real form: the counter says so while typing,
+/// and the refusal shows the form again with the text as typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_too_long_presentation_is_counted_refused_and_kept() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let max = app.app.settings.media.presentation.max_chars;
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/expert/login")).await;
+    browser.type_into("input[name=email]", "luna@augure.localhost").await;
+    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("header form[action='/logout']").await;
+    browser.goto(&app.url("/expert/profile")).await;
+    let field = "form.presentation:has(input[value=fr]) textarea";
+    browser.find(field).await.clear().await;
+    let text = "é".repeat(max + 1);
+    browser.type_into(field, &text).await;
+    let counter = browser.wait_for("#count-fr.over").await.text().await;
+    assert!(counter.starts_with(&format!("{} / {max}", max + 1)), "{counter}");
+    browser.click("form.presentation:has(input[value=fr]) button[type=submit]").await;
+    browser.wait_for("p.alert").await;
+    let kept = browser.find(field).await.property("value").await.unwrap_or_default();
+    assert_eq!(kept.chars().count(), max + 1, "what was typed is shown again");
+    browser.quit().await;
+}
