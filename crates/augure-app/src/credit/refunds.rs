@@ -27,6 +27,8 @@ pub enum RefundOutcome {
 pub struct RefundablePurchase {
     pub purchase: Purchase,
     pub refundable: Money,
+    /// Who bought it, as an admin recognises them: name and email.
+    pub buyer: String,
 }
 
 /// A refund still waiting for the provider, and the request key that resumes it when
@@ -69,11 +71,19 @@ impl Credit {
             .into_iter()
             .filter_map(|(account, owner)| Some(((owner.user()?, account.currency), account.balances.available())))
             .collect();
+        let mut buyers: HashMap<UserId, String> = HashMap::new();
+        for owner in &owners {
+            if let Some(id) = owner.user() {
+                let user = self.store.user_by_id(id).await?;
+                buyers.insert(id, format!("{} ({})", user.display_name, user.email));
+            }
+        }
         Ok(purchases
             .into_iter()
             .map(|purchase| {
                 let unspent = unspent.get(&(purchase.user_id, purchase.price.currency)).copied().unwrap_or(0);
-                RefundablePurchase { refundable: refundable_of(&purchase, unspent), purchase }
+                let buyer = buyers.get(&purchase.user_id).cloned().unwrap_or_default();
+                RefundablePurchase { refundable: refundable_of(&purchase, unspent), purchase, buyer }
             })
             .collect())
     }

@@ -289,7 +289,16 @@ fn card(
         name: c.display_name.clone(),
         code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
         specialties: p.specialties.iter().map(|s| labels.get(l, format!("specialty-{s}"))).collect(),
-        languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
+        // Named in the reader's language; a language without a name here shows its code.
+        languages: p
+            .languages
+            .iter()
+            .map(|code| match code.as_str() {
+                "fr" | "it" | "en" | "es" | "de" => labels.get(l, format!("lang-{code}")),
+                other => other.to_uppercase(),
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
         modes: p.modes.iter().map(|m| labels.get(l, format!("mode-{m}"))).collect(),
         price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
     }

@@ -272,12 +272,7 @@ async fn purchases_page(
         .iter()
         .map(|r| {
             let p = &r.purchase;
-            (
-                purchase_view(&l, p, zone),
-                r.refundable.format(l.tr.locale),
-                r.refundable.minor,
-                format!("#{}", p.user_id),
-            )
+            (purchase_view(&l, p, zone), r.refundable.format(l.tr.locale), r.refundable.minor, r.buyer.clone())
         })
         .collect();
     // Sending the request's key again resumes the refund.

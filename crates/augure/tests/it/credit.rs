@@ -183,6 +183,7 @@ async fn an_admin_refunds_only_what_is_unspent_and_once_per_request() {
         .unwrap();
     let list = admin.get(app.url("/admin/purchases")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("20,00\u{a0}€"), "{list}");
+    assert!(list.contains("Claire (claire@augure.localhost)"), "the buyer by name, not by id: {list}");
     let refund = |amount: &'static str, key: &'static str| {
         let admin = admin.clone();
         let url = app.url(&format!("/admin/purchases/{}/refund", purchase.id));

@@ -317,6 +317,7 @@ async fn the_home_search_works_with_the_forms_defaults_ignores_accents_and_says_
     };
     let found = html(format!("site=BE&q=selene&{defaults}")).await;
     assert!(found.contains("Sélène"), "accents and case do not matter");
+    assert!(found.contains("Téléphone · Tchat — Français"), "languages by name, not code");
     let none = html(format!("site=BE&q=nobody&{defaults}")).await;
     assert!(none.contains("id=\"reset-filters\" href=\"/?site=BE\""), "an empty result offers to clear the filters");
     let selene = app.store.user_by_email(&"selene@augure.localhost".parse().unwrap()).await.unwrap();
