@@ -18,7 +18,7 @@ pub mod search;
 pub mod site;
 pub mod text;
 
-pub use account::{Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
+pub use account::{DISPLAY_NAME_MAX, Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
 pub use clock::{Clock, FakeClock};
 pub use expert::Mode;
 pub use ids::{JobId, MailId, MediaId, SiteId, UserId};

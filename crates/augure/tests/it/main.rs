@@ -4,6 +4,7 @@
 mod accounts_api;
 mod accounts_pages;
 mod amount_bounds;
+mod api_document;
 mod bad_input;
 mod browser;
 mod cli;
