@@ -344,6 +344,9 @@ impl Profiles {
             email_price,
         };
         self.store.save_expert_details(&details).await?;
+        if form.accept_terms {
+            self.store.record_terms_acceptance(user, self.settings.terms.version, now).await?;
+        }
         self.store.upsert_expert_profile(&profile).await?;
         self.changes.changed();
         Ok(())
@@ -356,6 +359,7 @@ impl Profiles {
         details.terms_accepted_at = Some(self.clock.now());
         details.updated_at = self.clock.now();
         self.store.save_expert_details(&details).await?;
+        self.store.record_terms_acceptance(user, self.settings.terms.version, self.clock.now()).await?;
         Ok(())
     }
 

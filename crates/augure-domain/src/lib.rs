@@ -10,6 +10,7 @@ pub mod expert;
 pub mod ids;
 pub mod jobs;
 pub mod ledger;
+pub mod legal;
 pub mod media;
 pub mod money;
 pub mod planning;

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod experts;
 pub mod jobs;
 pub mod ledger;
+pub mod legal;
 pub mod mail;
 pub mod media;
 pub mod payments;
@@ -257,6 +258,10 @@ macro_rules! conformance_tests {
             failed_job_is_retried_at_the_given_time_or_given_up,
             concurrent_workers_never_share_a_job,
             old_finished_jobs_are_purged_in_batches,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; legal:
+            site_pages_are_kept_per_site_kind_and_language,
+            terms_acceptances_are_recorded_once_per_version,
         );
         $crate::conformance_tests!(@aggregate $fresh; mail:
             mail_is_recorded_once_per_key,

@@ -139,6 +139,11 @@ struct SignUpRequest {
     /// Home site code, e.g. `FR`; by default the first site.
     #[serde(default)]
     site: Option<String>,
+    /// Must be `true`: the person accepts the current terms (the site's `/terms` page).
+    /// The version accepted is recorded with the account, so a new expert is not asked
+    /// again; without it the sign-up is refused (422).
+    #[serde(default)]
+    accept_terms: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -258,7 +263,7 @@ async fn session_view(st: &AppState, user: &User) -> Result<SessionView, Problem
     responses(
         (status = 201, body = SessionView),
         (status = 409, description = "Email already used", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, or the terms not accepted", body = ProblemView, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-ups from this address", body = ProblemView, content_type = "application/problem+json"),
     ))]
 async fn signup(
@@ -287,6 +292,7 @@ async fn signup(
             role,
             locale,
             site,
+            accept_terms: body.accept_terms,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(session_view(&st, &user).await?)).into_response())

@@ -27,6 +27,9 @@ struct SignupPage<'a> {
     display_name: String,
     sites: Vec<(String, String)>,
     site: String,
+    /// The box "I accept the terms" was ticked (kept when the form is shown again).
+    accept_terms: bool,
+    terms_version: u32,
 }
 
 #[derive(Template)]
@@ -64,6 +67,9 @@ pub struct SignupForm {
     display_name: String,
     #[serde(default)]
     site: String,
+    /// `yes` when the terms box is ticked.
+    #[serde(default)]
+    accept_terms: String,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +131,13 @@ pub async fn expert_signup(
 
 impl SignupForm {
     fn empty() -> Self {
-        Self { email: String::new(), password: String::new(), display_name: String::new(), site: String::new() }
+        Self {
+            email: String::new(),
+            password: String::new(),
+            display_name: String::new(),
+            site: String::new(),
+            accept_terms: String::new(),
+        }
     }
 }
 
@@ -149,6 +161,8 @@ async fn signup_page(
         display_name: form.display_name,
         sites,
         site: form.site,
+        accept_terms: form.accept_terms == "yes",
+        terms_version: st.app.settings.terms.version,
     };
     render(status, &page)
 }
@@ -169,6 +183,7 @@ async fn signup(st: AppState, ctx: PageCtx, ip: ClientIp, jar: CookieJar, form: 
         role,
         locale: ctx.locale.into(),
         site,
+        accept_terms: form.accept_terms == "yes",
     };
     let user = match st.app.accounts.sign_up(request).await {
         Ok(user) => user,

@@ -7,6 +7,7 @@ mod checkout;
 mod dashboard;
 mod expert_profile;
 mod home;
+mod legal;
 
 pub use home::CardCache;
 mod media;
@@ -92,6 +93,12 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/expert/profile/edit", get(expert_profile::edit).post(expert_profile::save))
         .route("/expert/terms", post(expert_profile::accept_terms))
         .route("/admin/specialties", get(expert_profile::admin_specialties).post(expert_profile::admin_save_specialty))
+        .route("/legal", get(legal::legal))
+        .route("/terms", get(legal::terms))
+        .route("/privacy", get(legal::privacy))
+        .route("/contact", get(legal::contact))
+        .route("/admin/pages", get(legal::admin_list))
+        .route("/admin/pages/{site}/{kind}/{locale}", get(legal::admin_edit).post(legal::admin_save))
 }
 
 /// The body limit of an upload route. Files somewhat over the setting are still read, so
@@ -113,6 +120,28 @@ impl<'a> Layout<'a> {
     /// Where this person's dashboard is.
     pub fn dashboard_url(&self) -> &'static str {
         self.user.as_ref().map_or("/login", |u| dashboard_url(u.role))
+    }
+
+    /// `?site=CH` when this page is for a chosen storefront, so that the footer's pages
+    /// are that site's; empty otherwise.
+    pub fn site_query(&self) -> String {
+        let query = self.path.split_once('?').map_or("", |(_, q)| q);
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "site")
+            .and_then(|(_, v)| v.parse::<augure_domain::SiteCode>().ok())
+            .map_or_else(String::new, |code| format!("?site={code}"))
+    }
+
+    /// Whether `href` is the page shown (its path, whatever the query): the menu marks it.
+    pub fn current(&self, href: &str) -> bool {
+        self.path.split('?').next() == Some(href)
+    }
+
+    /// The expert's menu goes round their own pages and the help pages it links to.
+    pub fn expert_menu(&self) -> bool {
+        let path = self.path.split('?').next().unwrap_or_default();
+        self.user.as_ref().is_some_and(|u| u.role == Role::Expert)
+            && (path.starts_with("/expert/") || legal::PATHS.contains(&path))
     }
 }
 
@@ -208,6 +237,7 @@ page_rejection_from!(
     augure_app::profile::ProfileError,
     augure_app::media::MediaServiceError,
     augure_app::credit::CreditError,
+    augure_app::legal::LegalError,
     augure_store::StoreError,
     askama::Error
 );

@@ -15,6 +15,7 @@ async fn browser_client_signs_up_through_the_form_and_lands_on_the_dashboard() {
     browser.type_into("input[name=display_name]", "Ada Lovelace").await;
     browser.type_into("input[name=email]", "ada@example.com").await;
     browser.type_into("input[name=password]", "correct horse battery").await;
+    browser.click("input[name=accept_terms]").await;
     browser.click("main form button[type=submit]").await;
 
     let heading = browser.wait_for("#dashboard").await.text().await;
@@ -280,5 +281,41 @@ async fn browser_a_too_long_presentation_is_counted_refused_and_kept() {
     browser.wait_for("p.alert").await;
     let kept = browser.find(field).await.property("value").await.unwrap_or_default();
     assert_eq!(kept.chars().count(), max + 1, "what was typed is shown again");
+    browser.quit().await;
+}
+
+/// SP-contract through the real form: a new expert ticks the terms box and lands on a
+/// dashboard that does not ask again, with the expert's menu; the footer's pages pass axe
+/// at 412 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_new_expert_accepts_the_terms_at_sign_up_and_the_legal_pages_pass_axe() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/expert/signup")).await;
+    browser.type_into("input[name=display_name]", "Nova").await;
+    browser.type_into("input[name=email]", "nova@example.com").await;
+    browser.type_into("input[name=password]", "correct horse battery").await;
+    assert!(browser.try_find("input[name=accept_terms][required]").await.is_ok(), "the box must be ticked");
+    browser.click("input[name=accept_terms]").await;
+    browser.click("main form button[type=submit]").await;
+
+    browser.wait_for("#expert-menu").await;
+    assert!(browser.try_find("#terms-banner").await.is_err(), "accepted at sign-up, not asked again");
+    // Chromium asks for English.
+    assert_eq!(browser.text("#expert-menu a[aria-current=page]").await, "Dashboard");
+    let user = app.store.user_by_email(&"nova@example.com".parse().unwrap()).await.expect("account created");
+    assert_eq!(app.store.expert_details(user.id).await.unwrap().terms_version, Some(1));
+
+    let mut violations = Vec::new();
+    for page in ["/legal", "/terms", "/privacy", "/contact?site=CH", "/expert/dashboard"] {
+        browser.goto(&app.url(page)).await;
+        browser.wait_for("main h1").await;
+        let Some(found) = browser.axe_violations().await else { return };
+        if !found.is_empty() {
+            violations.push(format!("{page}: {}", found.join(", ")));
+        }
+    }
+    assert!(violations.is_empty(), "axe-core violations at 412 px: {violations:#?}");
     browser.quit().await;
 }

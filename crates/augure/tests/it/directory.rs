@@ -164,7 +164,13 @@ async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_give
     let app = TestApp::spawn().await;
     let nova = TestApp::new_client();
     nova.post(app.url("/expert/signup"))
-        .form(&[("display_name", "Nova"), ("email", "nova@example.fr"), ("password", "correct horse"), ("site", "")])
+        .form(&[
+            ("display_name", "Nova"),
+            ("email", "nova@example.fr"),
+            ("password", "correct horse"),
+            ("site", ""),
+            ("accept_terms", "yes"),
+        ])
         .send()
         .await
         .unwrap();

@@ -35,6 +35,7 @@ async fn funded(store: &dyn Store, app: &TestApp, credit: i64) -> (AccountId, Ac
         role: Role::Client,
         locale: "fr".into(),
         site: None,
+        accept_terms: true,
     };
     let client = app.app.accounts.create(signup).await.unwrap();
     let provider =

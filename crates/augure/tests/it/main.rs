@@ -18,4 +18,5 @@ mod payment_incidents;
 mod planning;
 mod profile_edit;
 mod retention;
+mod site_pages;
 mod text_input;
