@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod media;
 pub mod money;
+pub mod phone;
 pub mod planning;
 pub mod refund;
 pub mod search;

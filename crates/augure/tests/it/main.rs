@@ -16,5 +16,6 @@ mod ops;
 mod payment_incidents;
 mod planning;
 mod profile_edit;
+mod readable;
 mod retention;
 mod text_input;
