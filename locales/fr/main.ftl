@@ -232,7 +232,6 @@ admin-purchases = Achats
 admin-refundable = Remboursable
 admin-refund = Rembourser
 admin-refund-refused = Remboursement de l'achat n° { $id } non effectué :
-admin-refund-done = Remboursement de l'achat n° { $id } effectué.
 admin-refund-since = demandé le { $when }
 admin-refund-stuck = Bloqué : le prestataire ne répond pas
 admin-incidents = Repris par le prestataire de paiement
@@ -561,3 +560,87 @@ month-short-12 = déc.
 # Counters under long text fields (the script adds the count)
 text-counter-limits = Entre { $min } et { $max } caractères.
 text-counter-max = { $max } caractères au plus.
+
+# What a page confirms after an action (the part after `done-` is named in the URL)
+done-photo-approved = Photo approuvée : elle est publiée sur le profil.
+done-photo-refused = Photo refusée.
+done-audio-approved = Présentation audio approuvée : elle est publiée sur le profil.
+done-audio-refused = Présentation audio refusée.
+done-presentation-approved = Texte de présentation approuvé : il est publié sur le profil.
+done-presentation-refused = Texte de présentation refusé.
+done-pack-added = Formule à { $amount } ajoutée.
+done-pack-withdrawn = Formule n° { $id } retirée de la vente.
+done-pack-on-sale = Formule n° { $id } remise en vente.
+done-specialty-added = Spécialité ajoutée.
+done-specialty-renamed = Spécialité renommée.
+done-specialty-disabled = Spécialité retirée de la liste.
+done-specialty-enabled = Spécialité rétablie.
+done-refund = Remboursement de { $amount } effectué (achat n° { $id }).
+done-site-numbers-saved = Numéros du site { $site } enregistrés.
+done-availability-available = Vous êtes disponible.
+done-availability-unavailable = Vous êtes indisponible.
+done-availability-paused = Pause commencée.
+done-availability-resumed = Vous êtes de nouveau disponible.
+done-mode-on = { $mode } : ouvert aux clients.
+done-mode-off = { $mode } : fermé aux clients.
+done-terms-accepted = Conditions acceptées. Merci !
+done-purchase-cancelled = Achat n° { $id } annulé.
+done-password-changed = Mot de passe modifié. Vous êtes connecté.
+done-signed-out = Vous êtes déconnecté.
+err-profile-phone = Ce numéro de téléphone n'existe pas. Écrivez-le comme vous le composez (01 23 45 67 89) ou avec l'indicatif du pays (+33 1 23 45 67 89).
+
+# Time zones, named after a city (the key is the zone's name, lower case, dashes)
+zone-name = { $city } ({ $offset })
+zone-city-europe-paris = Paris
+zone-city-europe-brussels = Bruxelles
+zone-city-europe-luxembourg = Luxembourg
+zone-city-europe-zurich = Zurich
+zone-city-europe-rome = Rome
+zone-city-europe-monaco = Monaco
+zone-city-europe-london = Londres
+zone-city-europe-madrid = Madrid
+zone-city-europe-berlin = Berlin
+zone-city-europe-lisbon = Lisbonne
+zone-city-america-toronto = Toronto
+zone-city-america-vancouver = Vancouver
+zone-city-america-new-york = New York
+currency-name-eur = euros
+currency-name-chf = francs suisses
+currency-name-cad = dollars canadiens
+home-prices-in = Prix en { $currency }
+lang-pt = Portugais
+lang-nl = Néerlandais
+lang-ro = Roumain
+lang-pl = Polonais
+lang-ru = Russe
+lang-ar = Arabe
+lang-tr = Turc
+lang-el = Grec
+lang-zh = Chinois
+lang-ja = Japonais
+
+# The operator's sites
+admin-sites = Sites
+admin-site-currency = Devise
+admin-site-zone = Fuseau horaire
+admin-site-language = Langue par défaut
+admin-site-numbers = Numéros à composer
+admin-site-no-numbers = Aucun numéro
+admin-site-tariffs = Tarifs
+admin-site-per-call = { $price } par appel
+admin-site-numbers-edit = Numéros, un par ligne
+admin-site-numbers-help = Écrivez-les comme on les compose dans le pays du site, ou avec l'indicatif du pays (+41 44 668 18 00).
+admin-site-numbers-save = Enregistrer les numéros
+err-site-phone = « { $number } » n'est pas un numéro de téléphone valable dans ce pays. Écrivez-le comme on le compose dans le pays du site, ou avec l'indicatif (+33 1 23 45 67 89).
+
+# Background jobs, as the operator reads them
+admin-job-status-queued = En attente
+admin-job-status-running = En cours
+admin-job-status-done = Terminé
+admin-job-status-failed = Échoué
+job-kind-mail-deliver = Envoi d'un email
+job-kind-payments-webhook = Avis du prestataire de paiement
+job-kind-payments-checkout-expiry = Expiration d'un paiement non fait
+job-kind-payments-refund = Remboursement sur la carte
+job-kind-accounts-reset-mail = Email de nouveau mot de passe
+job-kind-alerts-expert-back = Alertes de retour d'un expert

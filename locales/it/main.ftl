@@ -232,7 +232,6 @@ admin-purchases = Acquisti
 admin-refundable = Rimborsabile
 admin-refund = Rimborsa
 admin-refund-refused = Rimborso dell'acquisto n. { $id } non effettuato:
-admin-refund-done = Rimborso dell'acquisto n. { $id } eseguito.
 admin-refund-since = richiesto il { $when }
 admin-refund-stuck = Bloccato: il fornitore non risponde
 admin-incidents = Ripreso dal fornitore di pagamento
@@ -561,3 +560,87 @@ month-short-12 = dic
 # Counters under long text fields (the script adds the count)
 text-counter-limits = Tra { $min } e { $max } caratteri.
 text-counter-max = Al massimo { $max } caratteri.
+
+# What a page confirms after an action (the part after `done-` is named in the URL)
+done-photo-approved = Foto approvata: è pubblicata sul profilo.
+done-photo-refused = Foto rifiutata.
+done-audio-approved = Presentazione audio approvata: è pubblicata sul profilo.
+done-audio-refused = Presentazione audio rifiutata.
+done-presentation-approved = Testo di presentazione approvato: è pubblicato sul profilo.
+done-presentation-refused = Testo di presentazione rifiutato.
+done-pack-added = Pacchetto da { $amount } aggiunto.
+done-pack-withdrawn = Pacchetto n. { $id } ritirato dalla vendita.
+done-pack-on-sale = Pacchetto n. { $id } di nuovo in vendita.
+done-specialty-added = Specialità aggiunta.
+done-specialty-renamed = Specialità rinominata.
+done-specialty-disabled = Specialità tolta dall'elenco.
+done-specialty-enabled = Specialità ripristinata.
+done-refund = Rimborso di { $amount } eseguito (acquisto n. { $id }).
+done-site-numbers-saved = Numeri del sito { $site } salvati.
+done-availability-available = Sei disponibile.
+done-availability-unavailable = Sei non disponibile.
+done-availability-paused = Pausa iniziata.
+done-availability-resumed = Sei di nuovo disponibile.
+done-mode-on = { $mode }: aperto ai clienti.
+done-mode-off = { $mode }: chiuso ai clienti.
+done-terms-accepted = Condizioni accettate. Grazie!
+done-purchase-cancelled = Acquisto n. { $id } annullato.
+done-password-changed = Password modificata. Hai effettuato l'accesso.
+done-signed-out = Sei uscito dal tuo account.
+err-profile-phone = Questo numero di telefono non esiste. Scrivilo come lo componi (02 1234 5678) o con il prefisso del paese (+39 02 1234 5678).
+
+# Time zones, named after a city (the key is the zone's name, lower case, dashes)
+zone-name = { $city } ({ $offset })
+zone-city-europe-paris = Parigi
+zone-city-europe-brussels = Bruxelles
+zone-city-europe-luxembourg = Lussemburgo
+zone-city-europe-zurich = Zurigo
+zone-city-europe-rome = Roma
+zone-city-europe-monaco = Monaco
+zone-city-europe-london = Londra
+zone-city-europe-madrid = Madrid
+zone-city-europe-berlin = Berlino
+zone-city-europe-lisbon = Lisbona
+zone-city-america-toronto = Toronto
+zone-city-america-vancouver = Vancouver
+zone-city-america-new-york = New York
+currency-name-eur = euro
+currency-name-chf = franchi svizzeri
+currency-name-cad = dollari canadesi
+home-prices-in = Prezzi in { $currency }
+lang-pt = Portoghese
+lang-nl = Olandese
+lang-ro = Rumeno
+lang-pl = Polacco
+lang-ru = Russo
+lang-ar = Arabo
+lang-tr = Turco
+lang-el = Greco
+lang-zh = Cinese
+lang-ja = Giapponese
+
+# The operator's sites
+admin-sites = Siti
+admin-site-currency = Valuta
+admin-site-zone = Fuso orario
+admin-site-language = Lingua predefinita
+admin-site-numbers = Numeri da comporre
+admin-site-no-numbers = Nessun numero
+admin-site-tariffs = Tariffe
+admin-site-per-call = { $price } a chiamata
+admin-site-numbers-edit = Numeri, uno per riga
+admin-site-numbers-help = Scrivili come si compongono nel paese del sito, o con il prefisso internazionale (+41 44 668 18 00).
+admin-site-numbers-save = Salva i numeri
+err-site-phone = «{ $number }» non è un numero di telefono valido in questo paese. Scrivilo come si compone nel paese del sito, o con il prefisso internazionale (+39 02 1234 5678).
+
+# Background jobs, as the operator reads them
+admin-job-status-queued = In attesa
+admin-job-status-running = In corso
+admin-job-status-done = Completato
+admin-job-status-failed = Fallito
+job-kind-mail-deliver = Invio di un'email
+job-kind-payments-webhook = Avviso del gestore dei pagamenti
+job-kind-payments-checkout-expiry = Scadenza di un pagamento non effettuato
+job-kind-payments-refund = Rimborso sulla carta
+job-kind-accounts-reset-mail = Email per una nuova password
+job-kind-alerts-expert-back = Avvisi di ritorno di un esperto

@@ -62,6 +62,8 @@ pub enum ProfileError {
     Text(#[from] TextError),
     #[error("accept the terms and the code of ethics to continue")]
     TermsNotAccepted,
+    #[error("this is not a phone number")]
+    InvalidPhone,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -324,7 +326,7 @@ impl Profiles {
             postal_code: line(&form.postal_code, 20)?,
             city: line(&form.city, 100)?,
             country: line(&form.country, 2)?.to_ascii_uppercase(),
-            phone: line(&form.phone, 30)?,
+            phone: expert_phone(&line(&form.phone, 30)?, &form.country, sites.first().map(|s| s.code.as_str()))?,
             email_needs: text(&form.email_needs, 2000)?,
             package_price: package_price.map(|p| p.minor),
             package_minutes,
@@ -415,4 +417,14 @@ impl Profiles {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The expert's phone as typed, stored in E.164: read in their country, else in their
+/// first site's ("06 12 34 56 78" in France).
+fn expert_phone(typed: &str, country: &str, site: Option<&str>) -> Result<String, ProfileError> {
+    if typed.is_empty() {
+        return Ok(String::new());
+    }
+    let country = Some(country.trim()).filter(|c| !c.is_empty()).or(site);
+    augure_domain::phone::to_e164(typed, country).map_err(|_| ProfileError::InvalidPhone)
 }

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod legal;
 pub mod media;
 pub mod money;
+pub mod phone;
 pub mod planning;
 pub mod refund;
 pub mod search;

@@ -27,6 +27,8 @@ pub trait SiteStore {
     async fn create_site(&self, site: &NewSite) -> StoreResult<Site>;
     async fn list_sites(&self) -> StoreResult<Vec<Site>>;
     async fn site_by_code(&self, code: &SiteCode) -> StoreResult<Site>;
+    /// Replaces the numbers clients dial (E.164); `NotFound` for an unknown site.
+    async fn set_site_phone_numbers(&self, site: SiteId, numbers: &[String]) -> StoreResult<Site>;
 }
 
 #[async_trait]

@@ -198,6 +198,7 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::TooLong => p("err-profile-too-long"),
             E::Text(e) => e.into(),
             E::TermsNotAccepted => p("err-terms"),
+            E::InvalidPhone => p("err-profile-phone"),
             E::Store(e) => e.into(),
         }
     }
@@ -259,6 +260,20 @@ pub fn megabytes(bytes: usize) -> String {
         format!("{} MB", bytes / (1024 * 1024))
     } else {
         format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+impl From<augure_app::sites::SiteError> for Problem {
+    fn from(e: augure_app::sites::SiteError) -> Self {
+        use augure_app::sites::SiteError as E;
+        match e {
+            E::UnknownSite => Problem::new(StatusCode::NOT_FOUND, "err-unknown-site"),
+            E::InvalidPhone(typed) => Problem {
+                arg: Some(("number", typed)),
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-site-phone")
+            },
+            E::Store(e) => e.into(),
+        }
     }
 }
 

@@ -185,6 +185,7 @@ macro_rules! conformance_tests {
             sites_list_in_creation_order,
             duplicate_site_code_conflicts,
             unknown_site_is_not_found,
+            site_phone_numbers_are_replaced,
         );
         $crate::conformance_tests!(@aggregate $fresh; accounts:
             user_round_trips,

@@ -15,6 +15,7 @@ use super::{Layout, PageCtx, PageForm, PageResult, dashboard_url, render};
 use crate::AppState;
 use crate::auth::{ClientIp, clear_session_cookie, session_cookie};
 use crate::error::Problem;
+use crate::flash::Flash;
 use crate::redirect::local_path;
 
 #[derive(Template)]
@@ -286,7 +287,7 @@ pub async fn logout(State(st): State<AppState>, ctx: PageCtx, jar: CookieJar) ->
     if let Some(token) = &ctx.token {
         st.app.accounts.sign_out(token).await?;
     }
-    Ok((jar.remove(clear_session_cookie()), Redirect::to("/")).into_response())
+    Ok((jar.remove(clear_session_cookie()), Flash::new("signed-out").redirect("/")).into_response())
 }
 
 pub async fn forgot_page(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
@@ -322,7 +323,7 @@ pub async fn reset(
             // The reset signed the person out everywhere; sign this browser back in.
             let token = st.app.accounts.open_session(&user, SessionKind::Web).await?;
             let jar = jar.add(session_cookie(token, &st.app.settings));
-            Ok((jar, Redirect::to(dashboard_url(user.role))).into_response())
+            Ok((jar, Flash::new("password-changed").redirect(dashboard_url(user.role))).into_response())
         }
         Err(e) => {
             let problem = Problem::from(e);

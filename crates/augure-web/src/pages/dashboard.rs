@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+use crate::flash::Flash;
 
 #[derive(Template)]
 #[template(path = "dashboard_client.html")]
@@ -181,8 +182,15 @@ pub async fn change_availability(
             _ => return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into()),
         },
     };
+    let done = match change {
+        Change::Available => Flash::new("availability-available"),
+        Change::Unavailable => Flash::new("availability-unavailable"),
+        Change::Pause => Flash::new("availability-paused"),
+        Change::Resume => Flash::new("availability-resumed"),
+        Change::Mode(mode, on) => Flash::new(if on { "mode-on" } else { "mode-off" }).mode(mode),
+    };
     st.app.availability.change(me.id, change).await?;
-    Ok(Redirect::to("/expert/dashboard").into_response())
+    Ok(done.redirect("/expert/dashboard"))
 }
 
 /// The dashboard's WebSocket: while it is open, the expert's chat is live.

@@ -11,8 +11,10 @@ mod legal;
 
 pub use home::CardCache;
 mod media;
+mod names;
 mod planning;
 mod profile;
+mod sites;
 mod wallet;
 
 use askama::Template;
@@ -30,6 +32,7 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{Problem, default_key};
+use crate::flash::Flash;
 use crate::locale;
 
 pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
@@ -62,6 +65,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin/users", get(admin::users))
         .route("/admin/ledger", get(admin::ledger))
         .route("/admin/purchases", get(wallet::admin_purchases))
+        .route("/admin/sites", get(sites::admin_sites))
+        .route("/admin/sites/{code}/numbers", post(sites::admin_save_numbers))
         .route("/admin/packs", get(wallet::admin_packs).post(wallet::admin_add_pack))
         .route("/admin/packs/{id}/active", post(wallet::admin_toggle_pack))
         .route("/admin/ledger/transfers", get(admin::ledger_transfers))
@@ -110,11 +115,13 @@ pub struct Layout<'a> {
     pub user: Option<User>,
     pub path: String,
     pub locales: [&'static str; 3],
+    /// What the last action did, when this page follows one ([`crate::flash`]).
+    pub flash: Option<String>,
 }
 
 impl<'a> Layout<'a> {
     pub fn anonymous(tr: Tr<'a>, path: &str) -> Self {
-        Self { tr, user: None, path: path.to_owned(), locales: LOCALES }
+        Self { tr, user: None, path: path.to_owned(), locales: LOCALES, flash: None }
     }
 
     /// Where this person's dashboard is.
@@ -167,6 +174,8 @@ pub struct PageCtx {
     pub path: String,
     pub session: Option<Session>,
     pub token: Option<String>,
+    /// The confirmation this page's query names.
+    pub flash: Option<Flash>,
 }
 
 impl FromRequestParts<AppState> for PageCtx {
@@ -179,16 +188,19 @@ impl FromRequestParts<AppState> for PageCtx {
             Some(pq) => pq.as_str().to_owned(),
             None => uri.path().to_owned(),
         };
+        let flash = uri.query().and_then(Flash::from_query);
         let locale = locale::from_headers(&parts.headers);
         let viewer = Viewer::from_request_parts(parts, state).await?;
-        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token })
+        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token, flash })
     }
 }
 
 impl PageCtx {
     pub fn layout<'a>(&self, state: &'a AppState) -> Layout<'a> {
+        let tr = Tr::new(&state.app.i18n, self.locale);
         Layout {
-            tr: Tr::new(&state.app.i18n, self.locale),
+            flash: self.flash.as_ref().map(|f| f.message(&tr)),
+            tr,
             user: self.session.as_ref().map(|s| s.user.clone()),
             path: self.path.clone(),
             locales: LOCALES,

@@ -91,13 +91,10 @@ pub fn rows_of(slots: &[PlannedSlot]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn lead(tr: &Tr<'_>, up: &Upcoming) -> String {
+fn lead(tr: &Tr<'_>, up: &Upcoming, now: chrono::DateTime<chrono::Utc>) -> String {
     let days = (up.last_day - up.today).num_days();
-    tr.i18n.t_args(
-        tr.locale,
-        "planning-lead",
-        &[("days", days.into()), ("zone", up.time_zone.name().to_owned().into())],
-    )
+    let zone = super::names::zone(tr, up.time_zone, now);
+    tr.i18n.t_args(tr.locale, "planning-lead", &[("days", days.into()), ("zone", zone.into())])
 }
 
 #[derive(Deserialize)]
@@ -122,7 +119,7 @@ pub async fn page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Save
         })
         .collect();
     let page = PlanningPage {
-        lead: lead(&l.tr, &up),
+        lead: lead(&l.tr, &up, st.app.clock.now()),
         l,
         days,
         saved: q.saved.is_some(),
@@ -230,7 +227,14 @@ pub async fn save(
         .filter(|(date, _)| **date < up.today || **date > up.last_day)
         .map(|(date, p)| format!("{} — {}", day_label(&l.tr, *date), p.message(&l.tr)))
         .collect();
-    let page = PlanningPage { lead: lead(&l.tr, &up), l, days, saved: false, other_errors, any_error: true };
+    let page = PlanningPage {
+        lead: lead(&l.tr, &up, st.app.clock.now()),
+        l,
+        days,
+        saved: false,
+        other_errors,
+        any_error: true,
+    };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 

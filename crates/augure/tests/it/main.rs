@@ -17,6 +17,7 @@ mod ops;
 mod payment_incidents;
 mod planning;
 mod profile_edit;
+mod readable;
 mod retention;
 mod site_pages;
 mod text_input;

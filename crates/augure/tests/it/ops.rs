@@ -159,6 +159,9 @@ fn every_translation_key_in_use_exists() {
     for r in ["client", "expert", "admin"] {
         used.insert(format!("role-{r}"));
     }
+    for (_, key, _) in augure_web::flash::MESSAGES {
+        used.insert((*key).to_owned());
+    }
     assert!(used.len() > 60, "the scan found too few keys: {used:?}");
     let missing: Vec<_> = used.iter().filter(|k| !known.contains(*k)).collect();
     assert!(missing.is_empty(), "keys used but not translated: {missing:?}");

@@ -43,7 +43,7 @@ async fn sp_planning_horizon_is_15_days() {
     let today = paris_today(&app);
     // The editor shows today and the 15 days after it.
     let page = luna.get(app.url("/expert/planning")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("15 prochains jours") && page.contains("Europe/Paris"), "{page}");
+    assert!(page.contains("15 prochains jours") && page.contains("heure de Paris (UTC+"), "{page}");
     assert!(page.contains(&format!("id=\"day-{today}\"")));
     assert!(page.contains(&format!("id=\"day-{}\"", today + Duration::days(15))));
     assert!(!page.contains(&format!("id=\"day-{}\"", today + Duration::days(16))));

@@ -1,0 +1,127 @@
+//! The operator's storefronts (SP-tariffs): each site's currency, time zone, language,
+//! tariffs and the numbers clients dial, which the operator edits here.
+
+use askama::Template;
+use augure_domain::{Role, Site, SiteCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::names;
+use super::{Layout, PageCtx, PageForm, PageResult, render};
+use crate::AppState;
+use crate::error::Problem;
+use crate::flash::Flash;
+
+#[derive(Template)]
+#[template(path = "admin/sites.html")]
+struct SitesPage<'a> {
+    l: Layout<'a>,
+    sites: Vec<SiteView>,
+}
+
+/// A site as the operator reads it: names, not codes.
+struct SiteView {
+    code: String,
+    name: String,
+    currency: String,
+    zone: String,
+    language: String,
+    /// As the site's visitors dial them.
+    numbers: Vec<String>,
+    tariffs: Vec<TariffView>,
+    /// The numbers field: what was typed when it was refused, else the numbers with their
+    /// country code, one a line.
+    typed: String,
+    error: Option<String>,
+}
+
+struct TariffView {
+    label: String,
+    number: Option<String>,
+    per_minute: Option<String>,
+    per_call: Option<String>,
+}
+
+fn site_view(l: &Layout<'_>, site: &Site, now: chrono::DateTime<chrono::Utc>) -> SiteView {
+    let shown = |n: &String| names::phone(n, Some(&site.code));
+    SiteView {
+        code: site.code.to_string(),
+        name: site.name.clone(),
+        currency: l.tr.t(&format!("currency-name-{}", site.currency.code().to_ascii_lowercase())),
+        zone: names::zone(&l.tr, site.time_zone, now),
+        language: names::language(&l.tr, &site.default_locale),
+        numbers: site.phone_numbers.iter().map(shown).collect(),
+        tariffs: site
+            .tariffs
+            .iter()
+            .map(|t| TariffView {
+                label: t.label.clone(),
+                number: t.phone_number.as_ref().map(shown),
+                per_minute: t.per_minute.map(|m| l.tr.t1("price-per-minute", "price", &m.format(l.tr.locale))),
+                per_call: t.per_call.map(|m| m.format(l.tr.locale)),
+            })
+            .collect(),
+        typed: site.phone_numbers.iter().map(|n| names::phone(n, None)).collect::<Vec<_>>().join("\n"),
+        error: None,
+    }
+}
+
+/// The page; `refused` is a site whose numbers were refused: `(code, typed, message)`.
+async fn sites_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    refused: Option<(SiteCode, String, String)>,
+) -> PageResult {
+    let l = ctx.layout(st);
+    let now = st.app.clock.now();
+    let sites = st
+        .app
+        .sites
+        .list()
+        .await?
+        .iter()
+        .map(|site| {
+            let mut view = site_view(&l, site, now);
+            if let Some((code, typed, message)) = &refused
+                && *code == site.code
+            {
+                view.typed = typed.clone();
+                view.error = Some(message.clone());
+            }
+            view
+        })
+        .collect();
+    render(status, &SitesPage { l, sites })
+}
+
+pub async fn admin_sites(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
+    ctx.require(Role::Admin)?;
+    sites_page(&st, &ctx, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NumbersForm {
+    #[serde(default)]
+    numbers: String,
+}
+
+pub async fn admin_save_numbers(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+    PageForm(form): PageForm<NumbersForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    match st.app.sites.set_phone_numbers(&code, &form.numbers).await {
+        Ok(site) => Ok(Flash::new("site-numbers-saved").site(site.code).redirect("/admin/sites")),
+        Err(e @ augure_app::sites::SiteError::InvalidPhone(_)) => {
+            let problem = Problem::from(e);
+            let message = problem.message(&ctx.layout(&st).tr);
+            sites_page(&st, &ctx, problem.status, Some((code, form.numbers, message))).await
+        }
+        Err(e) => Err(Problem::from(e).into()),
+    }
+}
