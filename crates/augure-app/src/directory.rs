@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use augure_domain::availability::{AvailabilityPolicy, Presence, Status, rotation_key};
+use augure_domain::availability::{AvailabilityPolicy, ExpectedReturn, Presence, Status, rotation_key};
+use augure_domain::expert::{ListingFacts, ListingGap};
 use augure_domain::{Clock, Mode};
-use augure_store::{DirectoryEntry, Store, StoreResult};
+use augure_store::{DirectoryEntry, ExpertProfile, Store, StoreResult};
 use chrono::{DateTime, Utc};
 
 /// What a client narrows the listing with. Empty fields do not filter.
@@ -31,8 +32,9 @@ pub struct DirectoryQuery {
 #[derive(Clone, Debug)]
 pub struct Listed {
     pub entry: Arc<DirectoryEntry>,
-    /// SP-return: the start of the next planned slot, in the listing's snapshot.
-    pub expected_return: Option<DateTime<Utc>>,
+    /// SP-return: the end of the expert's pause, or the start of their next planned slot,
+    /// in the listing's snapshot (whether or not they are away now).
+    pub expected_return: Option<ExpectedReturn>,
     /// Which ranking this came from: equal numbers mean equal entries and positions, so
     /// pages may reuse what they rendered for it.
     pub snapshot: u64,
@@ -77,7 +79,7 @@ struct Ranked {
     position: u8,
     live_modes: BTreeSet<Mode>,
     index: usize,
-    expected_return: Option<DateTime<Utc>>,
+    expected_return: Option<ExpectedReturn>,
     /// Where the expert is listed, kept here so the per-site listing (every storefront
     /// page) reads this row only: `None` means every site.
     sites: Option<Vec<augure_domain::SiteId>>,
@@ -96,6 +98,18 @@ impl Ranked {
 /// sign-up site (or everywhere for accounts without one).
 fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<augure_domain::SiteId>> {
     if entry.visible_sites.is_empty() { entry.site_id.map(|s| vec![s]) } else { Some(entry.visible_sites.clone()) }
+}
+
+/// The listing rule ([`augure_domain::expert::listing_gaps`]) applied to a stored profile:
+/// what it lacks to be listed; `None` is no profile saved yet. The directory lists only
+/// experts for whom this is empty, and the dashboard names what it finds.
+pub fn listing_gaps(profile: Option<&ExpertProfile>) -> Vec<ListingGap> {
+    augure_domain::expert::listing_gaps(profile.map(|p| ListingFacts {
+        headline: &p.headline,
+        specialties: &p.specialties,
+        languages: &p.languages,
+        price_per_minute: Some(p.price_per_minute),
+    }))
 }
 
 /// Tells the directory that an expert's card or presence changed, and lets pages follow
@@ -172,15 +186,23 @@ impl Directory {
         }
         // Read before loading: a change during the load makes this snapshot stale at once.
         let generation = self.changes.current();
-        let entries: Arc<Vec<Arc<DirectoryEntry>>> =
-            Arc::new(self.store.directory().await?.into_iter().map(Arc::new).collect());
+        let entries: Arc<Vec<Arc<DirectoryEntry>>> = Arc::new(
+            self.store
+                .directory()
+                .await?
+                .into_iter()
+                .filter(|e| listing_gaps(Some(&e.card.profile)).is_empty())
+                .map(Arc::new)
+                .collect(),
+        );
         static SNAPSHOTS: AtomicU64 = AtomicU64::new(0);
         let id = SNAPSHOTS.fetch_add(1, Ordering::Relaxed) + 1;
         let rotation = self.policy.rotation_minutes;
         let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
             .min(augure_domain::availability::rotation_period_end(now, rotation));
         let returns = self.expected_returns(&entries, now).await?;
-        // A card's expected return moves on once that time has come.
+        // A card's expected return moves on once that time has come (a pause's end is
+        // already one of the presence's changes below).
         if let Some(first) = returns.values().min() {
             valid_until = valid_until.min(*first);
         }
@@ -199,7 +221,11 @@ impl Directory {
                     live_modes,
                     index,
                     sites: listed_sites(entry),
-                    expected_return: returns.get(&entry.card.profile.user_id).copied(),
+                    expected_return: self.policy.expected_return(
+                        &presence,
+                        returns.get(&entry.card.profile.user_id).copied(),
+                        now,
+                    ),
                 },
             ));
         }

@@ -94,6 +94,62 @@ pub fn check_price(price: crate::Money, minimum: crate::Money, maximum: i64) -> 
     Ok(())
 }
 
+/// What an expert's profile still lacks to appear in the listing (SP-ranking's home
+/// listing and the public profile), in the order the profile form asks for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingGap {
+    Headline,
+    Specialty,
+    Language,
+    Price,
+}
+
+impl ListingGap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListingGap::Headline => "headline",
+            ListingGap::Specialty => "specialty",
+            ListingGap::Language => "language",
+            ListingGap::Price => "price",
+        }
+    }
+}
+
+/// The profile facts the listing rule reads.
+#[derive(Clone, Copy, Debug)]
+pub struct ListingFacts<'a> {
+    pub headline: &'a str,
+    pub specialties: &'a [String],
+    pub languages: &'a [String],
+    pub price_per_minute: Option<crate::Money>,
+}
+
+/// The listing rule, the one place it is written: an expert is listed (on the home page,
+/// in the API's directory and with a public profile) once their profile has a headline
+/// with something visible, a specialty, a spoken language and a per-minute price. `None`
+/// is an expert who never saved a profile: everything is missing. Empty: listed. A photo
+/// is not required (cards show an initial until one is approved).
+pub fn listing_gaps(profile: Option<ListingFacts<'_>>) -> Vec<ListingGap> {
+    let Some(p) = profile else {
+        return vec![ListingGap::Headline, ListingGap::Specialty, ListingGap::Language, ListingGap::Price];
+    };
+    let mut gaps = Vec::new();
+    if p.headline.chars().all(crate::text::is_invisible) {
+        gaps.push(ListingGap::Headline);
+    }
+    if p.specialties.iter().all(|s| s.trim().is_empty()) {
+        gaps.push(ListingGap::Specialty);
+    }
+    if p.languages.iter().all(|l| l.trim().is_empty()) {
+        gaps.push(ListingGap::Language);
+    }
+    if p.price_per_minute.is_none_or(|m| m.minor <= 0) {
+        gaps.push(ListingGap::Price);
+    }
+    gaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +175,29 @@ mod tests {
             check_price(Money::new(i64::MAX, Currency::Eur), min, 10_000),
             Err(PriceError::AboveMaximum(10_000))
         );
+    }
+
+    #[test]
+    fn sp_ranking_listing_needs_a_headline_a_specialty_a_language_and_a_price() {
+        use ListingGap::*;
+        assert_eq!(listing_gaps(None), [Headline, Specialty, Language, Price], "no profile: everything is missing");
+        let (specialties, languages) = (vec!["tarot".to_owned()], vec!["fr".to_owned()]);
+        let complete = ListingFacts {
+            headline: "Tarot de Marseille",
+            specialties: &specialties,
+            languages: &languages,
+            price_per_minute: Some(Money::new(250, Currency::Eur)),
+        };
+        assert_eq!(listing_gaps(Some(complete)), [], "listed");
+        let none: Vec<String> = Vec::new();
+        let blank = ListingFacts {
+            headline: " \u{200B} ",
+            specialties: &none,
+            languages: &languages,
+            price_per_minute: Some(Money::zero(Currency::Eur)),
+        };
+        assert_eq!(listing_gaps(Some(blank)), [Headline, Specialty, Price], "a price of 0 is no price");
+        let no_language = ListingFacts { languages: &none, price_per_minute: None, ..complete };
+        assert_eq!(listing_gaps(Some(no_language)), [Language, Price]);
     }
 }

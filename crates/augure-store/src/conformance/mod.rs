@@ -215,6 +215,7 @@ macro_rules! conformance_tests {
         );
         $crate::conformance_tests!(@aggregate $fresh; planning:
             planning_lists_the_slots_of_a_date_range_in_order,
+            a_night_slot_is_kept_with_its_end_on_the_next_day,
             replacing_a_planning_day_touches_that_day_only,
             concurrent_replacements_of_a_day_never_mix,
             a_back_alert_is_pending_once_per_client_and_expert,

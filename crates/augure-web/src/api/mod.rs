@@ -461,7 +461,8 @@ struct ExpertView {
     position: u8,
     price_per_minute: i64,
     currency: String,
-    /// SP-return: when an unavailable expert is expected back, from their planning.
+    /// SP-return: when an unavailable expert is expected back: the end of their pause
+    /// (WG-pause), else the next start of their planning.
     #[schema(value_type = Option<String>, format = DateTime)]
     expected_return: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -507,7 +508,7 @@ async fn experts(
                     position: l.position,
                     price_per_minute: p.price_per_minute.minor,
                     currency: p.price_per_minute.currency.code().into(),
-                    expected_return: l.expected_return.filter(|_| l.position == 8),
+                    expected_return: l.expected_return.filter(|_| l.position == 8).map(|back| back.at()),
                 };
                 let json: std::sync::Arc<str> = serde_json::to_string(&view).map_err(Problem::internal)?.into();
                 st.cards.put(key, l.snapshot, json.clone());

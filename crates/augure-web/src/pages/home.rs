@@ -299,8 +299,8 @@ fn card(
     zone: chrono_tz::Tz,
 ) -> CardView {
     let available = listed.position < 8;
-    let expected_return = listed.expected_return.filter(|_| !available).map(|at| {
-        let local = at.with_timezone(&zone);
+    let expected_return = listed.expected_return.filter(|_| !available).map(|back| {
+        let local = back.at().with_timezone(&zone);
         format!("{} {}", super::planning::day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
     });
     let entry = &listed.entry;

@@ -117,7 +117,7 @@ async fn sp_status_and_wg_pause_from_the_expert_dashboard() {
     assert_eq!(position_of(&app, "Luna").await, 1, "phone, chat and email live");
     let page = change("unavailable").await;
     assert_eq!(page.url().path(), "/expert/dashboard");
-    assert!(page.text().await.unwrap().contains("data-status=\"unavailable\""));
+    assert!(page.text().await.unwrap().contains("data-state=\"unavailable\""));
     assert_eq!(position_of(&app, "Luna").await, 8);
     change("available").await;
     assert_eq!(position_of(&app, "Luna").await, 1);

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod credit;
 mod directory;
+mod expert_status;
 mod ledger;
 mod media;
 mod ops;

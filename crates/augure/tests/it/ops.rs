@@ -153,9 +153,6 @@ fn every_translation_key_in_use_exists() {
     {
         used.insert(format!("wallet-code-{c}"));
     }
-    for s in ["available", "busy", "unavailable"] {
-        used.insert(format!("availability-status-{s}"));
-    }
     for r in ["client", "expert", "admin"] {
         used.insert(format!("role-{r}"));
     }
