@@ -87,6 +87,11 @@ fn apply_limits(schemas: &mut Map<String, Value>, settings: &Settings) {
     }
     let name = json!({ "minLength": 1, "maxLength": augure_domain::DISPLAY_NAME_MAX, "pattern": LINE_PATTERN });
     constrain(schemas, "SignUpRequest", "display_name", &name);
+    // SP-contract: an account is opened only by someone who accepts the terms.
+    constrain(schemas, "SignUpRequest", "accept_terms", &json!({ "enum": [true] }));
+    if let Some(Value::Array(required)) = schemas.get_mut("SignUpRequest").and_then(|s| s.get_mut("required")) {
+        required.push(json!("accept_terms"));
+    }
     constrain(schemas, "PresentationRequest", "locale", &json!({ "enum": augure_app::i18n::LOCALES }));
     let presentation = &settings.media.presentation;
     constrain(schemas, "PresentationRequest", "text", &json!({ "minLength": presentation.min_chars }));

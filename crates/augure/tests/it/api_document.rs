@@ -37,6 +37,7 @@ async fn the_document_states_the_limits_the_settings_impose() {
     assert_eq!(signup["password"]["maxLength"], 64);
     assert_eq!(signup["display_name"]["maxLength"], 80);
     assert_eq!(signup["email"]["format"], "email");
+    assert_eq!(signup["accept_terms"]["enum"], json!([true]));
     // The sites a new account may choose are the server's own.
     assert_eq!(signup["site"]["enum"], json!(["FR", "BE", "LU", "CH", "CA", null]));
     assert_eq!(doc["components"]["schemas"]["ResetRequest"]["properties"]["password"]["minLength"], 11);

@@ -318,6 +318,8 @@ async fn browser_a_new_expert_accepts_the_terms_at_sign_up_and_the_legal_pages_p
         }
     }
     assert!(violations.is_empty(), "axe-core violations at 412 px: {violations:#?}");
+    browser.quit().await;
+}
 
 /// SP-planning through the real editor: a night slot (22:00–02:00) on one day and a
 /// half-typed slot on another, one submission. The valid day is saved, the wrong one

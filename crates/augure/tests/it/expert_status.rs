@@ -50,6 +50,7 @@ async fn a_new_expert_going_available_is_told_what_the_profile_lacks_until_liste
             ("email", "maelle@example.fr"),
             ("password", "correct horse"),
             ("site", "FR"),
+            ("accept_terms", "yes"),
         ])
         .send()
         .await
