@@ -1,4 +1,4 @@
-//! What an expert offers: consultation modes, specialties, languages, prices.
+//! What an expert offers: consultation modes, specialties, languages (prices: `pricing`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,68 +56,5 @@ pub const DEFAULT_SPECIALTIES: [&str; 10] = [
     "channeling",
 ];
 
-/// What an operator sets a minimum price for, per site (AT-min).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceType {
-    /// Phone, chat and video share one per-minute price (WG-rate).
-    PerMinute,
-    /// A fixed-price package (PH-package).
-    Package,
-    /// One email consultation (SP-email).
-    EmailConsultation,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PriceError {
-    #[error("the price must be in the site's currency")]
-    WrongCurrency,
-    #[error("the price is below the minimum of {0} minor units")]
-    BelowMinimum(i64),
-    #[error("the price is above the maximum of {0} minor units")]
-    AboveMaximum(i64),
-}
-
-/// AT-min: a price an expert sets must reach the operator's minimum for that service type
-/// on that site, in that site's currency, and stay within the operator's maximum (a
-/// mistyped price would otherwise drain a client's credit in one minute).
-pub fn check_price(price: crate::Money, minimum: crate::Money, maximum: i64) -> Result<(), PriceError> {
-    if price.currency != minimum.currency {
-        return Err(PriceError::WrongCurrency);
-    }
-    if price.minor < minimum.minor.max(1) {
-        return Err(PriceError::BelowMinimum(minimum.minor.max(1)));
-    }
-    if price.minor > maximum {
-        return Err(PriceError::AboveMaximum(maximum));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Currency, Money};
-
-    #[test]
-    fn at_min_prices_reach_the_operators_minimum() {
-        let min = Money::new(150, Currency::Eur);
-        let max = 10_000;
-        assert_eq!(check_price(Money::new(150, Currency::Eur), min, max), Ok(()));
-        assert_eq!(check_price(Money::new(149, Currency::Eur), min, max), Err(PriceError::BelowMinimum(150)));
-        assert_eq!(check_price(Money::new(500, Currency::Chf), min, max), Err(PriceError::WrongCurrency));
-        let free = Money::zero(Currency::Eur);
-        assert_eq!(check_price(Money::zero(Currency::Eur), free, max), Err(PriceError::BelowMinimum(1)), "never free");
-    }
-
-    #[test]
-    fn prices_stay_within_the_operators_maximum() {
-        let min = Money::new(150, Currency::Eur);
-        assert_eq!(check_price(Money::new(10_000, Currency::Eur), min, 10_000), Ok(()));
-        assert_eq!(check_price(Money::new(10_001, Currency::Eur), min, 10_000), Err(PriceError::AboveMaximum(10_000)));
-        assert_eq!(
-            check_price(Money::new(i64::MAX, Currency::Eur), min, 10_000),
-            Err(PriceError::AboveMaximum(10_000))
-        );
-    }
-}
+// The price rules live in `pricing`; these names stay reachable from here.
+pub use crate::pricing::{PriceError, ServiceType, check_price};

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod media;
 pub mod money;
 pub mod planning;
+pub mod pricing;
 pub mod refund;
 pub mod search;
 pub mod site;

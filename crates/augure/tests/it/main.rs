@@ -15,6 +15,7 @@ mod media;
 mod ops;
 mod payment_incidents;
 mod planning;
+mod prices;
 mod profile_edit;
 mod retention;
 mod text_input;
