@@ -12,6 +12,7 @@ pub use home::CardCache;
 mod media;
 mod planning;
 mod profile;
+mod sites;
 mod wallet;
 
 use askama::Template;
@@ -91,6 +92,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/directory/events", get(home::directory_events))
         .route("/expert/profile/edit", get(expert_profile::edit).post(expert_profile::save))
         .route("/expert/terms", post(expert_profile::accept_terms))
+        .route("/admin/sites", get(sites::page))
+        .route("/admin/sites/{code}/tariff", post(sites::save_tariff))
         .route("/admin/specialties", get(expert_profile::admin_specialties).post(expert_profile::admin_save_specialty))
 }
 

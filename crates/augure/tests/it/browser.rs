@@ -183,6 +183,7 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
                 "/admin/ledger",
                 "/admin/ledger/transfers",
                 "/admin/purchases",
+                "/admin/sites",
                 "/admin/packs",
                 "/admin/moderation",
                 "/admin/specialties",

@@ -178,3 +178,62 @@ async fn at_min_a_chf_price_below_the_swiss_minimum_is_refused_with_the_form_kep
     let title = problem["title"].as_str().unwrap();
     assert!(title.contains("Prices in Swiss francs (augure Suisse)") && title.contains("at least 3.00 CHF"), "{title}");
 }
+
+#[tokio::test]
+async fn sp_tariffs_a_site_tariff_overrides_the_listing_price_on_that_site_only() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let sites = page(&admin, &app, "/admin/sites").await;
+    assert!(sites.contains("augure Suisse") && sites.contains("Devise : francs suisses"), "{sites}");
+    assert!(sites.contains("prix minimum : 1,00\u{a0}CHF / min"));
+
+    // Below the site's minimum: refused, the site's form keeps what was typed.
+    let refused = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "0,50")]).send().await;
+    let refused = refused.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = unescape(&refused.text().await.unwrap());
+    assert!(refused.contains("id=\"site-error-CH\"") && refused.contains("au moins 1,00\u{a0}CHF"), "{refused}");
+    assert!(refused.contains("value=\"0,50\""), "{refused}");
+    assert_eq!(price_on(&app, "CH", "Orion").await, Some((380, "CHF".into(), false)), "nothing imposed");
+
+    let saved = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "2,90")]).send().await;
+    let saved = unescape(&saved.unwrap().text().await.unwrap());
+    assert!(
+        saved.contains("id=\"site-saved\"") && saved.contains("augure Suisse : tarif enregistré, 2,90\u{a0}CHF"),
+        "{saved}"
+    );
+    assert!(saved.contains("value=\"2,90\""));
+
+    // Every expert on CH at 2,90 CHF, on CH only.
+    assert_eq!(price_on(&app, "CH", "Orion").await, Some((290, "CHF".into(), true)));
+    assert_eq!(price_on(&app, "CH", "Victor").await, Some((290, "CHF".into(), true)));
+    assert_eq!(price_on(&app, "FR", "Orion").await, Some((350, "EUR".into(), false)), "France keeps his price");
+    // What the charging engine will read, decided in the same place.
+    let orion = app.store.user_by_email(&"orion@augure.localhost".parse().unwrap()).await.unwrap();
+    let charged = app.app.pricing.expert_on_site(orion.id, &"CH".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!((charged.per_minute.minor, charged.imposed, charged.email.map(|m| m.minor)), (290, true, Some(3300)));
+    assert!(experts(&app, "?site=CH&max_price=300").await.iter().any(|e| e["name"] == "Victor"), "4,50 → 2,90");
+    let swiss_home = page(&app.client, &app, "/?site=CH").await;
+    assert!(swiss_home.contains("2,90\u{a0}CHF / min") && !swiss_home.contains("4,50\u{a0}CHF"), "{swiss_home}");
+    let sites: Value = app.client.get(app.url("/api/v1/sites")).send().await.unwrap().json().await.unwrap();
+    let ch = sites.as_array().unwrap().iter().find(|s| s["code"] == "CH").unwrap();
+    assert_eq!(ch["imposed_per_minute"], 290);
+
+    // An expert joining CH needs no Swiss per-minute price of their own: the form says why.
+    let luna = app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let mut form = two_currencies("");
+    form.retain(|(k, _)| !k.starts_with("CHF.") || *k == "CHF.email_price");
+    let (status, saved) = save(&luna, &app, &form).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert!(saved.contains("Sur augure Suisse, le site impose son tarif : 2,90\u{a0}CHF par minute"), "{saved}");
+    assert_eq!(price_on(&app, "CH", "Luna").await, Some((290, "CHF".into(), true)));
+    assert_eq!(price_on(&app, "FR", "Luna").await, Some((250, "EUR".into(), false)));
+
+    // Lifted: experts' own prices again; Luna has none in francs, so CH no longer lists her.
+    let lifted = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "")]).send().await;
+    let lifted = unescape(&lifted.unwrap().text().await.unwrap());
+    assert!(lifted.contains("chaque expert fixe son prix par minute"), "{lifted}");
+    assert_eq!(price_on(&app, "CH", "Orion").await, Some((380, "CHF".into(), false)));
+    assert_eq!(price_on(&app, "CH", "Luna").await, None);
+}
