@@ -7,7 +7,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use augure_domain::account::PasswordError;
 use augure_domain::{Clock, Email, ExpertCode, Role, SiteCode, UserId, check_display_name};
 use augure_store::{
-    NewJob, NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, StoreResult, User,
+    ExpertDetails, NewJob, NewResetToken, NewSession, NewUser, Session, SessionKind, Store, StoreError, StoreResult,
+    User,
 };
 use chrono::Duration;
 
@@ -26,6 +27,9 @@ pub struct SignUp {
     pub role: Role,
     pub locale: String,
     pub site: Option<SiteCode>,
+    /// The person ticked "I accept the terms": the current version is recorded with the
+    /// account, so that a new expert is not asked again (SP-contract).
+    pub accept_terms: bool,
 }
 
 /// Why an account operation was refused. Each maps to one message people understand.
@@ -46,6 +50,8 @@ pub enum AccountError {
     UnknownSite,
     #[error("this role cannot sign up")]
     RoleNotAllowed,
+    #[error("accept the terms to open an account")]
+    TermsNotAccepted,
     #[error("wrong email or password")]
     WrongCredentials,
     /// The password is right but this is another role's entry point.
@@ -107,13 +113,13 @@ impl Accounts {
         Self { store, clock, settings, i18n, decoy_hash }
     }
 
-    /// Opens a client or expert account and queues the welcome mail. Experts get their
-    /// unique numeric code (SP-code).
+    /// Opens a client or expert account and queues the welcome mail. The person must
+    /// accept the terms; experts get their unique numeric code (SP-code).
     pub async fn sign_up(&self, form: SignUp) -> Result<User, AccountError> {
         if form.role == Role::Admin {
             return Err(AccountError::RoleNotAllowed);
         }
-        let user = self.create(form).await?;
+        let user = self.open(form, true).await?;
         self.queue_welcome(&user).await?;
         Ok(user)
     }
@@ -127,6 +133,7 @@ impl Accounts {
             role: Role::Admin,
             locale: crate::i18n::DEFAULT_LOCALE.into(),
             site: None,
+            accept_terms: false,
         })
         .await
     }
@@ -150,8 +157,44 @@ impl Accounts {
         self.store.set_user_locale(id, locale).await
     }
 
-    /// Creates an account without sending mail (the demo data uses this directly).
+    /// Creates an account without sending mail (the demo data uses this directly), with
+    /// its acceptance of the terms when given.
     pub async fn create(&self, form: SignUp) -> Result<User, AccountError> {
+        self.open(form, false).await
+    }
+
+    /// Creates the account and records its acceptance of the terms; with `terms_required`
+    /// (a person signing up) an account whose terms are not accepted is refused once the
+    /// other fields are valid, so that the form's other messages come first.
+    async fn open(&self, form: SignUp, terms_required: bool) -> Result<User, AccountError> {
+        let accept_terms = form.accept_terms;
+        let user = self.create_user(form, terms_required).await?;
+        if accept_terms {
+            self.record_terms(&user).await?;
+        }
+        Ok(user)
+    }
+
+    /// The current terms version, accepted by `user` now: in the acceptances kept as the
+    /// operator's proof and, for an expert, in the details that decide whether the
+    /// dashboard asks for it (SP-contract).
+    async fn record_terms(&self, user: &User) -> Result<(), AccountError> {
+        let (version, now) = (self.settings.terms.version, self.clock.now());
+        self.store.record_terms_acceptance(user.id, version, now).await?;
+        if user.role == Role::Expert {
+            let mut details = match self.store.expert_details(user.id).await {
+                Ok(d) => d,
+                Err(StoreError::NotFound) => ExpertDetails::empty(user.id, now),
+                Err(e) => return Err(e.into()),
+            };
+            details.terms_version = Some(version);
+            details.terms_accepted_at = Some(now);
+            self.store.save_expert_details(&details).await?;
+        }
+        Ok(())
+    }
+
+    async fn create_user(&self, form: SignUp, terms_required: bool) -> Result<User, AccountError> {
         let email: Email = form.email.parse().map_err(|_| AccountError::InvalidEmail)?;
         self.settings.accounts.password.check(&form.password)?;
         augure_domain::check_line(form.display_name.trim())?;
@@ -169,6 +212,9 @@ impl Accounts {
             ),
             None => None,
         };
+        if terms_required && !form.accept_terms {
+            return Err(AccountError::TermsNotAccepted);
+        }
         let password_hash = self.hash(form.password).await?;
         let mut new = NewUser {
             email,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use augure_domain::UserId;
-use augure_domain::availability::{AvailabilityPolicy, Presence, Status};
+use augure_domain::availability::{AvailabilityPolicy, ExpectedReturn, Presence, Status};
 use augure_domain::{Clock, Mode};
 use augure_store::{ExpertPresence, Store, StoreError, StoreResult, User};
 use chrono::{DateTime, Utc};
@@ -66,6 +66,22 @@ impl Availability {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// The platform's view of the expert's availability (what the domain rules read).
+    pub async fn domain_presence(&self, expert: &User) -> StoreResult<Presence> {
+        Ok(domain_presence(&self.presence(expert.id).await?, expert.created_at))
+    }
+
+    /// SP-return with WG-pause: when the expert is expected back, given the next start of
+    /// their planning ([`AvailabilityPolicy::expected_return`]).
+    pub async fn expected_return(
+        &self,
+        expert: &User,
+        next_planned: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<ExpectedReturn>> {
+        let presence = self.domain_presence(expert).await?;
+        Ok(self.policy.expected_return(&presence, next_planned, self.clock.now()))
     }
 
     /// The modes a client can use right now with this expert.

@@ -1,6 +1,6 @@
-//! Demo data for `augure serve --demo`: five storefronts, an admin, twelve experts (one
-//! selling in euros and Swiss francs) and a few clients, so the platform can be tried at
-//! once. Only an empty database is filled.
+//! Demo data for `augure serve --demo`: five storefronts with their public pages, an
+//! admin, twelve experts (one selling in euros and Swiss francs) and a few clients, so the
+//! platform can be tried at once. Only an empty database is filled.
 
 use augure_domain::availability::Status;
 use augure_domain::pricing::PriceSet;
@@ -24,6 +24,7 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
     let now = app.clock.now();
     for site in sites() {
         let site = app.sites.create(&site).await?;
+        crate::demo_pages::seed(&app.legal, &site).await.map_err(|e| AccountError::Internal(e.to_string()))?;
         // Credit packs: price and bonus credit, in the site's currency.
         for (price, bonus) in [(1000, 0), (2000, 200), (5000, 800)] {
             let (price, bonus) = (Money::new(price, site.currency), Money::new(bonus, site.currency));
@@ -43,6 +44,9 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 role: Role::Expert,
                 locale: e.languages[0].into(),
                 site: Some(site),
+                // Accounts from before the current terms: their dashboard asks them to
+                // accept (SP-contract), which the demo shows.
+                accept_terms: false,
             })
             .await?;
         let price_set = |currency, per_minute, email: Option<i64>| PriceSet {
@@ -101,6 +105,7 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 role: Role::Client,
                 locale: locale.into(),
                 site: Some(site.parse().map_err(|_| AccountError::UnknownSite)?),
+                accept_terms: true,
             })
             .await?;
     }

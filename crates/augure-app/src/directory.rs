@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use augure_domain::availability::{AvailabilityPolicy, Presence, Status, rotation_key};
+use augure_domain::availability::{AvailabilityPolicy, ExpectedReturn, Presence, Status, rotation_key};
+use augure_domain::expert::{ListingFacts, ListingGap};
 use augure_domain::pricing::{SitePrices, effective_prices};
 use augure_domain::{Clock, Mode, Site, SiteId};
-use augure_store::{DirectoryEntry, Store, StoreResult};
+use augure_store::{DirectoryEntry, ExpertProfile, Store, StoreResult};
 use chrono::{DateTime, Utc};
 
 /// What a client narrows the listing with. Empty fields do not filter.
@@ -33,8 +34,9 @@ pub struct DirectoryQuery {
 #[derive(Clone, Debug)]
 pub struct Listed {
     pub entry: Arc<DirectoryEntry>,
-    /// SP-return: the start of the next planned slot, in the listing's snapshot.
-    pub expected_return: Option<DateTime<Utc>>,
+    /// SP-return: the end of the expert's pause, or the start of their next planned slot,
+    /// in the listing's snapshot (whether or not they are away now).
+    pub expected_return: Option<ExpectedReturn>,
     /// Which ranking this came from: equal numbers mean equal entries and positions, so
     /// pages may reuse what they rendered for it.
     pub snapshot: u64,
@@ -81,7 +83,7 @@ struct Ranked {
     position: u8,
     live_modes: BTreeSet<Mode>,
     index: usize,
-    expected_return: Option<DateTime<Utc>>,
+    expected_return: Option<ExpectedReturn>,
     /// The effective prices on each site listing the expert where they sell (SP-tariffs).
     prices: Vec<(SiteId, SitePrices)>,
     /// The prices at home, shown when no site is browsed.
@@ -103,6 +105,19 @@ impl Ranked {
 /// sign-up site (or everywhere for accounts without one).
 fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<SiteId>> {
     if entry.visible_sites.is_empty() { entry.site_id.map(|s| vec![s]) } else { Some(entry.visible_sites.clone()) }
+}
+
+/// The listing rule ([`augure_domain::expert::listing_gaps`]) applied to a stored profile:
+/// what it lacks to be listed; `None` is no profile saved yet. The directory lists only
+/// experts for whom this is empty, and the dashboard names what it finds.
+pub fn listing_gaps(profile: Option<&ExpertProfile>) -> Vec<ListingGap> {
+    augure_domain::expert::listing_gaps(profile.map(|p| ListingFacts {
+        headline: &p.headline,
+        specialties: &p.specialties,
+        languages: &p.languages,
+        // A set without its own per-minute price is only saved where sites impose theirs.
+        has_price: p.prices.iter().any(|s| s.per_minute.is_none_or(|m| m.minor > 0)),
+    }))
 }
 
 /// Tells the directory that an expert's card or presence changed, and lets pages follow
@@ -179,8 +194,15 @@ impl Directory {
         }
         // Read before loading: a change during the load makes this snapshot stale at once.
         let generation = self.changes.current();
-        let entries: Arc<Vec<Arc<DirectoryEntry>>> =
-            Arc::new(self.store.directory().await?.into_iter().map(Arc::new).collect());
+        let entries: Arc<Vec<Arc<DirectoryEntry>>> = Arc::new(
+            self.store
+                .directory()
+                .await?
+                .into_iter()
+                .filter(|e| listing_gaps(Some(&e.card.profile)).is_empty())
+                .map(Arc::new)
+                .collect(),
+        );
         static SNAPSHOTS: AtomicU64 = AtomicU64::new(0);
         let id = SNAPSHOTS.fetch_add(1, Ordering::Relaxed) + 1;
         let rotation = self.policy.rotation_minutes;
@@ -188,7 +210,8 @@ impl Directory {
             .min(augure_domain::availability::rotation_period_end(now, rotation));
         let sites = self.store.list_sites().await?;
         let returns = self.expected_returns(&entries, &sites, now).await?;
-        // A card's expected return moves on once that time has come.
+        // A card's expected return moves on once that time has come (a pause's end is
+        // already one of the presence's changes below).
         if let Some(first) = returns.values().min() {
             valid_until = valid_until.min(*first);
         }
@@ -216,7 +239,11 @@ impl Directory {
                     index,
                     home: crate::pricing::home_prices(&entry.card.profile, home),
                     prices,
-                    expected_return: returns.get(&entry.card.profile.user_id).copied(),
+                    expected_return: self.policy.expected_return(
+                        &presence,
+                        returns.get(&entry.card.profile.user_id).copied(),
+                        now,
+                    ),
                 },
             ));
         }

@@ -7,12 +7,14 @@ pub mod admin;
 pub mod availability;
 pub mod credit;
 pub mod demo;
+mod demo_pages;
 pub mod directory;
 pub mod faults;
 pub mod i18n;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
+pub mod legal;
 pub mod mail;
 pub mod media;
 pub mod planning;
@@ -67,6 +69,7 @@ pub struct App {
     pub jobs: JobRunner,
     pub planning: planning::Planning,
     pub back_office: admin::BackOffice,
+    pub legal: legal::Legal,
     pub idempotency: idempotency::Idempotency,
 }
 
@@ -111,6 +114,7 @@ impl App {
             .with_planning(planning.clone())
             .with_accounts(accounts.clone());
         let back_office = admin::BackOffice::new(store.clone());
+        let legal = legal::Legal::new(store.clone(), clock.clone());
         let idempotency =
             idempotency::Idempotency::new(store.clone(), clock.clone(), settings.http.idempotency_reservation_seconds);
         Self {
@@ -130,6 +134,7 @@ impl App {
             jobs,
             planning,
             back_office,
+            legal,
             idempotency,
         }
     }

@@ -10,9 +10,11 @@
 //! ends. The job checks the expert is live when it runs; if not, the alerts stay pending
 //! for the next return.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
+use augure_domain::availability::ExpectedReturn;
 use augure_domain::planning::{PlannedSlot, PlanningError, PlanningPolicy, expected_return};
 use augure_domain::{Clock, Role, UserId};
 use augure_store::{BackAlert, NewJob, Store, StoreError, StoreResult, User};
@@ -36,6 +38,9 @@ pub enum PlanError {
     /// A time that does not read as `HH:MM`.
     #[error("invalid time")]
     InvalidTime,
+    /// A row with a start and no end, or an end and no start.
+    #[error("a slot needs a start and an end")]
+    HalfSlot,
     #[error("only experts have a planning")]
     NotAnExpert,
     #[error("only clients can ask for an alert")]
@@ -56,6 +61,8 @@ pub struct Upcoming {
     pub last_day: NaiveDate,
     /// Slots from today to `last_day`, in order.
     pub slots: Vec<PlannedSlot>,
+    /// Yesterday's night slots, which run into today (22:00–02:00).
+    pub previous_night: Vec<PlannedSlot>,
 }
 
 impl Upcoming {
@@ -113,53 +120,75 @@ impl Planning {
         let time_zone = self.time_zone(expert).await?;
         let today = self.clock.now().with_timezone(&time_zone).date_naive();
         let last_day = self.policy.last_day(today);
-        let slots = self.store.planning(expert.id, today, last_day).await?;
-        Ok(Upcoming { time_zone, today, last_day, slots })
+        let yesterday = today - chrono::Duration::days(1);
+        let (previous_night, slots) = self
+            .store
+            .planning(expert.id, yesterday, last_day)
+            .await?
+            .into_iter()
+            .filter(|s| s.date > yesterday || s.ends_next_day())
+            .partition(|s| s.date == yesterday);
+        Ok(Upcoming { time_zone, today, last_day, slots, previous_night })
     }
 
-    /// Checks one day as submitted (`(start, end)` local times; an end at 00:00 is
-    /// midnight) without saving it.
-    pub async fn check_day(
+    /// SP-planning and WG-hours (today is one of the days): replaces the slots of each
+    /// day submitted (`(start, end)` local times; an end at or before the start is on the
+    /// next day, 00:00 is midnight). Each day is checked on its own and against its
+    /// neighbours ([`PlanningPolicy::check_days`]); the valid ones are saved, the others
+    /// keep their saved slots. Returns each day's answer.
+    pub async fn save_days(
         &self,
         expert: &User,
-        day: NaiveDate,
-        times: &[(NaiveTime, NaiveTime)],
-    ) -> Result<Vec<PlannedSlot>, PlanError> {
+        days: &BTreeMap<NaiveDate, Vec<(NaiveTime, NaiveTime)>>,
+    ) -> Result<BTreeMap<NaiveDate, Result<Vec<PlannedSlot>, PlanError>>, PlanError> {
         if expert.role != Role::Expert {
             return Err(PlanError::NotAnExpert);
         }
+        let (Some(first), Some(last)) = (days.keys().next(), days.keys().next_back()) else {
+            return Ok(BTreeMap::new());
+        };
         let tz = self.time_zone(expert).await?;
         let today = self.clock.now().with_timezone(&tz).date_naive();
-        if day < today {
-            return Err(PlanningError::InThePast.into());
+        let submitted: BTreeMap<NaiveDate, Vec<PlannedSlot>> = days
+            .iter()
+            .map(|(day, times)| {
+                (*day, times.iter().map(|(start, end)| PlannedSlot { date: *day, start: *start, end: *end }).collect())
+            })
+            .collect();
+        let one_day = chrono::Duration::days(1);
+        let saved = self.store.planning(expert.id, *first - one_day, *last + one_day).await?;
+        let mut answers = BTreeMap::new();
+        let mut changed = false;
+        for (day, result) in self.policy.check_days(&submitted, &saved, today) {
+            if let Ok(slots) = &result {
+                self.store.replace_planning_day(expert.id, day, slots).await?;
+                changed = true;
+            }
+            answers.insert(day, result.map_err(PlanError::from));
         }
-        if day > self.policy.last_day(today) {
-            return Err(PlanningError::TooFarAhead(self.policy.horizon_days).into());
+        if changed {
+            // The listing shows each expert's expected return.
+            self.availability.changes().changed();
         }
-        let mut slots: Vec<PlannedSlot> =
-            times.iter().map(|(start, end)| PlannedSlot { date: day, start: *start, end: *end }).collect();
-        slots.sort_by_key(|s| s.minutes());
-        self.policy.check_day(day, &slots, today)?;
-        Ok(slots)
+        Ok(answers)
     }
 
-    /// SP-planning and WG-hours (today is one of the days): replaces one day's slots.
+    /// [`Self::save_days`] for one day.
     pub async fn replace_day(
         &self,
         expert: &User,
         day: NaiveDate,
         times: &[(NaiveTime, NaiveTime)],
     ) -> Result<Vec<PlannedSlot>, PlanError> {
-        let slots = self.check_day(expert, day, times).await?;
-        self.store.replace_planning_day(expert.id, day, &slots).await?;
-        // The listing shows each expert's expected return.
-        self.availability.changes().changed();
-        Ok(slots)
+        let days = BTreeMap::from([(day, times.to_vec())]);
+        self.save_days(expert, &days).await?.remove(&day).unwrap_or(Ok(Vec::new()))
     }
 
-    /// SP-return: when the expert is expected back after `now`, from their planning.
-    pub async fn expected_return(&self, expert: &User, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(self.upcoming(expert).await?.expected_return(now))
+    /// SP-return: when the expert is expected back: the end of their pause if they come
+    /// back by themselves then, else the next start of their planning.
+    pub async fn expected_return(&self, expert: &User) -> StoreResult<Option<ExpectedReturn>> {
+        let planned = self.upcoming(expert).await?.expected_return(self.clock.now());
+        self.availability.expected_return(expert, planned).await
     }
 
     /// SP-return: `client` asks to be emailed when `expert` is available again. Returns

@@ -50,6 +50,8 @@ pub enum ProfileError {
     Text(#[from] TextError),
     #[error("accept the terms and the code of ethics to continue")]
     TermsNotAccepted,
+    #[error("this is not a phone number")]
+    InvalidPhone,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -241,7 +243,7 @@ impl Profiles {
             postal_code: line(&form.postal_code, 20)?,
             city: line(&form.city, 100)?,
             country: line(&form.country, 2)?.to_ascii_uppercase(),
-            phone: line(&form.phone, 30)?,
+            phone: expert_phone(&line(&form.phone, 30)?, &form.country, sites.first().map(|s| s.code.as_str()))?,
             email_needs: text(&form.email_needs, 2000)?,
             visible_sites: sites.iter().map(|s| s.id).collect::<Vec<SiteId>>(),
             terms_version,
@@ -250,6 +252,9 @@ impl Profiles {
         };
         let profile = ExpertProfile { user_id: user, headline, specialties, languages, modes, prices };
         self.store.save_expert_details(&details).await?;
+        if form.accept_terms {
+            self.store.record_terms_acceptance(user, self.settings.terms.version, now).await?;
+        }
         self.store.upsert_expert_profile(&profile).await?;
         self.changes.changed();
         Ok(())
@@ -262,6 +267,7 @@ impl Profiles {
         details.terms_accepted_at = Some(self.clock.now());
         details.updated_at = self.clock.now();
         self.store.save_expert_details(&details).await?;
+        self.store.record_terms_acceptance(user, self.settings.terms.version, self.clock.now()).await?;
         Ok(())
     }
 
@@ -317,4 +323,14 @@ impl Profiles {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The expert's phone as typed, stored in E.164: read in their country, else in their
+/// first site's ("06 12 34 56 78" in France).
+fn expert_phone(typed: &str, country: &str, site: Option<&str>) -> Result<String, ProfileError> {
+    if typed.is_empty() {
+        return Ok(String::new());
+    }
+    let country = Some(country.trim()).filter(|c| !c.is_empty()).or(site);
+    augure_domain::phone::to_e164(typed, country).map_err(|_| ProfileError::InvalidPhone)
 }

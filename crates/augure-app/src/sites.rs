@@ -5,11 +5,23 @@ use std::sync::{Arc, RwLock};
 
 use augure_domain::site::NewSite;
 use augure_domain::{Clock, Site, SiteCode};
-use augure_store::{Store, StoreResult};
+use augure_store::{Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
 /// When the copy was read, and the sites.
 type Cached = Option<(DateTime<Utc>, Arc<Vec<Site>>)>;
+
+/// Why an operator's change to a site was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("unknown site")]
+    UnknownSite,
+    /// The entry that is not a phone number, as typed (cut to 40 characters).
+    #[error("not a phone number: {0:?}")]
+    InvalidPhone(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 #[derive(Clone)]
 pub struct Sites {
@@ -54,6 +66,24 @@ impl Sites {
         let created = self.store.create_site(site).await?;
         self.changed();
         Ok(created)
+    }
+
+    /// Replaces the numbers clients dial on a site, as an operator types them: one per
+    /// line (or separated by commas), written nationally for the site's country or with
+    /// their country code; stored in E.164. Nothing is saved unless all are numbers.
+    pub async fn set_phone_numbers(&self, code: &SiteCode, typed: &str) -> Result<Site, SiteError> {
+        let site = self.by_code(code).await?.ok_or(SiteError::UnknownSite)?;
+        let mut numbers: Vec<String> = Vec::new();
+        for entry in typed.split(['\n', ',', ';']).map(str::trim).filter(|e| !e.is_empty()) {
+            let number = augure_domain::phone::to_e164(entry, Some(site.code.as_str()))
+                .map_err(|_| SiteError::InvalidPhone(entry.chars().take(40).collect()))?;
+            if !numbers.contains(&number) {
+                numbers.push(number);
+            }
+        }
+        let changed = self.store.set_site_phone_numbers(site.id, &numbers).await?;
+        self.changed();
+        Ok(changed)
     }
 
     /// A site was written behind this service's back (imports, tests): forget the copy.

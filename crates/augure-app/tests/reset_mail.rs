@@ -76,6 +76,7 @@ async fn harness() -> Harness {
             role: Role::Client,
             locale: "fr".into(),
             site: None,
+            accept_terms: true,
         })
         .await
         .unwrap();

@@ -124,12 +124,15 @@ impl PasswordPolicy {
     }
 }
 
+/// The longest display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 80;
+
 /// A person's display name: 1–80 characters, one line with something visible
 /// ([`check_line`](crate::text::check_line)).
 pub fn check_display_name(name: &str) -> Option<String> {
     let name = name.trim();
     let len = name.chars().count();
-    ((1..=80).contains(&len) && crate::text::check_line(name).is_ok()).then(|| name.to_owned())
+    ((1..=DISPLAY_NAME_MAX).contains(&len) && crate::text::check_line(name).is_ok()).then(|| name.to_owned())
 }
 
 /// SP-code: the short number clients type on the phone keypad to reach an expert.

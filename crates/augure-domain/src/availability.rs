@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::expert::Mode;
+use crate::expert::{ListingGap, Mode};
 
 /// SP-status: what the expert shows. `Busy` is set by the platform during a live
 /// consultation, never by the expert.
@@ -95,6 +95,94 @@ impl AvailabilityPolicy {
     /// SP-ranking: the position (1 best … 8) the listing gives this expert now.
     pub fn position(&self, p: &Presence, now: DateTime<Utc>) -> u8 {
         position_for(&self.live_modes(p, now))
+    }
+}
+
+/// What the expert's dashboard says of them: one statement, from which every other
+/// part of the page follows. The first that applies wins, in this order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpertStatus {
+    /// Not in the listing, whatever the availability: what the profile lacks
+    /// ([`crate::expert::listing_gaps`], the rule the listing applies).
+    NotListed(Vec<ListingGap>),
+    /// SP-status: in a consultation (set by the platform).
+    Busy,
+    /// SP-bank: every mode is blocked until the bank details are given.
+    Blocked,
+    /// The expert chose to be unavailable.
+    Unavailable,
+    /// WG-pause: away until `until`; `back`: whether some mode is live again then by
+    /// itself (false when every mode is off, for instance).
+    Paused { until: DateTime<Utc>, back: bool },
+    /// Available, but no mode a client can use: none switched on (or chat only, with no
+    /// dashboard open).
+    NoModeLive,
+    /// Available and listed at `position` (1 best … 8), with these modes live.
+    Available { position: u8, live: BTreeSet<Mode> },
+}
+
+/// SP-return: when a client can expect an expert who is away now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedReturn {
+    /// WG-pause: the pause ends then and the expert is back by themselves.
+    PauseEnds(DateTime<Utc>),
+    /// The next planned start (SP-planning).
+    Planned(DateTime<Utc>),
+}
+
+impl ExpectedReturn {
+    pub fn at(self) -> DateTime<Utc> {
+        match self {
+            ExpectedReturn::PauseEnds(at) | ExpectedReturn::Planned(at) => at,
+        }
+    }
+}
+
+impl AvailabilityPolicy {
+    /// The dashboard's statement (see [`ExpertStatus`]). `gaps` is what the listing rule
+    /// finds missing in the profile.
+    pub fn expert_status(&self, p: &Presence, gaps: &[ListingGap], now: DateTime<Utc>) -> ExpertStatus {
+        if !gaps.is_empty() {
+            return ExpertStatus::NotListed(gaps.to_vec());
+        }
+        match p.status {
+            Status::Busy => return ExpertStatus::Busy,
+            _ if self.blocked_for_bank_details(p, now) => return ExpertStatus::Blocked,
+            Status::Unavailable => return ExpertStatus::Unavailable,
+            Status::Available => {}
+        }
+        if let Some(until) = p.paused_until.filter(|_| self.paused(p, now)) {
+            return ExpertStatus::Paused { until, back: self.back_after_pause(p, now).is_some() };
+        }
+        let live = self.live_modes(p, now);
+        if live.is_empty() {
+            return ExpertStatus::NoModeLive;
+        }
+        ExpertStatus::Available { position: position_for(&live), live }
+    }
+
+    /// WG-pause: when the pause ends, if some mode is live again then by itself (a
+    /// dashboard connected now is taken to stay connected).
+    pub fn back_after_pause(&self, p: &Presence, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let until = p.paused_until.filter(|_| self.paused(p, now))?;
+        let connected = p.last_heartbeat.is_some_and(|at| now - at <= Duration::seconds(self.presence_grace_seconds));
+        let then = Presence { paused_until: None, last_heartbeat: connected.then_some(until), ..p.clone() };
+        (!self.live_modes(&then, until).is_empty()).then_some(until)
+    }
+
+    /// SP-return with WG-pause: a paused expert who comes back by themselves is expected
+    /// at the pause's end; otherwise at `next_planned`, the next planned start, if any.
+    /// Says nothing about whether the expert is away now: callers show it only then.
+    pub fn expected_return(
+        &self,
+        p: &Presence,
+        next_planned: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<ExpectedReturn> {
+        if let Some(until) = self.back_after_pause(p, now) {
+            return Some(ExpectedReturn::PauseEnds(until));
+        }
+        next_planned.filter(|at| *at > now).map(ExpectedReturn::Planned)
     }
 }
 
@@ -260,5 +348,70 @@ mod tests {
         assert!(end > now && end - now <= Duration::minutes(15));
         assert_eq!(rotation_key(42, now, 15), rotation_key(42, end - Duration::seconds(1), 15));
         assert_eq!(end.timestamp() % (15 * 60), 0);
+    }
+    #[test]
+    fn the_dashboard_says_one_thing_paused_unavailable_not_listed_or_the_position() {
+        use crate::expert::ListingGap::{Headline, Price};
+        let policy = AvailabilityPolicy::default();
+        let now = t0();
+        let available = presence(&[Phone, Chat, Email]);
+        let live: BTreeSet<Mode> = [Phone, Chat, Email].into_iter().collect();
+        assert_eq!(policy.expert_status(&available, &[], now), ExpertStatus::Available { position: 1, live });
+        // WG-pause: paused, never "available — position 8".
+        let until = now + Duration::minutes(20);
+        let paused = Presence { paused_until: Some(until), ..available.clone() };
+        assert_eq!(policy.expert_status(&paused, &[], now), ExpertStatus::Paused { until, back: true });
+        let dashboard_still_open = Presence { last_heartbeat: Some(until), ..paused.clone() };
+        assert_eq!(
+            policy.expert_status(&dashboard_still_open, &[], until),
+            ExpertStatus::Available { position: 1, live: [Phone, Chat, Email].into_iter().collect() },
+            "the pause ends by itself"
+        );
+        // Every mode off: unavailable, whatever the status button says; a pause then
+        // ends with nothing live.
+        let none = presence(&[]);
+        assert_eq!(policy.expert_status(&none, &[], now), ExpertStatus::NoModeLive);
+        let paused_none = Presence { paused_until: Some(until), ..none.clone() };
+        assert_eq!(policy.expert_status(&paused_none, &[], now), ExpertStatus::Paused { until, back: false });
+        let video = presence(&[Video]);
+        assert_eq!(
+            policy.expert_status(&video, &[], now),
+            ExpertStatus::Available { position: 8, live: [Video].into_iter().collect() }
+        );
+        // Chat only, no dashboard: nothing live.
+        let chat = Presence { last_heartbeat: None, ..presence(&[Chat]) };
+        assert_eq!(policy.expert_status(&chat, &[], now), ExpertStatus::NoModeLive);
+        // The expert's own choice, SP-bank, a consultation.
+        let away = Presence { status: Status::Unavailable, paused_until: Some(until), ..available.clone() };
+        assert_eq!(policy.expert_status(&away, &[], now), ExpertStatus::Unavailable);
+        let unbanked = Presence { has_bank_details: false, ..available.clone() };
+        assert_eq!(policy.expert_status(&unbanked, &[], now), ExpertStatus::Blocked);
+        let busy = Presence { status: Status::Busy, ..available.clone() };
+        assert_eq!(policy.expert_status(&busy, &[], now), ExpertStatus::Busy);
+        // Not listed comes first: what is missing, not a position nobody sees.
+        assert_eq!(
+            policy.expert_status(&available, &[Headline, Price], now),
+            ExpertStatus::NotListed(vec![Headline, Price])
+        );
+    }
+
+    #[test]
+    fn sp_return_while_paused_is_the_end_of_the_pause() {
+        let policy = AvailabilityPolicy::default();
+        let now = t0();
+        let until = now + Duration::minutes(20);
+        let planned = Some(now + Duration::hours(3));
+        let paused = Presence { paused_until: Some(until), ..presence(&[Phone]) };
+        assert_eq!(policy.expected_return(&paused, planned, now), Some(ExpectedReturn::PauseEnds(until)));
+        assert_eq!(policy.expected_return(&paused, None, now).map(ExpectedReturn::at), Some(until));
+        // Chat only: back at the end if the dashboard is open now.
+        let chat = Presence { paused_until: Some(until), ..presence(&[Chat]) };
+        assert_eq!(policy.back_after_pause(&chat, now), Some(until));
+        let gone = Presence { last_heartbeat: Some(now - Duration::minutes(5)), ..chat };
+        assert_eq!(policy.back_after_pause(&gone, now), None);
+        // Not back by themselves (every mode off): the planning says when.
+        let off = Presence { paused_until: Some(until), ..presence(&[]) };
+        assert_eq!(policy.expected_return(&off, planned, now), Some(ExpectedReturn::Planned(now + Duration::hours(3))));
+        assert_eq!(policy.expected_return(&presence(&[]), Some(now - Duration::hours(1)), now), None, "past starts");
     }
 }

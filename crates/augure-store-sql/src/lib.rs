@@ -53,6 +53,7 @@ mod experts;
 mod incidents;
 mod jobs;
 mod ledger;
+mod legal;
 mod mail;
 mod media;
 mod payments;

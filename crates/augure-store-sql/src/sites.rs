@@ -99,6 +99,22 @@ impl SiteStore for SqlStore {
         })
     }
 
+    async fn set_site_phone_numbers(&self, id: SiteId, numbers: &[String]) -> StoreResult<Site> {
+        on_writer!(self, |pool| {
+            // Serializing plain strings cannot fail.
+            let phones = serde_json::to_string(numbers).unwrap_or_else(|_| "[]".into());
+            let q = format!("UPDATE sites SET phone_numbers = $1 WHERE id = $2 RETURNING {}", SITE_COLUMNS);
+            let row = sqlx::query(sqlx::AssertSqlSafe(q))
+                .bind(phones)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?
+                .ok_or(StoreError::NotFound)?;
+            site(&row)
+        })
+    }
+
     async fn site_by_code(&self, code: &SiteCode) -> StoreResult<Site> {
         on_reader!(self, |pool| {
             let q = format!("SELECT {} FROM sites WHERE code = $1", SITE_COLUMNS);

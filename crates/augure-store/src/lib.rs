@@ -11,6 +11,7 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use augure_domain::ledger::{AccountId, AccountKind, Books, LedgerAccount, LedgerError, TransferRequest};
+use augure_domain::legal::PageKind;
 use augure_domain::planning::PlannedSlot;
 use augure_domain::{
     Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
@@ -29,6 +30,8 @@ pub trait SiteStore {
     /// Replaces what an operator edits of a site (name, numbers, tariffs, the imposed
     /// per-minute price); its code and currency stay. `NotFound` for an unknown id.
     async fn update_site(&self, site: &Site) -> StoreResult<()>;
+    /// Replaces the numbers clients dial (E.164); `NotFound` for an unknown site.
+    async fn set_site_phone_numbers(&self, site: SiteId, numbers: &[String]) -> StoreResult<Site>;
 }
 
 #[async_trait]
@@ -317,6 +320,23 @@ pub trait PaymentStore {
     async fn purge_responses(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<u64>;
 }
 
+/// A site's public pages (legal notice, terms, privacy, contact) and the record of who
+/// accepted which version of the terms.
+#[async_trait]
+pub trait LegalStore {
+    /// The page of `site` of this kind in `locale`; `NotFound` until written.
+    async fn site_page(&self, site: SiteId, kind: PageKind, locale: &str) -> StoreResult<SitePage>;
+    /// Every page written for `site`, by kind then language.
+    async fn site_pages(&self, site: SiteId) -> StoreResult<Vec<SitePage>>;
+    /// Creates or replaces the page of its site, kind and language.
+    async fn save_site_page(&self, page: &SitePage) -> StoreResult<()>;
+    /// Records that `user` accepted terms `version` at `at`; the first record of a
+    /// version stays (idempotent).
+    async fn record_terms_acceptance(&self, user: UserId, version: u32, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The versions `user` accepted, with when, oldest first.
+    async fn terms_acceptances(&self, user: UserId) -> StoreResult<Vec<(u32, DateTime<Utc>)>>;
+}
+
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
 #[async_trait]
 pub trait Store:
@@ -331,6 +351,7 @@ pub trait Store:
     + PasswordResetStore
     + MailStore
     + JobStore
+    + LegalStore
     + Send
     + Sync
     + 'static

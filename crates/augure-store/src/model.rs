@@ -568,3 +568,16 @@ pub struct BackAlert {
     /// When the "is back" mail was queued; `None` while pending.
     pub notified_at: Option<DateTime<Utc>>,
 }
+
+/// A site's public information page in one language, as the operator wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SitePage {
+    pub site_id: SiteId,
+    pub kind: augure_domain::legal::PageKind,
+    /// `fr`, `it` or `en`.
+    pub locale: String,
+    pub title: String,
+    /// In the markup of [`augure_domain::legal::blocks`].
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+}

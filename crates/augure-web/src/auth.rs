@@ -79,6 +79,19 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
+/// An optional caller: no `Authorization` header is an anonymous call, a bad token is
+/// still a 401.
+impl axum::extract::OptionalFromRequestParts<AppState> for ApiCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <ApiCaller as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+    }
+}
+
 /// The caller's address, the key of rate limits: the TCP peer, or the client a trusted
 /// proxy forwarded for ([`crate::client_addr`]).
 pub struct ClientIp(pub IpAddr);

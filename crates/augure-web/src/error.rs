@@ -115,6 +115,7 @@ impl From<AccountError> for Problem {
             E::EmailTaken => p(StatusCode::CONFLICT, "err-email-taken"),
             E::UnknownSite => p(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             E::RoleNotAllowed => p(StatusCode::FORBIDDEN, "err-role-not-allowed"),
+            E::TermsNotAccepted => p(StatusCode::UNPROCESSABLE_ENTITY, "err-terms-signup"),
             E::WrongCredentials => p(StatusCode::UNAUTHORIZED, "err-wrong-credentials"),
             E::WrongEntryPoint(Role::Client) => p(StatusCode::FORBIDDEN, "err-wrong-entry-client"),
             E::WrongEntryPoint(Role::Expert) => p(StatusCode::FORBIDDEN, "err-wrong-entry-expert"),
@@ -201,6 +202,24 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::TooLong => p("err-profile-too-long"),
             E::Text(e) => e.into(),
             E::TermsNotAccepted => p("err-terms"),
+            E::InvalidPhone => p("err-profile-phone"),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<augure_app::legal::LegalError> for Problem {
+    fn from(e: augure_app::legal::LegalError) -> Self {
+        use augure_app::legal::LegalError as E;
+        let with_max = |key, max: usize| Problem {
+            arg: Some(("max", max.to_string())),
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key)
+        };
+        match e {
+            E::InvalidTitle { max } => with_max("err-page-title", max),
+            E::InvalidBody { max } => with_max("err-page-body", max),
+            E::UnsupportedLocale => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-input"),
+            E::Text(e) => e.into(),
             E::Store(e) => e.into(),
         }
     }
@@ -307,6 +326,20 @@ pub fn megabytes(bytes: usize) -> String {
         format!("{} MB", bytes / (1024 * 1024))
     } else {
         format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+impl From<augure_app::sites::SiteError> for Problem {
+    fn from(e: augure_app::sites::SiteError) -> Self {
+        use augure_app::sites::SiteError as E;
+        match e {
+            E::UnknownSite => Problem::new(StatusCode::NOT_FOUND, "err-unknown-site"),
+            E::InvalidPhone(typed) => Problem {
+                arg: Some(("number", typed)),
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-site-phone")
+            },
+            E::Store(e) => e.into(),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod api;
 mod auth;
 mod client_addr;
 mod error;
+pub mod flash;
 mod limits;
 mod locale;
 mod ops;

@@ -158,9 +158,14 @@ impl Credit {
 
     pub async fn packs_for(&self, user: &User) -> Result<Vec<CreditPack>, CreditError> {
         match self.site_of(user).await? {
-            Some(site) => Ok(self.store.credit_packs(site.id).await?),
+            Some(site) => self.packs_on(site.id).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    /// The packs on sale on a site, cheapest first.
+    pub async fn packs_on(&self, site: augure_domain::SiteId) -> Result<Vec<CreditPack>, CreditError> {
+        Ok(self.store.credit_packs(site).await?)
     }
 
     /// Records a pending purchase and opens the provider's checkout for it.

@@ -113,15 +113,21 @@ impl Credit {
     }
 
     /// A refund as an admin types it: `amount` in major units of the purchase's currency,
-    /// and the request's `key` (see [`Credit::refund`]).
-    pub async fn refund_typed(&self, purchase_id: i64, amount: &str, key: &str) -> Result<RefundOutcome, CreditError> {
+    /// and the request's `key` (see [`Credit::refund`]). Gives back the amount read, which
+    /// the admin's confirmation names.
+    pub async fn refund_typed(
+        &self,
+        purchase_id: i64,
+        amount: &str,
+        key: &str,
+    ) -> Result<(RefundOutcome, Money), CreditError> {
         let purchase = self.purchase(purchase_id).await?;
         let amount = Money::parse_major(amount, purchase.price.currency).map_err(|_| CreditError::InvalidAmount)?;
         let key = key.trim();
         if key.is_empty() || augure_domain::check_line(key).is_err() {
             return Err(CreditError::MissingRequestKey);
         }
-        self.refund_purchase(purchase, amount.minor, key).await
+        Ok((self.refund_purchase(purchase, amount.minor, key).await?, amount))
     }
 
     /// Refunds `amount` of a purchase to the card and removes it from the client's credit,

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod experts;
 pub mod jobs;
 pub mod ledger;
+pub mod legal;
 pub mod mail;
 pub mod media;
 pub mod payments;
@@ -189,6 +190,7 @@ macro_rules! conformance_tests {
             duplicate_site_code_conflicts,
             unknown_site_is_not_found,
             an_admin_edits_a_site_and_its_imposed_price,
+            site_phone_numbers_are_replaced,
         );
         $crate::conformance_tests!(@aggregate $fresh; accounts:
             user_round_trips,
@@ -219,6 +221,7 @@ macro_rules! conformance_tests {
         );
         $crate::conformance_tests!(@aggregate $fresh; planning:
             planning_lists_the_slots_of_a_date_range_in_order,
+            a_night_slot_is_kept_with_its_end_on_the_next_day,
             replacing_a_planning_day_touches_that_day_only,
             concurrent_replacements_of_a_day_never_mix,
             a_back_alert_is_pending_once_per_client_and_expert,
@@ -263,6 +266,10 @@ macro_rules! conformance_tests {
             failed_job_is_retried_at_the_given_time_or_given_up,
             concurrent_workers_never_share_a_job,
             old_finished_jobs_are_purged_in_batches,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; legal:
+            site_pages_are_kept_per_site_kind_and_language,
+            terms_acceptances_are_recorded_once_per_version,
         );
         $crate::conformance_tests!(@aggregate $fresh; mail:
             mail_is_recorded_once_per_key,

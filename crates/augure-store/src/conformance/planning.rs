@@ -47,6 +47,27 @@ pub async fn planning_lists_the_slots_of_a_date_range_in_order(store: Arc<dyn St
     );
 }
 
+/// SP-planning: a night slot (22:00–02:00) is kept on the day it starts, with its end on
+/// the next day, on both engines.
+pub async fn a_night_slot_is_kept_with_its_end_on_the_next_day(store: Arc<dyn Store>) {
+    let luna = user(&*store, "luna@example.fr").await;
+    let (d1, d2) = (day(2026, 11, 22), day(2026, 11, 23));
+    let night = slot(d1, (22, 0), (2, 0));
+    assert_eq!(night.minutes(), (1320, 1560));
+    store.replace_planning_day(luna.id, d1, &[slot(d1, (9, 0), (12, 0)), night]).await.unwrap();
+    store.replace_planning_day(luna.id, d2, &[slot(d2, (2, 0), (5, 0))]).await.unwrap();
+    assert_eq!(
+        store.planning(luna.id, d1, d2).await.unwrap(),
+        [slot(d1, (9, 0), (12, 0)), night, slot(d2, (2, 0), (5, 0))],
+        "the night stays on its first day, ordered by its start"
+    );
+    assert_eq!(store.planning_between(d1, d1).await.unwrap(), [(luna.id, slot(d1, (9, 0), (12, 0))), (luna.id, night)]);
+    // The whole day is the longest slot there is.
+    let whole = [slot(d2, (0, 0), (0, 0))];
+    store.replace_planning_day(luna.id, d2, &whole).await.unwrap();
+    assert_eq!(store.planning(luna.id, d2, d2).await.unwrap(), whole);
+}
+
 pub async fn replacing_a_planning_day_touches_that_day_only(store: Arc<dyn Store>) {
     let luna = user(&*store, "luna@example.fr").await;
     let (d1, d2) = (day(2026, 11, 22), day(2026, 11, 23));

@@ -55,3 +55,14 @@ pub async fn an_admin_edits_a_site_and_its_imposed_price(store: Arc<dyn Store>) 
     let unknown = augure_domain::Site { id: augure_domain::SiteId(999), ..lifted };
     assert!(matches!(store.update_site(&unknown).await, Err(StoreError::NotFound)));
 }
+
+pub async fn site_phone_numbers_are_replaced(store: Arc<dyn Store>) {
+    let site = store.create_site(&new_site("CH")).await.unwrap();
+    let numbers = vec!["+41446681800".to_owned(), "+41901000001".to_owned()];
+    let changed = store.set_site_phone_numbers(site.id, &numbers).await.unwrap();
+    assert_eq!(changed.phone_numbers, numbers);
+    assert_eq!(changed.tariffs, site.tariffs, "only the numbers change");
+    assert_eq!(store.site_by_code(&site.code).await.unwrap(), changed);
+    let err = store.set_site_phone_numbers(augure_domain::SiteId(site.id.0 + 100), &numbers).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}

@@ -3,7 +3,6 @@
 //! `application/problem+json` (see [`crate::error`]).
 
 use augure_app::SignUp;
-use augure_app::idempotency::Begin;
 use augure_domain::{Role, Site};
 use augure_store::{SessionKind, User};
 use axum::extract::rejection::JsonRejection;
@@ -23,6 +22,8 @@ use crate::auth::{ApiCaller, ClientIp};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
+mod credit;
+mod doc;
 mod planning;
 mod profile;
 
@@ -35,22 +36,28 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/auth/password/reset", post(reset_password))
         .route("/me", get(me))
         .route("/sites", get(sites))
-        .route("/purchases", post(create_purchase))
-        .route("/wallet", get(wallet))
+        .merge(credit::routes())
         .route("/experts", get(experts))
         .route("/experts/{code}/planning", get(planning::expert_planning))
         .route("/experts/{code}/alert", post(planning::ask_alert))
         .route("/openapi.json", get(openapi))
 }
 
+/// Written for each request: it names the sites as they are now.
+async fn openapi(State(st): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    let sites = st.app.sites.list().await?;
+    let codes: Vec<String> = sites.iter().map(|s| s.code.to_string()).collect();
+    Ok(Json(doc::document(&st.app.settings, &codes)))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "augure API", version = "1", description = "Live paid-consultation marketplace."),
-    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, create_purchase, wallet, experts,
+    paths(signup, create_token, revoke_token, forgot_password, reset_password, me, sites, credit::packs, credit::create_purchase, credit::wallet, experts,
         planning::expert_planning, planning::ask_alert),
     components(schemas(
         SignUpRequest, TokenRequest, ForgotRequest, ResetRequest, SessionView, UserView, SiteView, TariffView,
-        ProblemView, SignUpRole, PurchaseRequest, PurchaseView, WalletView, WalletLine, ExpertView,
+        ProblemView, SignUpRole, credit::PackView, credit::PurchaseRequest, credit::PurchaseView, credit::WalletView, credit::WalletLine, ExpertView,
         planning::PlanningView, planning::SlotView, planning::AlertView
     )),
     modifiers(&BearerToken),
@@ -70,12 +77,6 @@ impl Modify for BearerToken {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(profile::ProfileDoc::openapi());
-    Json(doc)
-}
-
 /// A JSON body whose rejections (malformed, unknown field, too large, wrong type) become
 /// problem documents.
 pub struct ApiJson<T>(pub T);
@@ -88,6 +89,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             let status = e.status();
             Problem::new(status, default_key(status)).with_detail(e.body_text())
         })
+    }
+}
+
+/// An integer field: JSON Schema counts `3.0` as the integer 3, so it is read as one.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        // Exactly representable whole numbers only: beyond 2^53 a float is not one integer.
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("{number} is not a whole number in range"))),
     }
 }
 
@@ -112,18 +126,24 @@ enum SignUpRole {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUpRequest {
-    #[schema(example = "marie@example.fr")]
+    #[schema(example = "marie@example.fr", format = Email)]
     email: String,
     /// At least 10 characters (a setting).
     password: String,
     display_name: String,
     role: SignUpRole,
-    /// `fr`, `it` or `en`; defaults to `Accept-Language`.
+    /// `fr`, `it` or `en`; defaults to `Accept-Language`, and an unknown language to
+    /// French.
     #[serde(default)]
     locale: Option<String>,
-    /// Home site code, e.g. `FR`.
+    /// Home site code, e.g. `FR`; by default the first site.
     #[serde(default)]
     site: Option<String>,
+    /// Must be `true`: the person accepts the current terms (the site's `/terms` page).
+    /// The version accepted is recorded with the account, so a new expert is not asked
+    /// again; without it the sign-up is refused (422).
+    #[serde(default)]
+    accept_terms: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -247,7 +267,7 @@ async fn session_view(st: &AppState, user: &User) -> Result<SessionView, Problem
     responses(
         (status = 201, body = SessionView),
         (status = 409, description = "Email already used", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, or the terms not accepted", body = ProblemView, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-ups from this address", body = ProblemView, content_type = "application/problem+json"),
     ))]
 async fn signup(
@@ -276,6 +296,7 @@ async fn signup(
             role,
             locale,
             site,
+            accept_terms: body.accept_terms,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(session_view(&st, &user).await?)).into_response())
@@ -352,135 +373,6 @@ async fn me(caller: ApiCaller) -> Json<UserView> {
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", responses((status = 200, body = [SiteView])))]
 async fn sites(State(st): State<AppState>) -> Result<Json<Vec<SiteView>>, Problem> {
     Ok(Json(st.app.sites.list().await?.iter().cloned().map(SiteView::from).collect()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PurchaseRequest {
-    pack_id: i64,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-struct PurchaseView {
-    purchase_id: i64,
-    /// Minor units.
-    price: i64,
-    bonus: i64,
-    currency: String,
-    status: String,
-    /// Send the buyer here to pay.
-    checkout_url: String,
-}
-
-#[derive(Serialize, ToSchema)]
-struct WalletLine {
-    at: String,
-    code: String,
-    /// Minor units; negative when credit left the wallet.
-    amount: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-struct WalletView {
-    currency: String,
-    available: i64,
-    on_hold: i64,
-    history: Vec<WalletLine>,
-}
-
-/// Starts buying a credit pack. Send an `Idempotency-Key` header: retrying with the same
-/// key and body returns the first answer instead of opening a second purchase.
-#[utoipa::path(post, path = "/api/v1/purchases", tag = "credit", request_body = PurchaseRequest, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
-    responses(
-        (status = 201, body = PurchaseView),
-        (status = 404, description = "Unknown pack", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this key is still in progress: retry", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "Key reused with another body, or pack not sold here", body = ProblemView, content_type = "application/problem+json"),
-    ))]
-async fn create_purchase(
-    State(st): State<AppState>,
-    caller: ApiCaller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<PurchaseRequest>,
-) -> Result<Response, Problem> {
-    let user = &caller.session.user;
-    let request_hash = format!("purchases:{}", body.pack_id);
-    let key = idempotency_key(&headers)?;
-    if let Some(key) = &key
-        && let Begin::Replay(stored) = st.app.idempotency.begin(user.id, key, &request_hash).await?
-    {
-        return Ok(replay(stored));
-    }
-    let started = st.app.credit.start_purchase(user, body.pack_id, &st.app.settings.public_url).await;
-    let (purchase, checkout) = match started {
-        Ok(started) => started,
-        Err(e) => {
-            // Nothing was bought: the key is free for a retry.
-            if let Some(key) = &key {
-                st.app.idempotency.abandon(user.id, key).await?;
-            }
-            return Err(e.into());
-        }
-    };
-    let view = PurchaseView {
-        purchase_id: purchase.id,
-        price: purchase.price.minor,
-        bonus: purchase.bonus.minor,
-        currency: purchase.price.currency.code().into(),
-        status: purchase.status.as_str().into(),
-        checkout_url: checkout.url,
-    };
-    let json = serde_json::to_string(&view).map_err(Problem::internal)?;
-    if let Some(key) = &key {
-        let stored = augure_store::StoredResponse { request_hash, status: 201, body: json.clone() };
-        st.app.idempotency.finish(user.id, key, &stored).await?;
-    }
-    Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
-}
-
-/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        Problem::new(StatusCode::BAD_REQUEST, "err-bad-request")
-            .with_detail("Idempotency-Key must be 1-255 visible characters")
-    })
-}
-
-/// The first answer given for this key, sent again.
-fn replay(stored: augure_store::StoredResponse) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    (
-        status,
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::HeaderName::from_static("idempotent-replayed"), "true"),
-        ],
-        stored.body,
-    )
-        .into_response()
-}
-
-/// The caller's credit: what is available, what live consultations hold, and the history.
-#[utoipa::path(get, path = "/api/v1/wallet", tag = "credit", security(("bearer" = [])),
-    responses((status = 200, body = WalletView), (status = 401, body = ProblemView, content_type = "application/problem+json"),
-        (status = 403, description = "the caller is not a client", body = ProblemView, content_type = "application/problem+json")))]
-async fn wallet(State(st): State<AppState>, caller: ApiCaller) -> Result<Json<WalletView>, Problem> {
-    let w = st.app.credit.wallet(&caller.session.user).await?;
-    let history = w
-        .history
-        .iter()
-        .filter(|t| t.amount > 0)
-        .map(|t| WalletLine { at: t.created_at.to_rfc3339(), code: t.code.clone(), amount: w.signed_amount(t) })
-        .collect();
-    Ok(Json(WalletView {
-        currency: w.currency.code().into(),
-        available: w.available.minor,
-        on_hold: w.on_hold.minor,
-        history,
-    }))
 }
 
 /// The directory's filters, as query parameters (the home page takes the same). A
@@ -580,7 +472,8 @@ struct ExpertView {
     currency: String,
     /// The per-minute price is the site's tariff rather than the expert's own.
     imposed: bool,
-    /// SP-return: when an unavailable expert is expected back, from their planning.
+    /// SP-return: when an unavailable expert is expected back: the end of their pause
+    /// (WG-pause), else the next start of their planning.
     #[schema(value_type = Option<String>, format = DateTime)]
     expected_return: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -629,7 +522,7 @@ async fn experts(
                     price_per_minute: l.prices.per_minute.minor,
                     currency: l.prices.currency().code().into(),
                     imposed: l.prices.imposed,
-                    expected_return: l.expected_return.filter(|_| l.position == 8),
+                    expected_return: l.expected_return.filter(|_| l.position == 8).map(|back| back.at()),
                 };
                 let json: std::sync::Arc<str> = serde_json::to_string(&view).map_err(Problem::internal)?.into();
                 st.cards.put(key, l.snapshot, json.clone());

@@ -24,9 +24,12 @@ pub(super) struct SlotView {
     /// Local start, `HH:MM`.
     #[schema(example = "09:00")]
     start: String,
-    /// Local end, `HH:MM`; `24:00` is midnight at the end of the day.
+    /// Local end, `HH:MM`; `24:00` is midnight at the end of the day. An end at or
+    /// before the start is on the next day (`ends_next_day`).
     #[schema(example = "12:00")]
     end: String,
+    /// A night slot: it ends at `end` on the day after `date` (22:00–02:00).
+    ends_next_day: bool,
     /// The start as an instant, RFC 3339 UTC (daylight saving applied).
     #[schema(example = "2027-03-28T07:00:00Z")]
     starts_at: String,
@@ -43,7 +46,8 @@ pub(super) struct PlanningView {
     last_day: String,
     /// Whether a client can consult the expert right now (some mode live).
     available_now: bool,
-    /// SP-return: the next planned start, RFC 3339 UTC; only while not available.
+    /// SP-return: when the expert is expected back, RFC 3339 UTC, only while not
+    /// available: the end of their pause (WG-pause), else the next planned start.
     expected_return: Option<String>,
     slots: Vec<SlotView>,
 }
@@ -67,7 +71,8 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// An expert's planned hours from today to the end of the planning horizon (15 days by
-/// default), in their site's time zone and as UTC instants, with the expected return.
+/// default), with yesterday's night slots that run into today, in their site's time zone
+/// and as UTC instants, with the expected return.
 #[utoipa::path(get, path = "/api/v1/experts/{code}/planning", tag = "experts",
     params(("code" = u32, Path, description = "The expert code (SP-code)")),
     responses((status = 200, body = PlanningView),
@@ -79,16 +84,18 @@ pub(super) async fn expert_planning(
     let expert = expert_by_code(&st, &code).await?;
     let up = st.app.planning.upcoming(&expert).await?;
     let available_now = !st.app.availability.live_modes(&expert).await?.is_empty();
-    let now = st.app.clock.now();
+    // Yesterday's night slots run into today.
     let slots = up
-        .slots
+        .previous_night
         .iter()
+        .chain(&up.slots)
         .map(|s| {
             let (starts_at, ends_at) = s.bounds(up.time_zone);
             SlotView {
                 date: s.date.to_string(),
                 start: format_time(s.start, false),
                 end: format_time(s.end, true),
+                ends_next_day: s.ends_next_day(),
                 starts_at: rfc3339(starts_at),
                 ends_at: rfc3339(ends_at),
             }
@@ -99,7 +106,11 @@ pub(super) async fn expert_planning(
         time_zone: up.time_zone.name().into(),
         last_day: up.last_day.to_string(),
         available_now,
-        expected_return: if available_now { None } else { up.expected_return(now).map(rfc3339) },
+        expected_return: if available_now {
+            None
+        } else {
+            st.app.planning.expected_return(&expert).await?.map(|back| rfc3339(back.at()))
+        },
         slots,
     }))
 }

@@ -404,6 +404,12 @@ async fn save_presentation(
     ApiJson(r): ApiJson<PresentationRequest>,
 ) -> Result<(StatusCode, Json<MediaView>), Problem> {
     let user = expert(&caller)?;
+    // The API takes the exact codes it documents.
+    if !augure_app::i18n::LOCALES.contains(&r.locale.as_str()) {
+        return Err(
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-input").with_detail("locale: fr, it or en")
+        );
+    }
     let item = st.app.media.submit_presentation(user, &r.locale, &r.text).await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }

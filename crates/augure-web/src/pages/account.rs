@@ -15,6 +15,7 @@ use super::{Layout, PageCtx, PageForm, PageResult, dashboard_url, render};
 use crate::AppState;
 use crate::auth::{ClientIp, clear_session_cookie, session_cookie};
 use crate::error::Problem;
+use crate::flash::Flash;
 use crate::redirect::local_path;
 
 #[derive(Template)]
@@ -27,6 +28,9 @@ struct SignupPage<'a> {
     display_name: String,
     sites: Vec<(String, String)>,
     site: String,
+    /// The box "I accept the terms" was ticked (kept when the form is shown again).
+    accept_terms: bool,
+    terms_version: u32,
 }
 
 #[derive(Template)]
@@ -64,6 +68,9 @@ pub struct SignupForm {
     display_name: String,
     #[serde(default)]
     site: String,
+    /// `yes` when the terms box is ticked.
+    #[serde(default)]
+    accept_terms: String,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +132,13 @@ pub async fn expert_signup(
 
 impl SignupForm {
     fn empty() -> Self {
-        Self { email: String::new(), password: String::new(), display_name: String::new(), site: String::new() }
+        Self {
+            email: String::new(),
+            password: String::new(),
+            display_name: String::new(),
+            site: String::new(),
+            accept_terms: String::new(),
+        }
     }
 }
 
@@ -149,6 +162,8 @@ async fn signup_page(
         display_name: form.display_name,
         sites,
         site: form.site,
+        accept_terms: form.accept_terms == "yes",
+        terms_version: st.app.settings.terms.version,
     };
     render(status, &page)
 }
@@ -169,6 +184,7 @@ async fn signup(st: AppState, ctx: PageCtx, ip: ClientIp, jar: CookieJar, form: 
         role,
         locale: ctx.locale.into(),
         site,
+        accept_terms: form.accept_terms == "yes",
     };
     let user = match st.app.accounts.sign_up(request).await {
         Ok(user) => user,
@@ -271,7 +287,7 @@ pub async fn logout(State(st): State<AppState>, ctx: PageCtx, jar: CookieJar) ->
     if let Some(token) = &ctx.token {
         st.app.accounts.sign_out(token).await?;
     }
-    Ok((jar.remove(clear_session_cookie()), Redirect::to("/")).into_response())
+    Ok((jar.remove(clear_session_cookie()), Flash::new("signed-out").redirect("/")).into_response())
 }
 
 pub async fn forgot_page(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
@@ -307,7 +323,7 @@ pub async fn reset(
             // The reset signed the person out everywhere; sign this browser back in.
             let token = st.app.accounts.open_session(&user, SessionKind::Web).await?;
             let jar = jar.add(session_cookie(token, &st.app.settings));
-            Ok((jar, Redirect::to(dashboard_url(user.role))).into_response())
+            Ok((jar, Flash::new("password-changed").redirect(dashboard_url(user.role))).into_response())
         }
         Err(e) => {
             let problem = Problem::from(e);

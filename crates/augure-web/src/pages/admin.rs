@@ -30,7 +30,8 @@ struct AdminHome<'a> {
 #[template(path = "admin/outbox.html")]
 struct OutboxPage<'a> {
     l: Layout<'a>,
-    mails: Vec<StoredMail>,
+    /// Each mail, and when it was written as the reader reads dates.
+    mails: Vec<(StoredMail, String)>,
     page: i64,
     more: bool,
 }
@@ -40,21 +41,34 @@ struct OutboxPage<'a> {
 struct MailPage<'a> {
     l: Layout<'a>,
     mail: StoredMail,
+    at: String,
 }
 
 #[derive(Template)]
 #[template(path = "admin/jobs.html")]
 struct JobsPage<'a> {
     l: Layout<'a>,
-    jobs: Vec<Job>,
+    jobs: Vec<JobView>,
     filter: String,
+    /// `(status in the URL, its name)`; the empty status is "all".
+    filters: Vec<(&'static str, String)>,
+}
+
+struct JobView {
+    id: i64,
+    kind: String,
+    status: String,
+    attempts: u32,
+    run_at: String,
+    error: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
 struct UsersPage<'a> {
     l: Layout<'a>,
-    users: Vec<User>,
+    /// Each account, and when it was opened.
+    users: Vec<(User, String)>,
     page: i64,
     more: bool,
 }
@@ -88,14 +102,21 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
 pub async fn outbox(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
     let Paged { items: mails, page, more } = st.app.back_office.outbox(p.page, PAGE_SIZE).await?;
-    render(StatusCode::OK, &OutboxPage { l: ctx.layout(&st), mails, page, more })
+    let zone = st.app.sites.zone_for(None).await?;
+    let l = ctx.layout(&st);
+    let mails =
+        mails.into_iter().map(|m| (super::when(&l.tr, m.mail.created_at, zone), m)).map(|(at, m)| (m, at)).collect();
+    render(StatusCode::OK, &OutboxPage { l, mails, page, more })
 }
 
 pub async fn outbox_mail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
     let mail = st.app.back_office.mail(MailId(id)).await?;
-    render(StatusCode::OK, &MailPage { l: ctx.layout(&st), mail })
+    let zone = st.app.sites.zone_for(None).await?;
+    let l = ctx.layout(&st);
+    let at = super::when(&l.tr, mail.mail.created_at, zone);
+    render(StatusCode::OK, &MailPage { l, mail, at })
 }
 
 pub async fn jobs(State(st): State<AppState>, ctx: PageCtx, Query(f): Query<JobFilter>) -> PageResult {
@@ -103,20 +124,44 @@ pub async fn jobs(State(st): State<AppState>, ctx: PageCtx, Query(f): Query<JobF
     let status = JobStatus::parse(&f.status);
     let jobs = st.app.back_office.jobs(status, 200).await?;
     let filter = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-    render(StatusCode::OK, &JobsPage { l: ctx.layout(&st), jobs, filter })
+    let zone = st.app.sites.zone_for(None).await?;
+    let l = ctx.layout(&st);
+    let jobs = jobs.into_iter().map(|j| job_view(&l, j, zone)).collect();
+    let filters = ["", "queued", "running", "done", "failed"]
+        .into_iter()
+        .map(|s| (s, if s.is_empty() { l.tr.t("admin-all") } else { l.tr.t(&format!("admin-job-status-{s}")) }))
+        .collect();
+    render(StatusCode::OK, &JobsPage { l, jobs, filter, filters })
 }
 
 pub async fn users(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
     let Paged { items: users, page, more } = st.app.back_office.users(p.page, PAGE_SIZE).await?;
-    render(StatusCode::OK, &UsersPage { l: ctx.layout(&st), users, page, more })
+    let zone = st.app.sites.zone_for(None).await?;
+    let l = ctx.layout(&st);
+    let users = users.into_iter().map(|u| (super::when(&l.tr, u.created_at, zone), u)).map(|(at, u)| (u, at)).collect();
+    render(StatusCode::OK, &UsersPage { l, users, page, more })
+}
+
+/// A job as the operator reads it: its kind and state named, its time in the operator's zone.
+fn job_view(l: &Layout<'_>, j: Job, zone: chrono_tz::Tz) -> JobView {
+    let key = format!("job-kind-{}", j.kind.replace(['.', '_'], "-"));
+    let kind = l.tr.t(&key);
+    JobView {
+        id: j.id.0,
+        kind: if kind == key { j.kind } else { kind },
+        status: l.tr.t(&format!("admin-job-status-{}", j.status.as_str())),
+        attempts: j.attempts,
+        run_at: super::when(&l.tr, j.run_at, zone),
+        error: j.last_error,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "admin/ledger.html")]
 struct LedgerPage<'a> {
     l: Layout<'a>,
-    trial: Vec<TrialBalance>,
+    trial: Vec<TrialView>,
     accounts: Vec<AccountView>,
     sound: bool,
     page: i64,
@@ -129,6 +174,33 @@ struct LedgerAccountPage<'a> {
     l: Layout<'a>,
     account: AccountView,
     transfers: Vec<TransferView>,
+}
+
+/// One currency's totals, as amounts.
+struct TrialView {
+    currency: String,
+    debits: String,
+    credits: String,
+    pending_debits: String,
+    pending_credits: String,
+}
+
+fn trial_view(l: &Layout<'_>, t: &TrialBalance) -> TrialView {
+    let money = |minor| Money::new(minor, t.currency).format(l.tr.locale);
+    TrialView {
+        currency: t.currency.code().to_owned(),
+        debits: money(t.debits_posted),
+        credits: money(t.credits_posted),
+        pending_debits: money(t.debits_pending),
+        pending_credits: money(t.credits_pending),
+    }
+}
+
+/// What a transfer's code says, named when the translations know it ("Achat de crédit").
+fn transfer_code(l: &Layout<'_>, code: &str) -> String {
+    let key = format!("wallet-code-{}", code.replace('_', "-"));
+    let name = l.tr.t(&key);
+    if name == key { code.to_owned() } else { name }
 }
 
 /// An account with its amounts formatted for the reader.
@@ -176,6 +248,7 @@ pub async fn ledger(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Pa
     let Paged { items: rows, page, more } = accounts;
     let l = ctx.layout(&st);
     let accounts = rows.iter().map(|(a, o)| account_view(&l, a, *o)).collect();
+    let trial = trial.iter().map(|t| trial_view(&l, t)).collect();
     render(StatusCode::OK, &LedgerPage { l, trial, accounts, sound, page, more })
 }
 
@@ -194,7 +267,7 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
                 id: t.id.0,
                 at: super::when(&l.tr, t.created_at, zone),
                 mode: l.tr.t(&format!("ledger-mode-{}", t.mode.as_str().replace('_', "-"))),
-                code: t.code,
+                code: transfer_code(&l, &t.code),
                 amount: Money::new(signed, t.currency).format(l.tr.locale),
                 counterpart: if incoming { t.debit.0 } else { t.credit.0 },
                 key: t.key,
@@ -209,13 +282,40 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
 #[template(path = "admin/transfers.html")]
 struct TransfersPage<'a> {
     l: Layout<'a>,
-    transfers: Vec<Transfer>,
+    transfers: Vec<JournalRow>,
     page: i64,
     more: bool,
+}
+
+/// A line of the journal: accounts by number, the rest as people read it.
+struct JournalRow {
+    id: i64,
+    at: String,
+    mode: String,
+    code: String,
+    debit: i64,
+    credit: i64,
+    amount: String,
+    key: String,
 }
 
 pub async fn ledger_transfers(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
     ctx.require(Role::Admin)?;
     let Paged { items: transfers, page, more } = st.app.back_office.transfers(p.page, PAGE_SIZE).await?;
-    render(StatusCode::OK, &TransfersPage { l: ctx.layout(&st), transfers, page, more })
+    let zone = st.app.sites.zone_for(None).await?;
+    let l = ctx.layout(&st);
+    let transfers = transfers
+        .into_iter()
+        .map(|t: Transfer| JournalRow {
+            id: t.id.0,
+            at: super::when(&l.tr, t.created_at, zone),
+            mode: l.tr.t(&format!("ledger-mode-{}", t.mode.as_str().replace('_', "-"))),
+            code: transfer_code(&l, &t.code),
+            debit: t.debit.0,
+            credit: t.credit.0,
+            amount: Money::new(t.amount, t.currency).format(l.tr.locale),
+            key: t.key,
+        })
+        .collect();
+    render(StatusCode::OK, &TransfersPage { l, transfers, page, more })
 }

@@ -2,7 +2,8 @@
 
 use askama::Template;
 use augure_app::availability::Change;
-use augure_domain::availability::Status;
+use augure_domain::availability::{ExpertStatus, Status};
+use augure_domain::expert::ListingGap;
 use augure_domain::{Mode, Role, Site};
 use augure_store::{ExpertProfile, StoreError, User};
 use axum::extract::ws::{Message, WebSocketUpgrade};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+use crate::flash::Flash;
 
 #[derive(Template)]
 #[template(path = "dashboard_client.html")]
@@ -32,11 +34,16 @@ struct ExpertDashboard<'a> {
     site: Option<Site>,
     profile: Option<ExpertProfile>,
     price: String,
+    /// SP-status as the expert set it, for the buttons.
     status: &'static str,
-    status_label: String,
-    position: u8,
+    paused: bool,
+    /// The one statement about where the expert stands ([`ExpertStatus`]): its kind
+    /// (`not-listed`, `busy`, `blocked`, `unavailable`, `paused`, `no-mode`,
+    /// `available`), its text, and the position when listed as available.
+    state: &'static str,
+    statement: String,
+    position: Option<u8>,
     live: Vec<String>,
-    paused_until: Option<String>,
     /// Each offered mode: its key, its label, and whether it is switched on.
     modes: Vec<(&'static str, String, bool)>,
     /// SP-bank: the banner, while bank details are missing.
@@ -95,32 +102,27 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
     let site = home_site(&st, &me).await?;
     let profile = st.app.profiles.profile(me.id).await?;
     let availability = &st.app.availability;
-    let presence = availability.presence(me.id).await?;
+    let domain = availability.domain_presence(&me).await?;
     let now = st.app.clock.now();
-    let domain = augure_domain::availability::Presence {
-        status: presence.status,
-        modes_on: presence.modes_on.iter().copied().collect(),
-        paused_until: presence.paused_until,
-        last_heartbeat: presence.last_heartbeat,
-        signed_up_at: me.created_at,
-        has_bank_details: presence.bank_details_at.is_some(),
-    };
-    let live_modes = availability.policy().live_modes(&domain, now);
-    let position = augure_domain::availability::position_for(&live_modes);
     let tz = site.as_ref().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
     let l = ctx.layout(&st);
+    let policy = availability.policy();
+    // This page is the dashboard: while it is open its socket keeps chat live.
+    let here = augure_domain::availability::Presence { last_heartbeat: Some(now), ..domain.clone() };
+    let gaps = augure_app::directory::listing_gaps(profile.as_ref());
+    let expert_status = policy.expert_status(&here, &gaps, now);
+    let (state, statement, position, live) = statement(&l, &expert_status, tz);
     let home_prices = profile.as_ref().and_then(|p| augure_app::pricing::home_prices(p, site.as_ref()));
     let price = home_prices.map(|p| p.per_minute.format(l.tr.locale)).unwrap_or_default();
     let code = me.expert_code.map(|c| c.to_string()).unwrap_or_default();
     let offered: Vec<Mode> = profile.as_ref().map_or_else(|| Mode::ALL.to_vec(), |p| p.modes.clone());
     let modes =
-        offered.iter().map(|m| (m.as_str(), l.tr.t(&format!("mode-{m}")), presence.modes_on.contains(m))).collect();
-    let status = match presence.status {
+        offered.iter().map(|m| (m.as_str(), l.tr.t(&format!("mode-{m}")), domain.modes_on.contains(m))).collect();
+    let status = match domain.status {
         Status::Available => "available",
         Status::Busy => "busy",
         Status::Unavailable => "unavailable",
     };
-    let policy = availability.policy();
     let bank_warning = policy.bank_details_deadline(&domain).map(|deadline| {
         if policy.blocked_for_bank_details(&domain, now) {
             l.tr.t("bank-blocked")
@@ -132,18 +134,16 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
     let page = ExpertDashboard {
         terms_pending,
         today: upcoming.today.to_string(),
-        today_hours: today_slots.iter().map(super::planning::slot_label).collect(),
+        today_hours: today_slots.iter().map(|s| super::planning::slot_label(&l.tr, s)).collect(),
         today_rows: super::planning::rows_of(&today_slots),
         planning_saved: q.planning.is_some(),
         bank_warning,
         status,
-        status_label: l.tr.t(&format!("availability-status-{status}")),
+        paused: policy.paused(&domain, now),
+        state,
+        statement,
         position,
-        live: live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
-        paused_until: presence
-            .paused_until
-            .filter(|at| *at > now)
-            .map(|at| at.with_timezone(&tz).format("%H:%M").to_string()),
+        live,
         modes,
         l,
         me,
@@ -153,6 +153,43 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
         price,
     };
     render(StatusCode::OK, &page)
+}
+
+/// The dashboard's statement: its kind, its text, the position and live modes when
+/// listed as available.
+fn statement(
+    l: &Layout<'_>,
+    status: &ExpertStatus,
+    zone: chrono_tz::Tz,
+) -> (&'static str, String, Option<u8>, Vec<String>) {
+    match status {
+        ExpertStatus::NotListed(gaps) => {
+            let missing: Vec<String> = gaps
+                .iter()
+                .map(|gap| match gap {
+                    ListingGap::Headline => l.tr.t("listing-gap-headline"),
+                    ListingGap::Specialty => l.tr.t("listing-gap-specialty"),
+                    ListingGap::Language => l.tr.t("listing-gap-language"),
+                    ListingGap::Price => l.tr.t("listing-gap-price"),
+                })
+                .collect();
+            ("not-listed", l.tr.t1("availability-not-listed", "missing", &missing.join(", ")), None, Vec::new())
+        }
+        ExpertStatus::Busy => ("busy", l.tr.t("availability-busy"), None, Vec::new()),
+        ExpertStatus::Blocked => ("blocked", l.tr.t("availability-blocked"), None, Vec::new()),
+        ExpertStatus::Unavailable => ("unavailable", l.tr.t("availability-unavailable"), None, Vec::new()),
+        ExpertStatus::Paused { until, back } => {
+            let key = if *back { "availability-paused-until" } else { "availability-paused-then-unavailable" };
+            ("paused", l.tr.t1(key, "time", &super::when(&l.tr, *until, zone)), None, Vec::new())
+        }
+        ExpertStatus::NoModeLive => ("no-mode", l.tr.t("availability-no-mode"), None, Vec::new()),
+        ExpertStatus::Available { position, live } => (
+            "available",
+            l.tr.t1("availability-available", "position", &position.to_string()),
+            Some(*position),
+            live.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        ),
+    }
 }
 
 #[derive(Deserialize)]
@@ -182,8 +219,15 @@ pub async fn change_availability(
             _ => return Err(Problem::status(StatusCode::UNPROCESSABLE_ENTITY).into()),
         },
     };
+    let done = match change {
+        Change::Available => Flash::new("availability-available"),
+        Change::Unavailable => Flash::new("availability-unavailable"),
+        Change::Pause => Flash::new("availability-paused"),
+        Change::Resume => Flash::new("availability-resumed"),
+        Change::Mode(mode, on) => Flash::new(if on { "mode-on" } else { "mode-off" }).mode(mode),
+    };
     st.app.availability.change(me.id, change).await?;
-    Ok(Redirect::to("/expert/dashboard").into_response())
+    Ok(done.redirect("/expert/dashboard"))
 }
 
 /// The dashboard's WebSocket: while it is open, the expert's chat is live.

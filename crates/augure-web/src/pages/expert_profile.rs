@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect};
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
 use crate::error::{Problem, prices_label};
+use crate::flash::Flash;
 
 /// Languages offered as checkboxes; others can be typed.
 const COMMON_LANGUAGES: [&str; 6] = ["fr", "it", "en", "es", "de", "pt"];
@@ -25,7 +26,7 @@ struct ProfileEditPage<'a> {
     form: ProfileForm,
     /// `(key, label, checked)` for each checkbox group.
     specialties: Vec<(String, String, bool)>,
-    languages: Vec<(&'static str, bool)>,
+    languages: Vec<(&'static str, String, bool)>,
     other_languages: String,
     modes: Vec<(&'static str, String, bool)>,
     sites: Vec<(String, String, bool)>,
@@ -140,7 +141,8 @@ async fn page(
             postal_code: d.postal_code.clone(),
             city: d.city.clone(),
             country: d.country.clone(),
-            phone: d.phone.clone(),
+            // Stored in E.164, shown as the expert dials it at home.
+            phone: augure_domain::phone::display(&d.phone, Some(d.country.as_str()).filter(|c| !c.is_empty())),
             sites: sites.iter().filter(|s| d.visible_sites.contains(&s.id)).map(|s| s.code.to_string()).collect(),
             ..ProfileForm::default()
         };
@@ -175,7 +177,10 @@ async fn page(
         .iter()
         .map(|m| (m.as_str(), l.tr.t(&format!("mode-{m}")), form.modes.iter().any(|x| x == m.as_str())))
         .collect();
-    let languages = COMMON_LANGUAGES.iter().map(|c| (*c, form.languages.iter().any(|x| x == c))).collect();
+    let languages = COMMON_LANGUAGES
+        .iter()
+        .map(|c| (*c, super::names::language(&l.tr, c), form.languages.iter().any(|x| x == c)))
+        .collect();
     let other_languages = form
         .languages
         .iter()
@@ -265,7 +270,7 @@ pub async fn save(State(st): State<AppState>, ctx: PageCtx, body: Bytes) -> Page
 pub async fn accept_terms(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     let me = ctx.require(Role::Expert)?.clone();
     st.app.profiles.accept_terms(me.id).await?;
-    Ok(Redirect::to("/expert/dashboard").into_response())
+    Ok(Flash::new("terms-accepted").redirect("/expert/dashboard"))
 }
 
 #[derive(Template)]
@@ -297,18 +302,27 @@ pub async fn admin_save_specialty(State(st): State<AppState>, ctx: PageCtx, body
             &SpecialtiesPage { l: ctx.layout(&st), specialties: list, error },
         );
     }
-    let specialty = match list.iter_mut().find(|s| s.key == key) {
-        Some(existing) if fields.contains_key("toggle") => Specialty { active: !existing.active, ..existing.clone() },
-        Some(existing) => Specialty { label: fields.get("label").cloned().unwrap_or_default(), ..existing.clone() },
-        None => Specialty {
-            key,
-            label: fields.get("label").map(|l| l.trim().chars().take(60).collect()).unwrap_or_default(),
-            position: list.iter().map(|s| s.position).max().unwrap_or(0) + 1,
-            active: true,
-        },
+    let (specialty, done) = match list.iter_mut().find(|s| s.key == key) {
+        Some(existing) if fields.contains_key("toggle") => {
+            let done = if existing.active { "specialty-disabled" } else { "specialty-enabled" };
+            (Specialty { active: !existing.active, ..existing.clone() }, done)
+        }
+        Some(existing) => (
+            Specialty { label: fields.get("label").cloned().unwrap_or_default(), ..existing.clone() },
+            "specialty-renamed",
+        ),
+        None => (
+            Specialty {
+                key,
+                label: fields.get("label").map(|l| l.trim().chars().take(60).collect()).unwrap_or_default(),
+                position: list.iter().map(|s| s.position).max().unwrap_or(0) + 1,
+                active: true,
+            },
+            "specialty-added",
+        ),
     };
     match st.app.profiles.save_specialty(&specialty).await {
-        Ok(()) => Ok(Redirect::to("/admin/specialties").into_response()),
+        Ok(()) => Ok(Flash::new(done).redirect("/admin/specialties")),
         Err(e) => {
             let problem = Problem::from(e);
             if problem.status.is_server_error() {

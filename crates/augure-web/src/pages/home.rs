@@ -22,6 +22,7 @@ struct HomePage<'a> {
     l: Layout<'a>,
     sites: &'a [Site],
     site: Option<Site>,
+    contact: Option<SiteContact>,
     /// Each card's HTML, rendered once per ranking snapshot and language.
     experts: Vec<Arc<str>>,
     filters: FilterView,
@@ -34,6 +35,27 @@ struct HomePage<'a> {
     /// Some filter is set: an empty listing offers to clear them (`reset`).
     filtered: bool,
     reset: String,
+}
+
+/// The chosen site under the title: its currency and numbers as its visitors read them.
+struct SiteContact {
+    name: String,
+    prices_in: String,
+    /// `(E.164 for the link, as dialled on this site)`.
+    numbers: Vec<(String, String)>,
+    /// A tariff's label, and its number if it has one.
+    tariffs: Vec<(String, Option<(String, String)>)>,
+}
+
+fn site_contact(l: &Layout<'_>, site: &Site) -> SiteContact {
+    let number = |n: &String| (n.clone(), super::names::phone(n, Some(&site.code)));
+    let currency = l.tr.t(&format!("currency-name-{}", site.currency.code().to_ascii_lowercase()));
+    SiteContact {
+        name: site.name.clone(),
+        prices_in: l.tr.t1("home-prices-in", "currency", &currency),
+        numbers: site.phone_numbers.iter().map(number).collect(),
+        tariffs: site.tariffs.iter().map(|t| (t.label.clone(), t.phone_number.as_ref().map(number))).collect(),
+    }
 }
 
 /// The filter form, with what the visitor chose.
@@ -241,8 +263,21 @@ pub async fn home(
             })
             .collect(),
     };
-    let page =
-        HomePage { l, sites: &sites, site, experts, filters: view, previous, next, total, elsewhere, filtered, reset };
+    let contact = site.as_ref().map(|s| site_contact(&l, s));
+    let page = HomePage {
+        l,
+        sites: &sites,
+        site,
+        contact,
+        experts,
+        filters: view,
+        previous,
+        next,
+        total,
+        elsewhere,
+        filtered,
+        reset,
+    };
     render(StatusCode::OK, &page)
 }
 
@@ -266,8 +301,8 @@ fn card(
     site: Option<&Site>,
 ) -> CardView {
     let available = listed.position < 8;
-    let expected_return = listed.expected_return.filter(|_| !available).map(|at| {
-        let local = at.with_timezone(&zone);
+    let expected_return = listed.expected_return.filter(|_| !available).map(|back| {
+        let local = back.at().with_timezone(&zone);
         format!("{} {}", super::planning::day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
     });
     let entry = &listed.entry;
@@ -300,9 +335,10 @@ fn card(
         languages: p
             .languages
             .iter()
-            .map(|code| match code.as_str() {
-                "fr" | "it" | "en" | "es" | "de" => labels.get(l, format!("lang-{code}")),
-                other => other.to_uppercase(),
+            .map(|code| {
+                let key = format!("lang-{code}");
+                let name = labels.get(l, key.clone());
+                if name == key { code.to_uppercase() } else { name }
             })
             .collect::<Vec<_>>()
             .join(" · "),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+use crate::flash::Flash;
 
 /// The languages a presentation can be written in.
 const PRESENTATION_LOCALES: [&str; 3] = ["fr", "it", "en"];
@@ -198,6 +199,8 @@ struct QueueItem {
     item: MediaItem,
     expert: String,
     expert_code: String,
+    /// The presentation's language, named.
+    language: Option<String>,
 }
 
 pub async fn moderation(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
@@ -206,6 +209,7 @@ pub async fn moderation(State(st): State<AppState>, ctx: PageCtx) -> PageResult 
 }
 
 async fn moderation_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<String>) -> PageResult {
+    let l = ctx.layout(st);
     let items = st
         .app
         .media
@@ -215,10 +219,11 @@ async fn moderation_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error
         .map(|(item, user)| QueueItem {
             expert: user.display_name,
             expert_code: user.expert_code.map(|c| c.to_string()).unwrap_or_default(),
+            language: (!item.locale.is_empty()).then(|| super::names::language(&l.tr, &item.locale)),
             item,
         })
         .collect();
-    render(status, &ModerationPage { l: ctx.layout(st), items, error })
+    render(status, &ModerationPage { l, items, error })
 }
 
 #[derive(Deserialize)]
@@ -242,7 +247,17 @@ pub async fn decide(
         _ => return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-invalid-input").into()),
     };
     match st.app.media.decide(MediaId(id), approve, Some(&form.reason)).await {
-        Ok(_) => Ok(Redirect::to("/admin/moderation").into_response()),
+        Ok(item) => {
+            let done = match (item.kind, approve) {
+                (MediaKind::Photo, true) => "photo-approved",
+                (MediaKind::Photo, false) => "photo-refused",
+                (MediaKind::Audio, true) => "audio-approved",
+                (MediaKind::Audio, false) => "audio-refused",
+                (MediaKind::Presentation, true) => "presentation-approved",
+                (MediaKind::Presentation, false) => "presentation-refused",
+            };
+            Ok(Flash::new(done).redirect("/admin/moderation"))
+        }
         Err(e) => {
             let problem = Problem::from(e);
             if problem.status.is_server_error() || problem.status == StatusCode::NOT_FOUND {

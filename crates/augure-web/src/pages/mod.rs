@@ -7,9 +7,11 @@ mod checkout;
 mod dashboard;
 mod expert_profile;
 mod home;
+mod legal;
 
 pub use home::CardCache;
 mod media;
+mod names;
 mod planning;
 mod profile;
 mod sites;
@@ -30,6 +32,7 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{Problem, default_key};
+use crate::flash::Flash;
 use crate::locale;
 
 pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
@@ -62,6 +65,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin/users", get(admin::users))
         .route("/admin/ledger", get(admin::ledger))
         .route("/admin/purchases", get(wallet::admin_purchases))
+        .route("/admin/sites", get(sites::admin_sites))
+        .route("/admin/sites/{code}/numbers", post(sites::admin_save_numbers))
         .route("/admin/packs", get(wallet::admin_packs).post(wallet::admin_add_pack))
         .route("/admin/packs/{id}/active", post(wallet::admin_toggle_pack))
         .route("/admin/ledger/transfers", get(admin::ledger_transfers))
@@ -92,9 +97,14 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/directory/events", get(home::directory_events))
         .route("/expert/profile/edit", get(expert_profile::edit).post(expert_profile::save))
         .route("/expert/terms", post(expert_profile::accept_terms))
-        .route("/admin/sites", get(sites::page))
-        .route("/admin/sites/{code}/tariff", post(sites::save_tariff))
+        .route("/admin/sites/{code}/tariff", post(sites::admin_save_tariff))
         .route("/admin/specialties", get(expert_profile::admin_specialties).post(expert_profile::admin_save_specialty))
+        .route("/legal", get(legal::legal))
+        .route("/terms", get(legal::terms))
+        .route("/privacy", get(legal::privacy))
+        .route("/contact", get(legal::contact))
+        .route("/admin/pages", get(legal::admin_list))
+        .route("/admin/pages/{site}/{kind}/{locale}", get(legal::admin_edit).post(legal::admin_save))
 }
 
 /// The body limit of an upload route. Files somewhat over the setting are still read, so
@@ -106,16 +116,40 @@ pub struct Layout<'a> {
     pub user: Option<User>,
     pub path: String,
     pub locales: [&'static str; 3],
+    /// What the last action did, when this page follows one ([`crate::flash`]).
+    pub flash: Option<String>,
 }
 
 impl<'a> Layout<'a> {
     pub fn anonymous(tr: Tr<'a>, path: &str) -> Self {
-        Self { tr, user: None, path: path.to_owned(), locales: LOCALES }
+        Self { tr, user: None, path: path.to_owned(), locales: LOCALES, flash: None }
     }
 
     /// Where this person's dashboard is.
     pub fn dashboard_url(&self) -> &'static str {
         self.user.as_ref().map_or("/login", |u| dashboard_url(u.role))
+    }
+
+    /// `?site=CH` when this page is for a chosen storefront, so that the footer's pages
+    /// are that site's; empty otherwise.
+    pub fn site_query(&self) -> String {
+        let query = self.path.split_once('?').map_or("", |(_, q)| q);
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "site")
+            .and_then(|(_, v)| v.parse::<augure_domain::SiteCode>().ok())
+            .map_or_else(String::new, |code| format!("?site={code}"))
+    }
+
+    /// Whether `href` is the page shown (its path, whatever the query): the menu marks it.
+    pub fn current(&self, href: &str) -> bool {
+        self.path.split('?').next() == Some(href)
+    }
+
+    /// The expert's menu goes round their own pages and the help pages it links to.
+    pub fn expert_menu(&self) -> bool {
+        let path = self.path.split('?').next().unwrap_or_default();
+        self.user.as_ref().is_some_and(|u| u.role == Role::Expert)
+            && (path.starts_with("/expert/") || legal::PATHS.contains(&path))
     }
 }
 
@@ -141,6 +175,8 @@ pub struct PageCtx {
     pub path: String,
     pub session: Option<Session>,
     pub token: Option<String>,
+    /// The confirmation this page's query names.
+    pub flash: Option<Flash>,
 }
 
 impl FromRequestParts<AppState> for PageCtx {
@@ -153,16 +189,19 @@ impl FromRequestParts<AppState> for PageCtx {
             Some(pq) => pq.as_str().to_owned(),
             None => uri.path().to_owned(),
         };
+        let flash = uri.query().and_then(Flash::from_query);
         let locale = locale::from_headers(&parts.headers);
         let viewer = Viewer::from_request_parts(parts, state).await?;
-        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token })
+        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token, flash })
     }
 }
 
 impl PageCtx {
     pub fn layout<'a>(&self, state: &'a AppState) -> Layout<'a> {
+        let tr = Tr::new(&state.app.i18n, self.locale);
         Layout {
-            tr: Tr::new(&state.app.i18n, self.locale),
+            flash: self.flash.as_ref().map(|f| f.message(&tr)),
+            tr,
             user: self.session.as_ref().map(|s| s.user.clone()),
             path: self.path.clone(),
             locales: LOCALES,
@@ -211,6 +250,7 @@ page_rejection_from!(
     augure_app::profile::ProfileError,
     augure_app::media::MediaServiceError,
     augure_app::credit::CreditError,
+    augure_app::legal::LegalError,
     augure_store::StoreError,
     askama::Error
 );

@@ -32,10 +32,13 @@ impl From<PlanError> for Problem {
                 Problem { arg: Some(("max", max.to_string())), ..invalid("err-planning-too-many") }
             }
             PlanError::Rule(PlanningError::InThePast) => invalid("err-planning-past"),
-            PlanError::Rule(PlanningError::EndsBeforeStart) => invalid("err-planning-order"),
+            PlanError::Rule(PlanningError::EndsWhenItStarts) => invalid("err-planning-same-time"),
             PlanError::Rule(PlanningError::Overlapping) => invalid("err-planning-overlap"),
             PlanError::Rule(PlanningError::WrongDay) => invalid("err-planning-wrong-day"),
+            PlanError::Rule(PlanningError::OverlapsPreviousNight) => invalid("err-planning-previous-night"),
+            PlanError::Rule(PlanningError::OverlapsNextDay) => invalid("err-planning-next-day"),
             PlanError::InvalidTime => invalid("err-planning-time"),
+            PlanError::HalfSlot => invalid("err-planning-half"),
             PlanError::NotAnExpert => Problem::new(StatusCode::FORBIDDEN, "err-not-an-expert"),
             PlanError::NotAClient => Problem::new(StatusCode::FORBIDDEN, "err-not-a-client"),
             PlanError::AvailableNow => Problem::new(StatusCode::CONFLICT, "err-expert-available"),
@@ -55,9 +58,10 @@ pub fn day_label(tr: &Tr<'_>, day: NaiveDate) -> String {
     format!("{} {}", tr.t(&format!("weekday-{}", day.weekday().number_from_monday())), day.format("%d/%m"))
 }
 
-/// `09:00–12:00`; an end at midnight reads `24:00`.
-pub fn slot_label(slot: &PlannedSlot) -> String {
-    format!("{}–{}", format_time(slot.start, false), format_time(slot.end, true))
+/// `09:00–12:00`; an end at midnight reads `24:00`, a night slot `22:00–02:00 (next day)`.
+pub fn slot_label(tr: &Tr<'_>, slot: &PlannedSlot) -> String {
+    let hours = format!("{}–{}", format_time(slot.start, false), format_time(slot.end, true));
+    if slot.ends_next_day() { format!("{hours} {}", tr.t("planning-next-day")) } else { hours }
 }
 
 /// One day of the editor.
@@ -67,7 +71,10 @@ pub struct DayView {
     pub today: bool,
     /// `(start, end)` as typed: the saved slots, then empty rows.
     pub rows: Vec<(String, String)>,
+    /// Why this day was not saved; its rows are then as typed.
     pub error: Option<String>,
+    /// Saved by the submission that shows this page.
+    pub saved: bool,
 }
 
 #[derive(Template)]
@@ -77,6 +84,9 @@ struct PlanningPage<'a> {
     lead: String,
     days: Vec<DayView>,
     saved: bool,
+    /// After a submission with mistakes: the days saved all the same, and those not.
+    saved_days: Vec<String>,
+    refused_days: Vec<String>,
     /// Errors about days the editor does not show (past the horizon, in the past).
     other_errors: Vec<String>,
     any_error: bool,
@@ -91,13 +101,10 @@ pub fn rows_of(slots: &[PlannedSlot]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn lead(tr: &Tr<'_>, up: &Upcoming) -> String {
+fn lead(tr: &Tr<'_>, up: &Upcoming, now: chrono::DateTime<chrono::Utc>) -> String {
     let days = (up.last_day - up.today).num_days();
-    tr.i18n.t_args(
-        tr.locale,
-        "planning-lead",
-        &[("days", days.into()), ("zone", up.time_zone.name().to_owned().into())],
-    )
+    let zone = super::names::zone(tr, up.time_zone, now);
+    tr.i18n.t_args(tr.locale, "planning-lead", &[("days", days.into()), ("zone", zone.into())])
 }
 
 #[derive(Deserialize)]
@@ -119,13 +126,16 @@ pub async fn page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Save
             today: date == up.today,
             rows: rows_of(&slots),
             error: None,
+            saved: false,
         })
         .collect();
     let page = PlanningPage {
-        lead: lead(&l.tr, &up),
+        lead: lead(&l.tr, &up, st.app.clock.now()),
         l,
         days,
         saved: q.saved.is_some(),
+        saved_days: Vec::new(),
+        refused_days: Vec::new(),
         other_errors: Vec::new(),
         any_error: false,
     };
@@ -137,7 +147,12 @@ pub async fn page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Save
 fn read_rows(rows: &[(String, String)]) -> Result<Vec<(NaiveTime, NaiveTime)>, PlanError> {
     rows.iter()
         .filter(|(start, end)| !(start.trim().is_empty() && end.trim().is_empty()))
-        .map(|(start, end)| Ok((parse_time(start)?, parse_time(end)?)))
+        .map(|(start, end)| {
+            if start.trim().is_empty() || end.trim().is_empty() {
+                return Err(PlanError::HalfSlot);
+            }
+            Ok((parse_time(start)?, parse_time(end)?))
+        })
         .collect()
 }
 
@@ -183,46 +198,51 @@ pub async fn save(
     } else {
         vec![save.parse().map_err(|_| Problem::status(StatusCode::UNPROCESSABLE_ENTITY).with_detail("save what?"))?]
     };
-    // Check every day first: nothing is saved unless everything asked for is valid.
-    let mut checked = Vec::new();
+    // Each day is saved if it is valid, whatever the others; the wrong ones are shown
+    // again as typed, each with its reason.
     let mut errors: BTreeMap<NaiveDate, Problem> = BTreeMap::new();
+    let mut readable = BTreeMap::new();
     for day in &targets {
-        let typed = rows.get(day).map(Vec::as_slice).unwrap_or_default();
-        let result = match read_rows(typed) {
-            Ok(times) => st.app.planning.check_day(&me, *day, &times).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(slots) => checked.push((*day, slots)),
-            Err(PlanError::Store(e)) => return Err(e.into()),
+        match read_rows(rows.get(day).map(Vec::as_slice).unwrap_or_default()) {
+            Ok(times) => {
+                readable.insert(*day, times);
+            }
             Err(e) => {
                 errors.insert(*day, e.into());
             }
         }
     }
-    if errors.is_empty() {
-        for (day, slots) in checked {
-            let times: Vec<_> = slots.iter().map(|s| (s.start, s.end)).collect();
-            st.app.planning.replace_day(&me, day, &times).await?;
+    let mut saved_days = Vec::new();
+    for (day, answer) in st.app.planning.save_days(&me, &readable).await? {
+        match answer {
+            Ok(_) => saved_days.push(day),
+            Err(PlanError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                errors.insert(day, e.into());
+            }
         }
+    }
+    if errors.is_empty() {
         let to = if back_to_dashboard { "/expert/dashboard?planning=saved" } else { "/expert/planning?saved=1" };
         return Ok(Redirect::to(to).into_response());
     }
-    // Show the form again as it was typed, with each day's error next to it.
+    // Saved days show what is saved now; refused ones what was typed, with the reason.
     let up = st.app.planning.upcoming(&me).await?;
     let l = ctx.layout(&st);
     let mut days = Vec::new();
     for (date, slots) in up.days() {
-        let rows = match rows.get(&date) {
-            Some(typed) => typed.clone(),
-            None => rows_of(&slots),
+        let error = errors.get(&date).map(|p| p.message(&l.tr));
+        let rows = match (&error, rows.get(&date)) {
+            (Some(_), Some(typed)) => typed.clone(),
+            _ => rows_of(&slots),
         };
         days.push(DayView {
             date: date.to_string(),
             label: day_label(&l.tr, date),
             today: date == up.today,
             rows,
-            error: errors.get(&date).map(|p| p.message(&l.tr)),
+            error,
+            saved: saved_days.contains(&date),
         });
     }
     let other_errors = errors
@@ -230,7 +250,16 @@ pub async fn save(
         .filter(|(date, _)| **date < up.today || **date > up.last_day)
         .map(|(date, p)| format!("{} — {}", day_label(&l.tr, *date), p.message(&l.tr)))
         .collect();
-    let page = PlanningPage { lead: lead(&l.tr, &up), l, days, saved: false, other_errors, any_error: true };
+    let page = PlanningPage {
+        lead: lead(&l.tr, &up, st.app.clock.now()),
+        saved_days: saved_days.iter().map(|d| day_label(&l.tr, *d)).collect(),
+        refused_days: errors.keys().map(|d| day_label(&l.tr, *d)).collect(),
+        l,
+        days,
+        saved: false,
+        other_errors,
+        any_error: true,
+    };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 

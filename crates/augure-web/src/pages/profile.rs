@@ -3,6 +3,7 @@
 use askama::Template;
 use augure_app::directory::DirectoryQuery;
 use augure_domain::Role;
+use augure_domain::availability::ExpectedReturn;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -44,6 +45,9 @@ struct ProfilePage<'a> {
     away: bool,
     /// SP-return, in the expert's zone.
     expected_return: Option<String>,
+    /// WG-pause: when the pause ends, in the viewer's site zone; shown instead of the
+    /// planned return.
+    paused_until: Option<String>,
     /// `ask` (the button), `pending` (asked already), or empty (not for this visitor).
     alert: &'static str,
 }
@@ -104,19 +108,25 @@ pub async fn profile(
     let upcoming = st.app.planning.upcoming(&user).await?;
     let tz = upcoming.time_zone;
     let now = st.app.clock.now();
-    // Slots already over are of no use to a client.
-    let planning = upcoming
-        .days()
-        .into_iter()
+    // Slots already over are of no use to a client; yesterday's night may still be on.
+    let yesterday = upcoming.today - chrono::Duration::days(1);
+    let planning = std::iter::once((yesterday, upcoming.previous_night.clone()))
+        .chain(upcoming.days())
         .map(|(day, slots)| (day, slots.into_iter().filter(|s| s.bounds(tz).1 > now).collect::<Vec<_>>()))
         .filter(|(_, slots)| !slots.is_empty())
-        .map(|(day, slots)| (day_label(&l.tr, day), slots.iter().map(slot_label).collect()))
+        .map(|(day, slots)| (day_label(&l.tr, day), slots.iter().map(|s| slot_label(&l.tr, s)).collect()))
         .collect();
     let away = expert.live_modes.is_empty();
-    let expected_return = upcoming.expected_return(now).filter(|_| away).map(|at| {
-        let local = at.with_timezone(&tz);
-        format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M"))
-    });
+    let viewer_zone = st.app.sites.zone_for(ctx.session.as_ref().and_then(|s| s.user.site_id)).await?;
+    let (mut expected_return, mut paused_until) = (None, None);
+    match expert.expected_return.filter(|_| away) {
+        Some(ExpectedReturn::PauseEnds(at)) => paused_until = Some(super::when(&l.tr, at, viewer_zone)),
+        Some(ExpectedReturn::Planned(at)) => {
+            let local = at.with_timezone(&tz);
+            expected_return = Some(format!("{} {}", day_label(&l.tr, local.date_naive()), local.format("%H:%M")));
+        }
+        None => {}
+    }
     let viewer = ctx.session.as_ref().map(|s| &s.user);
     let alert = if !away {
         ""
@@ -136,15 +146,16 @@ pub async fn profile(
         audio,
         presentation,
         planning,
-        zone: tz.name().to_owned(),
+        zone: super::names::zone(&l.tr, tz, now),
         away,
         expected_return,
+        paused_until,
         alert,
         name: expert.entry.card.display_name.clone(),
         code: code.to_string(),
         headline: p.headline.clone(),
         specialties: p.specialties.iter().map(|s| l.tr.t(&format!("specialty-{s}"))).collect(),
-        languages: p.languages.iter().map(|s| s.to_uppercase()).collect::<Vec<_>>().join(" · "),
+        languages: super::names::languages(&l.tr, &p.languages),
         modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
         live: expert.live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
         available: expert.position < 8,

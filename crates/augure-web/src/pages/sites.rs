@@ -1,44 +1,150 @@
-//! The operator's sites page: each storefront's currency, its minimum price (AT-min) and
-//! the per-minute tariff it may impose on every expert listed there (SP-tariffs).
+//! The operator's storefronts (SP-tariffs): each site's currency, time zone, language,
+//! tariffs and minimum price (AT-min); the operator edits here the numbers clients dial
+//! and the per-minute price a site may impose on every expert listed there.
 
 use askama::Template;
-use augure_domain::{Role, Site};
-use axum::extract::{Path, Query, State};
+use augure_domain::{Role, Site, SiteCode};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
+use super::names;
 use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+use crate::flash::Flash;
 
 #[derive(Template)]
 #[template(path = "admin/sites.html")]
 struct SitesPage<'a> {
     l: Layout<'a>,
-    sites: Vec<SiteRow>,
-    /// The confirmation after a save.
-    saved: Option<String>,
+    sites: Vec<SiteView>,
 }
 
-/// One site as the admin reads and edits it.
-struct SiteRow {
+/// A site as the operator reads it: names, not codes.
+struct SiteView {
     code: String,
     name: String,
-    /// The currency in the reader's language.
     currency: String,
+    zone: String,
+    language: String,
+    /// As the site's visitors dial them.
+    numbers: Vec<String>,
+    tariffs: Vec<TariffView>,
     /// AT-min for a per-minute price there, formatted.
     minimum: String,
-    tariffs: Vec<String>,
-    /// The imposed per-minute price as the field holds it (what was typed after a refusal).
+    /// The imposed per-minute price as its field holds it (what was typed after a refusal).
     imposed: String,
-    /// Why the last save of this site was refused.
+    /// Why the last imposed price was refused.
+    imposed_error: Option<String>,
+    /// The numbers field: what was typed when it was refused, else the numbers with their
+    /// country code, one a line.
+    typed: String,
     error: Option<String>,
 }
 
+struct TariffView {
+    label: String,
+    number: Option<String>,
+    per_minute: Option<String>,
+    per_call: Option<String>,
+}
+
+fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<chrono::Utc>) -> SiteView {
+    let decimal = if l.tr.locale.starts_with("en") { '.' } else { ',' };
+    let minimum = st.app.settings.pricing.minimums(&site.code).per_minute.max(1);
+    let shown = |n: &String| names::phone(n, Some(&site.code));
+    SiteView {
+        code: site.code.to_string(),
+        name: site.name.clone(),
+        currency: l.tr.t(&format!("currency-name-{}", site.currency.code().to_ascii_lowercase())),
+        zone: names::zone(&l.tr, site.time_zone, now),
+        language: names::language(&l.tr, &site.default_locale),
+        numbers: site.phone_numbers.iter().map(shown).collect(),
+        tariffs: site
+            .tariffs
+            .iter()
+            .map(|t| TariffView {
+                label: t.label.clone(),
+                number: t.phone_number.as_ref().map(shown),
+                per_minute: t.per_minute.map(|m| l.tr.t1("price-per-minute", "price", &m.format(l.tr.locale))),
+                per_call: t.per_call.map(|m| m.format(l.tr.locale)),
+            })
+            .collect(),
+        minimum: augure_domain::Money::new(minimum, site.currency).format(l.tr.locale),
+        imposed: site.imposed_per_minute.map(|m| augure_app::pricing::major(m, decimal)).unwrap_or_default(),
+        imposed_error: None,
+        typed: site.phone_numbers.iter().map(|n| names::phone(n, None)).collect::<Vec<_>>().join("\n"),
+        error: None,
+    }
+}
+
+/// Which of a site's forms was refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Numbers,
+    Tariff,
+}
+
+/// The page; `refused` is a site's form that was refused: `(code, form, typed, message)`.
+async fn sites_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    refused: Option<(SiteCode, Field, String, String)>,
+) -> PageResult {
+    let l = ctx.layout(st);
+    let now = st.app.clock.now();
+    let sites = st
+        .app
+        .sites
+        .list()
+        .await?
+        .iter()
+        .map(|site| {
+            let mut view = site_view(st, &l, site, now);
+            if let Some((code, field, typed, message)) = &refused
+                && *code == site.code
+            {
+                match field {
+                    Field::Numbers => (view.typed, view.error) = (typed.clone(), Some(message.clone())),
+                    Field::Tariff => (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone())),
+                }
+            }
+            view
+        })
+        .collect();
+    render(status, &SitesPage { l, sites })
+}
+
+pub async fn admin_sites(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
+    ctx.require(Role::Admin)?;
+    sites_page(&st, &ctx, StatusCode::OK, None).await
+}
+
 #[derive(Deserialize)]
-pub struct SavedQuery {
-    saved: Option<String>,
+pub struct NumbersForm {
+    #[serde(default)]
+    numbers: String,
+}
+
+pub async fn admin_save_numbers(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+    PageForm(form): PageForm<NumbersForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    match st.app.sites.set_phone_numbers(&code, &form.numbers).await {
+        Ok(site) => Ok(Flash::new("site-numbers-saved").site(site.code).redirect("/admin/sites")),
+        Err(e @ augure_app::sites::SiteError::InvalidPhone(_)) => {
+            let problem = Problem::from(e);
+            let message = problem.message(&ctx.layout(&st).tr);
+            sites_page(&st, &ctx, problem.status, Some((code, Field::Numbers, form.numbers, message))).await
+        }
+        Err(e) => Err(Problem::from(e).into()),
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -47,72 +153,30 @@ pub struct TariffForm {
     imposed_per_minute: String,
 }
 
-/// `/admin/sites`.
-pub async fn page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<SavedQuery>) -> PageResult {
-    ctx.require(Role::Admin)?;
-    let saved = match q.saved.as_deref().and_then(|c| c.parse().ok()) {
-        Some(code) => st.app.sites.by_code(&code).await?,
-        None => None,
-    };
-    let l = ctx.layout(&st);
-    let saved = saved.map(|site| match site.imposed_per_minute {
-        Some(price) => l.tr.t2("admin-site-saved-imposed", "site", &site.name, "price", &price.format(l.tr.locale)),
-        None => l.tr.t1("admin-site-saved-free", "site", &site.name),
-    });
-    render_page(&st, l, StatusCode::OK, saved, None).await
-}
-
 /// Saves a site's imposed per-minute price (empty: experts set their own again).
-pub async fn save_tariff(
+pub async fn admin_save_tariff(
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(code): Path<String>,
     PageForm(form): PageForm<TariffForm>,
 ) -> PageResult {
     ctx.require(Role::Admin)?;
-    let not_found = || Problem::status(StatusCode::NOT_FOUND);
-    let code: augure_domain::SiteCode = code.parse().map_err(|_| not_found())?;
+    let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
     match st.app.pricing.set_site_tariff(&code, &form.imposed_per_minute).await {
-        Ok(site) => Ok(Redirect::to(&format!("/admin/sites?saved={}", site.code)).into_response()),
+        Ok(site) => {
+            let flash = match site.imposed_per_minute {
+                Some(price) => Flash::new("site-tariff-imposed").amount(price),
+                None => Flash::new("site-tariff-lifted"),
+            };
+            Ok(flash.site(site.code).redirect("/admin/sites"))
+        }
         Err(e) => {
             let problem = Problem::from(e);
             if problem.status.is_server_error() {
                 return Err(problem.into());
             }
-            let l = ctx.layout(&st);
-            let refused = (code.to_string(), form.imposed_per_minute, problem.message(&l.tr));
-            render_page(&st, l, problem.status, None, Some(refused)).await
+            let message = problem.message(&ctx.layout(&st).tr);
+            sites_page(&st, &ctx, problem.status, Some((code, Field::Tariff, form.imposed_per_minute, message))).await
         }
     }
-}
-
-/// The page, with one site's form as typed and its refusal when `refused` is
-/// `(code, typed, message)`.
-async fn render_page(
-    st: &AppState,
-    l: Layout<'_>,
-    status: StatusCode,
-    saved: Option<String>,
-    refused: Option<(String, String, String)>,
-) -> PageResult {
-    let sites = st.app.sites.list().await?;
-    let decimal = if l.tr.locale.starts_with("en") { '.' } else { ',' };
-    let row = |s: &Site| {
-        let minimum = st.app.settings.pricing.minimums(&s.code).per_minute.max(1);
-        let (imposed, error) = match &refused {
-            Some((code, typed, message)) if code == s.code.as_str() => (typed.clone(), Some(message.clone())),
-            _ => (s.imposed_per_minute.map(|m| augure_app::pricing::major(m, decimal)).unwrap_or_default(), None),
-        };
-        SiteRow {
-            code: s.code.to_string(),
-            name: s.name.clone(),
-            currency: l.tr.t(&format!("currency-{}", s.currency.code().to_lowercase())),
-            minimum: augure_domain::Money::new(minimum, s.currency).format(l.tr.locale),
-            tariffs: s.tariffs.iter().map(|t| t.label.clone()).collect(),
-            imposed,
-            error,
-        }
-    };
-    let sites = sites.iter().map(row).collect();
-    render(status, &SitesPage { l, sites, saved })
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+use crate::flash::Flash;
 
 #[derive(Template)]
 #[template(path = "wallet.html")]
@@ -136,7 +137,7 @@ pub async fn cancel(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<Str
     let me = ctx.require(Role::Client)?.clone();
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
     st.app.credit.cancel_purchase(&me, id).await?;
-    Ok(Redirect::to("/wallet").into_response())
+    Ok(Flash::new("purchase-cancelled").id(id).redirect("/wallet"))
 }
 
 #[derive(Template)]
@@ -190,7 +191,6 @@ struct PurchasesPage<'a> {
     /// The test-mode checkout lets an admin act as the provider on paid purchases.
     provider_test: bool,
     nonce: String,
-    message: Option<String>,
     error: Option<RefundRefusal>,
 }
 
@@ -215,25 +215,9 @@ struct PendingRefundRow {
     stuck: bool,
 }
 
-#[derive(Deserialize)]
-pub struct AdminQuery {
-    #[serde(default)]
-    refunded: Option<i64>,
-    #[serde(default)]
-    refund_retrying: Option<i64>,
-    #[serde(default)]
-    provider_event: Option<i64>,
-}
-
-pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<AdminQuery>) -> PageResult {
+pub async fn admin_purchases(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     ctx.require(Role::Admin)?;
-    let tr = ctx.layout(&st).tr;
-    let message = q
-        .refunded
-        .map(|id| tr.t1("admin-refund-done", "id", &id.to_string()))
-        .or_else(|| q.refund_retrying.map(|id| tr.t1("admin-refund-retrying", "id", &id.to_string())))
-        .or_else(|| q.provider_event.map(|_| tr.t("admin-provider-test-sent")));
-    purchases_page(&st, &ctx, StatusCode::OK, message, None).await
+    purchases_page(&st, &ctx, StatusCode::OK, None).await
 }
 
 /// A refund the admin asked for and was refused, shown above the list with what was typed.
@@ -243,13 +227,7 @@ struct RefundRefusal {
     message: String,
 }
 
-async fn purchases_page(
-    st: &AppState,
-    ctx: &PageCtx,
-    status: StatusCode,
-    message: Option<String>,
-    error: Option<RefundRefusal>,
-) -> PageResult {
+async fn purchases_page(st: &AppState, ctx: &PageCtx, status: StatusCode, error: Option<RefundRefusal>) -> PageResult {
     let purchases = st.app.credit.recent_purchases(100).await?;
     let refunds = st.app.credit.pending_refunds(100).await?;
     let incidents = st.app.credit.incidents(50).await?;
@@ -290,7 +268,7 @@ async fn purchases_page(
     // A fresh key per page: submitting the same form twice refunds once.
     let nonce = new_nonce();
     let provider_test = st.app.credit.payments().test_checkout().is_some();
-    render(status, &PurchasesPage { l, rows, pending, incidents, provider_test, nonce, message, error })
+    render(status, &PurchasesPage { l, rows, pending, incidents, provider_test, nonce, error })
 }
 
 fn new_nonce() -> String {
@@ -315,8 +293,8 @@ pub async fn admin_refund(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    let outcome = match st.app.credit.refund_typed(id, &form.amount, &form.key).await {
-        Ok(outcome) => outcome,
+    let (outcome, amount) = match st.app.credit.refund_typed(id, &form.amount, &form.key).await {
+        Ok(done) => done,
         // Refused: the list again, the admin still signed in, with why and what was typed.
         Err(
             e @ (CreditError::NotRefundable(_)
@@ -328,15 +306,15 @@ pub async fn admin_refund(
             let problem = Problem::from(e);
             let message = problem.message(&ctx.layout(&st).tr);
             let error = RefundRefusal { purchase_id: id, amount: form.amount.clone(), message };
-            return purchases_page(&st, &ctx, problem.status, None, Some(error)).await;
+            return purchases_page(&st, &ctx, problem.status, Some(error)).await;
         }
         Err(e) => return Err(e.into()),
     };
     let done = match outcome {
-        RefundOutcome::Done => "refunded",
-        RefundOutcome::Retrying => "refund_retrying",
+        RefundOutcome::Done => "refund-done",
+        RefundOutcome::Retrying => "refund-retrying",
     };
-    Ok(Redirect::to(&format!("/admin/purchases?{done}={id}")).into_response())
+    Ok(Flash::new(done).id(id).amount(amount).redirect("/admin/purchases"))
 }
 
 #[derive(Deserialize)]
@@ -360,7 +338,7 @@ pub async fn admin_provider_test(
     let action =
         ProviderAction::parse(&form.action).ok_or_else(|| Problem::status(StatusCode::UNPROCESSABLE_ENTITY))?;
     st.app.credit.simulate_at_provider(id, action, &form.amount).await?;
-    Ok(Redirect::to("/admin/purchases?provider_event=1").into_response())
+    Ok(Flash::new("provider-event").redirect("/admin/purchases"))
 }
 
 #[derive(Template)]
@@ -440,7 +418,7 @@ pub async fn admin_add_pack(
     ctx.require(Role::Admin)?;
     let limits = st.app.settings.pricing.pack_limits();
     match st.app.credit.add_pack(&form.site, &form.price, &form.bonus, limits).await {
-        Ok(_) => Ok(Redirect::to("/admin/packs").into_response()),
+        Ok(pack) => Ok(Flash::new("pack-added").amount(pack.price).redirect("/admin/packs")),
         // Shown above the form, which stays as it was typed.
         Err(e @ (CreditError::UnknownSite | CreditError::InvalidAmount | CreditError::PackTerms(_))) => {
             let problem = Problem::from(e);
@@ -464,6 +442,7 @@ pub async fn admin_toggle_pack(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let id: i64 = id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    st.app.credit.set_pack_active(id, form.active == "true").await?;
-    Ok(Redirect::to("/admin/packs").into_response())
+    let active = form.active == "true";
+    st.app.credit.set_pack_active(id, active).await?;
+    Ok(Flash::new(if active { "pack-on-sale" } else { "pack-withdrawn" }).id(id).redirect("/admin/packs"))
 }

@@ -9,7 +9,7 @@ pub async fn api_signup(app: &TestApp, email: &str, role: &str) -> Value {
     let response = app
         .client
         .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": email, "password": "correct horse", "display_name": "Marie", "role": role}))
+        .json(&json!({"email": email, "password": "correct horse", "display_name": "Marie", "role": role, "accept_terms": true}))
         .send()
         .await
         .unwrap();
@@ -83,7 +83,9 @@ async fn duplicate_email_is_a_409_problem_and_creates_nothing() {
     let response = app
         .client
         .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": "Marie@Example.fr", "password": "another pass", "display_name": "M", "role": "expert"}))
+        .json(&json!({
+            "email": "Marie@Example.fr", "password": "another pass", "display_name": "M", "role": "expert", "accept_terms": true
+        }))
         .send()
         .await
         .unwrap();

@@ -15,6 +15,7 @@ async fn browser_client_signs_up_through_the_form_and_lands_on_the_dashboard() {
     browser.type_into("input[name=display_name]", "Ada Lovelace").await;
     browser.type_into("input[name=email]", "ada@example.com").await;
     browser.type_into("input[name=password]", "correct horse battery").await;
+    browser.click("input[name=accept_terms]").await;
     browser.click("main form button[type=submit]").await;
 
     let heading = browser.wait_for("#dashboard").await.text().await;
@@ -184,7 +185,7 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
                 "/admin/ledger/transfers",
                 "/admin/purchases",
                 "/admin/sites",
-                "/admin/packs",
+                "/admin/packs?done=pack-on-sale&id=1",
                 "/admin/moderation",
                 "/admin/specialties",
             ],
@@ -281,5 +282,82 @@ async fn browser_a_too_long_presentation_is_counted_refused_and_kept() {
     browser.wait_for("p.alert").await;
     let kept = browser.find(field).await.property("value").await.unwrap_or_default();
     assert_eq!(kept.chars().count(), max + 1, "what was typed is shown again");
+    browser.quit().await;
+}
+
+/// SP-contract through the real form: a new expert ticks the terms box and lands on a
+/// dashboard that does not ask again, with the expert's menu; the footer's pages pass axe
+/// at 412 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_new_expert_accepts_the_terms_at_sign_up_and_the_legal_pages_pass_axe() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/expert/signup")).await;
+    browser.type_into("input[name=display_name]", "Nova").await;
+    browser.type_into("input[name=email]", "nova@example.com").await;
+    browser.type_into("input[name=password]", "correct horse battery").await;
+    assert!(browser.try_find("input[name=accept_terms][required]").await.is_ok(), "the box must be ticked");
+    browser.click("input[name=accept_terms]").await;
+    browser.click("main form button[type=submit]").await;
+
+    browser.wait_for("#expert-menu").await;
+    assert!(browser.try_find("#terms-banner").await.is_err(), "accepted at sign-up, not asked again");
+    // Chromium asks for English.
+    assert_eq!(browser.text("#expert-menu a[aria-current=page]").await, "Dashboard");
+    let user = app.store.user_by_email(&"nova@example.com".parse().unwrap()).await.expect("account created");
+    assert_eq!(app.store.expert_details(user.id).await.unwrap().terms_version, Some(1));
+
+    let mut violations = Vec::new();
+    for page in ["/legal", "/terms", "/privacy", "/contact?site=CH", "/expert/dashboard"] {
+        browser.goto(&app.url(page)).await;
+        browser.wait_for("main h1").await;
+        let Some(found) = browser.axe_violations().await else { return };
+        if !found.is_empty() {
+            violations.push(format!("{page}: {}", found.join(", ")));
+        }
+    }
+    assert!(violations.is_empty(), "axe-core violations at 412 px: {violations:#?}");
+    browser.quit().await;
+}
+
+/// SP-planning through the real editor: a night slot (22:00–02:00) on one day and a
+/// half-typed slot on another, one submission. The valid day is saved, the wrong one
+/// shown again as typed with its message, and the page stays accessible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_planning_saves_a_night_slot_and_shows_a_wrong_day_again() {
+    let app = TestApp::spawn().await;
+    augure_app::demo::seed(&app.app).await.unwrap();
+    let luna = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
+    let today = augure_domain::Clock::now(&app.clock).with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&app.url("/expert/login")).await;
+    browser.type_into("input[name=email]", "luna@augure.localhost").await;
+    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("header form[action='/logout']").await;
+    browser.goto(&app.url("/expert/planning")).await;
+    // Chromium asks for English: its time fields read hours, minutes, then AM/PM.
+    let field = |day: chrono::NaiveDate, part: &str| format!("#day-{day} input[name='{day}.{part}']");
+    browser.type_into(&field(today, "start"), "1000P").await;
+    browser.type_into(&field(today, "end"), "0200A").await;
+    browser.type_into(&field(tomorrow, "start"), "0900A").await;
+    browser.click("form.planning button[value=all]").await;
+    let message = browser.wait_for(&format!("#error-{tomorrow}")).await.text().await;
+    assert_eq!(message, "Give the start and the end of each slot.");
+    let summary = browser.text("#planning-errors").await;
+    assert!(summary.starts_with("Not saved: "), "{summary}");
+    assert!(browser.text("#planning-saved-days").await.starts_with("Saved: "));
+    // What was typed is there again; the saved day shows what is saved.
+    let typed = browser.find(&field(tomorrow, "start")).await.property("value").await;
+    assert_eq!(typed.as_deref(), Some("09:00"));
+    assert_eq!(browser.find(&field(today, "start")).await.property("value").await.as_deref(), Some("22:00"));
+    assert_eq!(browser.find(&field(today, "end")).await.property("value").await.as_deref(), Some("02:00"));
+    let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let saved = app.store.planning(luna.id, today, tomorrow).await.unwrap();
+    assert_eq!(saved, [augure_domain::planning::PlannedSlot { date: today, start: t(22, 0), end: t(2, 0) }]);
+    let Some(found) = browser.axe_violations().await else { return };
+    assert!(found.is_empty(), "axe-core violations on the refused planning: {found:?}");
     browser.quit().await;
 }

@@ -117,7 +117,7 @@ async fn sp_status_and_wg_pause_from_the_expert_dashboard() {
     assert_eq!(position_of(&app, "Luna").await, 1, "phone, chat and email live");
     let page = change("unavailable").await;
     assert_eq!(page.url().path(), "/expert/dashboard");
-    assert!(page.text().await.unwrap().contains("data-status=\"unavailable\""));
+    assert!(page.text().await.unwrap().contains("data-state=\"unavailable\""));
     assert_eq!(position_of(&app, "Luna").await, 8);
     change("available").await;
     assert_eq!(position_of(&app, "Luna").await, 1);
@@ -164,7 +164,13 @@ async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_give
     let app = TestApp::spawn().await;
     let nova = TestApp::new_client();
     nova.post(app.url("/expert/signup"))
-        .form(&[("display_name", "Nova"), ("email", "nova@example.fr"), ("password", "correct horse"), ("site", "")])
+        .form(&[
+            ("display_name", "Nova"),
+            ("email", "nova@example.fr"),
+            ("password", "correct horse"),
+            ("site", ""),
+            ("accept_terms", "yes"),
+        ])
         .send()
         .await
         .unwrap();

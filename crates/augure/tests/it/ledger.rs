@@ -35,6 +35,7 @@ async fn funded(store: &dyn Store, app: &TestApp, credit: i64) -> (AccountId, Ac
         role: Role::Client,
         locale: "fr".into(),
         site: None,
+        accept_terms: true,
     };
     let client = app.app.accounts.create(signup).await.unwrap();
     let provider =
@@ -100,7 +101,7 @@ async fn the_admin_sees_the_trial_balance_and_each_account() {
     assert!(html.contains("Crédit client") && html.contains("25,00\u{a0}€"), "{html}");
     let account =
         admin.get(app.url(&format!("/admin/ledger/accounts/{client}"))).send().await.unwrap().text().await.unwrap();
-    assert!(account.contains("purchase") && account.contains(">buy<"), "{account}");
+    assert!(account.contains("Achat de crédit") && account.contains(">buy<"), "{account}");
     let missing = admin.get(app.url("/admin/ledger/accounts/999999")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }

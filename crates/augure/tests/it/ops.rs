@@ -153,11 +153,11 @@ fn every_translation_key_in_use_exists() {
     {
         used.insert(format!("wallet-code-{c}"));
     }
-    for s in ["available", "busy", "unavailable"] {
-        used.insert(format!("availability-status-{s}"));
-    }
     for r in ["client", "expert", "admin"] {
         used.insert(format!("role-{r}"));
+    }
+    for (_, key, _) in augure_web::flash::MESSAGES {
+        used.insert((*key).to_owned());
     }
     assert!(used.len() > 60, "the scan found too few keys: {used:?}");
     let missing: Vec<_> = used.iter().filter(|k| !known.contains(*k)).collect();

@@ -43,7 +43,7 @@ async fn sp_planning_horizon_is_15_days() {
     let today = paris_today(&app);
     // The editor shows today and the 15 days after it.
     let page = luna.get(app.url("/expert/planning")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("15 prochains jours") && page.contains("Europe/Paris"), "{page}");
+    assert!(page.contains("15 prochains jours") && page.contains("heure de Paris (UTC+"), "{page}");
     assert!(page.contains(&format!("id=\"day-{today}\"")));
     assert!(page.contains(&format!("id=\"day-{}\"", today + Duration::days(15))));
     assert!(!page.contains(&format!("id=\"day-{}\"", today + Duration::days(16))));
@@ -67,10 +67,12 @@ async fn sp_planning_horizon_is_15_days() {
     let overlap = save_day(&luna, &app, today, &[("09:00", "12:00"), ("11:00", "13:00")]).await;
     assert_eq!(overlap.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(overlap.text().await.unwrap().contains("Deux créneaux de ce jour se chevauchent."));
-    let backwards = save_day(&luna, &app, today, &[("12:00", "09:00")]).await;
-    assert!(backwards.text().await.unwrap().contains("Un créneau doit finir après son début."));
-    let garbled = save_day(&luna, &app, today, &[("9 heures", "")]).await;
+    let empty = save_day(&luna, &app, today, &[("12:00", "12:00")]).await;
+    assert!(empty.text().await.unwrap().contains("heure où il commence."));
+    let garbled = save_day(&luna, &app, today, &[("9 heures", "12:00")]).await;
     assert!(garbled.text().await.unwrap().contains("format HH:MM"));
+    let half = save_day(&luna, &app, today, &[("09:00", "")]).await;
+    assert!(half.text().await.unwrap().contains("Indiquez le début et la fin de chaque créneau."));
     let past = save_day(&luna, &app, today - Duration::days(1), &[]).await;
     assert!(past.text().await.unwrap().contains("Ce jour est passé"));
     assert_eq!(app.store.planning(id, today, today).await.unwrap(), []);
@@ -83,17 +85,16 @@ async fn sp_planning_horizon_is_15_days() {
         .await
         .unwrap();
     assert!(it.text().await.unwrap().contains("fino a 15 giorni in anticipo"));
-    // "Save all" checks every day first: one bad day saves nothing.
+    // "Save all" saves each valid day; a wrong one keeps what was saved (see
+    // `a_submission_saves_every_valid_day_and_shows_the_wrong_ones_again`).
     let form = [
         ("save".to_owned(), "all".to_owned()),
-        (format!("{today}.start"), "10:00".to_owned()),
-        (format!("{today}.end"), "11:00".to_owned()),
         (format!("{last}.start"), "08:00".to_owned()),
-        (format!("{last}.end"), "07:00".to_owned()),
+        (format!("{last}.end"), "08:00".to_owned()),
     ];
     let all = luna.post(app.url("/expert/planning")).form(&form).send().await.unwrap();
     assert_eq!(all.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.store.planning(id, today, today).await.unwrap(), []);
+    assert_eq!(app.store.planning(id, last, last).await.unwrap().len(), 1, "day 15 keeps its saved slot");
     // The API tells the same horizon.
     let code = user(&app, LUNA).await.expert_code.unwrap().0;
     let api: Value = app
@@ -216,6 +217,162 @@ async fn sp_return_shows_the_next_planned_slot() {
     let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/experts/{code}/planning"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/experts/{code}/alert"]["post"].is_object());
+}
+
+/// The planning form as the browser posts it: `save`, then each day's rows.
+async fn post_planning(
+    expert: &reqwest::Client,
+    app: &TestApp,
+    save: &str,
+    days: &[(NaiveDate, &[(&str, &str)])],
+) -> reqwest::Response {
+    let mut form: Vec<(String, String)> = vec![("save".into(), save.into())];
+    for (day, rows) in days {
+        for (s, e) in *rows {
+            form.push((format!("{day}.start"), (*s).into()));
+            form.push((format!("{day}.end"), (*e).into()));
+        }
+    }
+    expert.post(app.url("/expert/planning")).form(&form).send().await.unwrap()
+}
+
+/// The fieldset of one day in the editor.
+fn day_fieldset(html: &str, day: NaiveDate) -> &str {
+    let start = html.find(&format!("id=\"day-{day}\"")).unwrap_or_else(|| panic!("no {day} in {html}"));
+    let end = start + html[start..].find("</fieldset>").unwrap();
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn a_submission_saves_every_valid_day_and_shows_the_wrong_ones_again() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    // Monday 23 November 2026, 10:00 in Paris.
+    app.clock.set(utc(2026, 11, 23, 9, 0));
+    let luna = app.signed_in("/expert/login", LUNA, demo::DEMO_PASSWORD).await;
+    let id = user(&app, LUNA).await.id;
+    let (mon, tue, wed) =
+        (paris_today(&app), paris_today(&app) + Duration::days(1), paris_today(&app) + Duration::days(2));
+    let night: &[(&str, &str)] = &[("22:00", "02:00"), ("", "")];
+    let overlapping: &[(&str, &str)] = &[("09:00", "12:00"), ("11:00", "13:00")];
+    let half: &[(&str, &str)] = &[("14:00", "")];
+    let response = post_planning(&luna, &app, "all", &[(mon, night), (tue, overlapping), (wed, half)]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = augure_testkit::unescape(&response.text().await.unwrap());
+    // The valid day is saved, with its night slot until 02:00 the next day.
+    let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let saved = app.store.planning(id, mon, wed).await.unwrap();
+    assert_eq!(saved, [augure_domain::planning::PlannedSlot { date: mon, start: t(22, 0), end: t(2, 0) }]);
+    // The page says which days were saved and which were not, matching what happened.
+    assert!(html.contains("Enregistré : lun. 23/11."), "{html}");
+    assert!(html.contains("Pas enregistré : mar. 24/11, mer. 25/11."), "{html}");
+    assert!(!html.contains("Certains jours"), "{html}");
+    let monday = day_fieldset(&html, mon);
+    assert!(
+        monday.contains("Ce jour est enregistré.")
+            && monday.contains("value=\"22:00\"")
+            && monday.contains("value=\"02:00\""),
+        "{monday}"
+    );
+    // The wrong days are shown as typed, each with its own message next to it.
+    let tuesday = day_fieldset(&html, tue);
+    assert!(tuesday.contains("Deux créneaux de ce jour se chevauchent."), "{tuesday}");
+    assert!(tuesday.contains("value=\"11:00\"") && tuesday.contains("value=\"13:00\""), "{tuesday}");
+    assert!(tuesday.contains("aria-invalid=\"true\""), "{tuesday}");
+    let wednesday = day_fieldset(&html, wed);
+    assert!(
+        wednesday.contains("Indiquez le début et la fin de chaque créneau.") && wednesday.contains("value=\"14:00\"")
+    );
+    // The night slot everywhere it shows: the editor, the dashboard, the profile, the API.
+    let editor = luna.get(app.url("/expert/planning")).send().await.unwrap().text().await.unwrap();
+    let monday = day_fieldset(&editor, mon);
+    assert!(monday.contains("value=\"22:00\"") && monday.contains("value=\"02:00\""), "{monday}");
+    let dashboard = luna.get(app.url("/expert/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(dashboard.contains("<li>22:00–02:00 (lendemain)</li>"), "{dashboard}");
+    let code = user(&app, LUNA).await.expert_code.unwrap().0;
+    let profile = app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(profile.contains("<dt>lun. 23/11</dt><dd>22:00–02:00 (lendemain)</dd>"), "{profile}");
+    let api_url = app.url(&format!("/api/v1/experts/{code}/planning"));
+    let api: Value = app.client.get(api_url.clone()).send().await.unwrap().json().await.unwrap();
+    let slot = &api["slots"][0];
+    assert_eq!((&slot["date"], &slot["start"], &slot["end"]), (&"2026-11-23".into(), &"22:00".into(), &"02:00".into()));
+    assert_eq!(slot["ends_next_day"], true);
+    assert_eq!(
+        (&slot["starts_at"], &slot["ends_at"]),
+        (&"2026-11-23T21:00:00Z".into(), &"2026-11-24T01:00:00Z".into())
+    );
+    // SP-return: away in the afternoon, expected back at 22:00.
+    app.app.availability.change(id, Change::Unavailable).await.unwrap();
+    let profile = app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(profile.contains("Retour prévu : lun. 23/11 22:00"), "{profile}");
+    // At 01:00 on Tuesday the night is still on: the profile and the API still show it.
+    app.clock.set(utc(2026, 11, 24, 0, 0));
+    let profile = app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(profile.contains("<dt>lun. 23/11</dt><dd>22:00–02:00 (lendemain)</dd>"), "{profile}");
+    let api: Value = app.client.get(api_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(api["slots"][0]["date"], "2026-11-23", "{api}");
+    // Italian and English say the same.
+    let it = luna
+        .post(app.url("/expert/planning"))
+        .header("accept-language", "it")
+        .form(&[
+            ("save".to_owned(), "all".to_owned()),
+            (format!("{wed}.start"), "10:00".into()),
+            (format!("{wed}.end"), "10:00".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let it = augure_testkit::unescape(&it.text().await.unwrap());
+    assert!(it.contains("Non salvato: mer 25/11.") && it.contains("non può finire all'ora in cui inizia"), "{it}");
+    let en = luna
+        .post(app.url("/expert/planning"))
+        .header("accept-language", "en")
+        .form(&[
+            ("save".to_owned(), wed.to_string()),
+            (format!("{wed}.start"), "14:00".into()),
+            (format!("{wed}.end"), String::new()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let en = augure_testkit::unescape(&en.text().await.unwrap());
+    assert!(en.contains("Not saved: Wed 25/11.") && en.contains("Give the start and the end of each slot."), "{en}");
+}
+
+#[tokio::test]
+async fn a_night_slot_must_end_before_the_next_days_hours() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    app.clock.set(utc(2026, 11, 23, 9, 0));
+    let luna = app.signed_in("/expert/login", LUNA, demo::DEMO_PASSWORD).await;
+    let id = user(&app, LUNA).await.id;
+    let (mon, tue) = (paris_today(&app), paris_today(&app) + Duration::days(1));
+    let morning: &[(&str, &str)] = &[("01:00", "05:00")];
+    assert_eq!(post_planning(&luna, &app, &tue.to_string(), &[(tue, morning)]).await.url().path(), "/expert/planning");
+    // A night running into Tuesday's saved morning is refused, Tuesday kept.
+    let night: &[(&str, &str)] = &[("23:00", "03:00")];
+    let refused = post_planning(&luna, &app, &mon.to_string(), &[(mon, night)]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = augure_testkit::unescape(&refused.text().await.unwrap());
+    assert!(day_fieldset(&html, mon).contains("Le créneau de nuit déborde sur les horaires du lendemain."), "{html}");
+    assert!(html.contains("Pas enregistré : lun. 23/11.") && !html.contains("Enregistré :"), "{html}");
+    assert_eq!(app.store.planning(id, mon, tue).await.unwrap().len(), 1, "only Tuesday's morning");
+    // Both at once: the night is saved and the morning that runs into it is refused.
+    let both = post_planning(&luna, &app, "all", &[(mon, night), (tue, &[("02:00", "06:00")])]).await;
+    let html = augure_testkit::unescape(&both.text().await.unwrap());
+    assert!(
+        day_fieldset(&html, tue).contains("Ce jour commence avant la fin du créneau de nuit de la veille."),
+        "{html}"
+    );
+    // Refused, Tuesday keeps its saved morning, which the night runs into: refused too.
+    assert!(day_fieldset(&html, mon).contains("Le créneau de nuit déborde"), "{html}");
+    assert!(html.contains("Pas enregistré : lun. 23/11, mar. 24/11."), "{html}");
+    // Moving the morning to after the night lets both in.
+    let fixed = post_planning(&luna, &app, "all", &[(mon, night), (tue, &[("03:00", "06:00")])]).await;
+    assert_eq!(fixed.url().path(), "/expert/planning");
+    assert!(fixed.text().await.unwrap().contains("Planning enregistré."));
+    assert_eq!(app.store.planning(id, mon, tue).await.unwrap().len(), 2);
 }
 
 fn back_mails(mails: &[augure_store::StoredMail], subject: &str) -> usize {

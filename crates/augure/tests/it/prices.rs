@@ -185,8 +185,9 @@ async fn sp_tariffs_a_site_tariff_overrides_the_listing_price_on_that_site_only(
     demo::seed(&app.app).await.unwrap();
     let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
     let sites = page(&admin, &app, "/admin/sites").await;
-    assert!(sites.contains("augure Suisse") && sites.contains("Devise : francs suisses"), "{sites}");
-    assert!(sites.contains("prix minimum : 1,00\u{a0}CHF / min"));
+    assert!(sites.contains("augure Suisse") && sites.contains("<dd>francs suisses</dd>"), "{sites}");
+    assert!(sites.contains("<dd class=\"minimum\">1,00\u{a0}CHF</dd>"), "{sites}");
+    assert!(sites.contains("action=\"/admin/sites/CH/numbers\""), "both forms on one page: {sites}");
 
     // Below the site's minimum: refused, the site's form keeps what was typed.
     let refused = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "0,50")]).send().await;
@@ -195,12 +196,14 @@ async fn sp_tariffs_a_site_tariff_overrides_the_listing_price_on_that_site_only(
     let refused = unescape(&refused.text().await.unwrap());
     assert!(refused.contains("id=\"site-error-CH\"") && refused.contains("au moins 1,00\u{a0}CHF"), "{refused}");
     assert!(refused.contains("value=\"0,50\""), "{refused}");
+    assert!(!refused.contains("id=\"numbers-error-CH\""), "the numbers' form is not refused: {refused}");
     assert_eq!(price_on(&app, "CH", "Orion").await, Some((380, "CHF".into(), false)), "nothing imposed");
 
     let saved = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "2,90")]).send().await;
     let saved = unescape(&saved.unwrap().text().await.unwrap());
     assert!(
-        saved.contains("id=\"site-saved\"") && saved.contains("augure Suisse : tarif enregistré, 2,90\u{a0}CHF"),
+        saved.contains("id=\"flash\"")
+            && saved.contains("Site CH : tarif enregistré, 2,90\u{a0}CHF par minute pour chaque expert."),
         "{saved}"
     );
     assert!(saved.contains("value=\"2,90\""));
