@@ -1,8 +1,9 @@
 //! Demo data for `augure serve --demo`: five storefronts with their public pages, an
-//! admin, twelve experts and a few clients, so the platform can be tried at once. Only an
-//! empty database is filled.
+//! admin, twelve experts (one selling in euros and Swiss francs) and a few clients, so the
+//! platform can be tried at once. Only an empty database is filled.
 
 use augure_domain::availability::Status;
+use augure_domain::pricing::PriceSet;
 use augure_domain::site::NewSite;
 use augure_domain::{Currency, Mode, Money, Role, SiteCode, Tariff};
 use augure_store::{ExpertPresence, ExpertProfile};
@@ -48,6 +49,13 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 accept_terms: false,
             })
             .await?;
+        let price_set = |currency, per_minute, email: Option<i64>| PriceSet {
+            email: email.map(|p| Money::new(p, currency)),
+            ..PriceSet::per_minute(Money::new(per_minute, currency))
+        };
+        let mut prices = vec![price_set(currency, e.per_minute, e.email_price)];
+        prices.extend(e.also.map(|(c, per_minute, email)| price_set(c, per_minute, email)));
+        prices.sort_by_key(|p| p.currency.code());
         app.store
             .upsert_expert_profile(&ExpertProfile {
                 user_id: user.id,
@@ -55,14 +63,20 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
                 specialties: e.specialties.iter().map(|s| s.to_string()).collect(),
                 languages: e.languages.iter().map(|s| s.to_string()).collect(),
                 modes: e.modes.to_vec(),
-                price_per_minute: Money::new(e.per_minute, currency),
-                email_price: e.email_price.map(|p| Money::new(p, currency)),
+                prices,
             })
             .await?;
-        // Listed on every site of their currency (SP-options), so each storefront has experts.
+        // Listed on every site of their currencies (SP-options), so each storefront has experts.
         let mut details = augure_store::ExpertDetails::empty(user.id, now);
-        details.visible_sites =
-            app.store.list_sites().await?.into_iter().filter(|s| s.currency == currency).map(|s| s.id).collect();
+        let also = e.also.map(|(c, _, _)| c);
+        details.visible_sites = app
+            .store
+            .list_sites()
+            .await?
+            .into_iter()
+            .filter(|s| s.currency == currency || Some(s.currency) == also)
+            .map(|s| s.id)
+            .collect();
         app.store.save_expert_details(&details).await?;
     }
     // Varied availability so the ranked listing shows every kind of position.
@@ -108,6 +122,7 @@ fn sites() -> Vec<NewSite> {
         default_locale: "fr".into(),
         phone_numbers: vec![phone.into()],
         tariffs,
+        imposed_per_minute: None,
     };
     let premium = |phone: &str, label: &str, per_minute: i64, currency| {
         vec![Tariff {
@@ -151,6 +166,9 @@ struct DemoExpert {
     modes: &'static [Mode],
     per_minute: i64,
     email_price: Option<i64>,
+    /// Another currency the expert sells in, with its per-minute and email prices: they
+    /// are listed on that currency's sites too.
+    also: Option<(Currency, i64, Option<i64>)>,
 }
 
 use Mode::{Chat, Email, Phone, Video};
@@ -166,6 +184,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat, Email],
         per_minute: 299,
         email_price: Some(2500),
+        also: None,
     },
     DemoExpert {
         login: "orion",
@@ -177,6 +196,8 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Email],
         per_minute: 350,
         email_price: Some(3000),
+        // Listed in Switzerland too, with prices in Swiss francs.
+        also: Some((Currency::Chf, 380, Some(3300))),
     },
     DemoExpert {
         login: "selene",
@@ -188,6 +209,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat],
         per_minute: 320,
         email_price: None,
+        also: None,
     },
     DemoExpert {
         login: "marco",
@@ -199,6 +221,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat, Email, Video],
         per_minute: 390,
         email_price: Some(3500),
+        also: None,
     },
     DemoExpert {
         login: "iris",
@@ -210,6 +233,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Chat, Email],
         per_minute: 190,
         email_price: Some(1800),
+        also: None,
     },
     DemoExpert {
         login: "gaia",
@@ -221,6 +245,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone],
         per_minute: 250,
         email_price: None,
+        also: None,
     },
     DemoExpert {
         login: "elias",
@@ -232,6 +257,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat, Video],
         per_minute: 420,
         email_price: None,
+        also: None,
     },
     DemoExpert {
         login: "nora",
@@ -243,6 +269,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Email],
         per_minute: 200,
         email_price: Some(2200),
+        also: None,
     },
     DemoExpert {
         login: "victor",
@@ -254,6 +281,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat, Email],
         per_minute: 450,
         email_price: Some(4000),
+        also: None,
     },
     DemoExpert {
         login: "alba",
@@ -265,6 +293,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Video, Email],
         per_minute: 280,
         email_price: Some(2500),
+        also: None,
     },
     DemoExpert {
         login: "yann",
@@ -276,6 +305,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat],
         per_minute: 240,
         email_price: None,
+        also: None,
     },
     DemoExpert {
         login: "chiara",
@@ -287,6 +317,7 @@ const EXPERTS: [DemoExpert; 12] = [
         modes: &[Phone, Chat, Email],
         per_minute: 330,
         email_price: Some(2900),
+        also: None,
     },
 ];
 

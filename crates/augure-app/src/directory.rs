@@ -7,7 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use augure_domain::availability::{AvailabilityPolicy, ExpectedReturn, Presence, Status, rotation_key};
 use augure_domain::expert::{ListingFacts, ListingGap};
-use augure_domain::{Clock, Mode};
+use augure_domain::pricing::{SitePrices, effective_prices};
+use augure_domain::{Clock, Mode, Site, SiteId};
 use augure_store::{DirectoryEntry, ExpertProfile, Store, StoreResult};
 use chrono::{DateTime, Utc};
 
@@ -18,7 +19,8 @@ pub struct DirectoryQuery {
     pub language: Option<String>,
     /// Experts offering this mode.
     pub mode: Option<Mode>,
-    /// Per-minute price at most this, in minor units.
+    /// Per-minute price at most this, in minor units of the currency of `site` (of each
+    /// expert's home site without one): the price clients there pay.
     pub max_price: Option<i64>,
     /// Only experts a client can consult right now.
     pub available_now: bool,
@@ -41,6 +43,8 @@ pub struct Listed {
     /// SP-ranking position, 1 (best) to 8 (unavailable).
     pub position: u8,
     pub live_modes: BTreeSet<Mode>,
+    /// What the expert costs on the site browsed (on their home site when none is).
+    pub prices: SitePrices,
 }
 
 /// The listing is read on every storefront page; it is served from memory and read again
@@ -80,23 +84,26 @@ struct Ranked {
     live_modes: BTreeSet<Mode>,
     index: usize,
     expected_return: Option<ExpectedReturn>,
-    /// Where the expert is listed, kept here so the per-site listing (every storefront
-    /// page) reads this row only: `None` means every site.
-    sites: Option<Vec<augure_domain::SiteId>>,
+    /// The effective prices on each site listing the expert where they sell (SP-tariffs).
+    prices: Vec<(SiteId, SitePrices)>,
+    /// The prices at home, shown when no site is browsed.
+    home: Option<SitePrices>,
 }
 
 impl Ranked {
-    fn listed_on(&self, site: Option<augure_domain::SiteId>) -> bool {
-        match (site, &self.sites) {
-            (None, _) | (_, None) => true,
-            (Some(site), Some(sites)) => sites.contains(&site),
+    /// The prices to show when browsing `site`; `None` where the expert is not listed or
+    /// has no price: they are not shown there.
+    fn prices_on(&self, site: Option<SiteId>) -> Option<&SitePrices> {
+        match site {
+            None => self.home.as_ref(),
+            Some(site) => self.prices.iter().find(|(s, _)| *s == site).map(|(_, p)| p),
         }
     }
 }
 
 /// Where an entry is listed: the sites the expert chose; until they choose, their
 /// sign-up site (or everywhere for accounts without one).
-fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<augure_domain::SiteId>> {
+fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<SiteId>> {
     if entry.visible_sites.is_empty() { entry.site_id.map(|s| vec![s]) } else { Some(entry.visible_sites.clone()) }
 }
 
@@ -108,7 +115,8 @@ pub fn listing_gaps(profile: Option<&ExpertProfile>) -> Vec<ListingGap> {
         headline: &p.headline,
         specialties: &p.specialties,
         languages: &p.languages,
-        price_per_minute: Some(p.price_per_minute),
+        // A set without its own per-minute price is only saved where sites impose theirs.
+        has_price: p.prices.iter().any(|s| s.per_minute.is_none_or(|m| m.minor > 0)),
     }))
 }
 
@@ -200,7 +208,8 @@ impl Directory {
         let rotation = self.policy.rotation_minutes;
         let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
             .min(augure_domain::availability::rotation_period_end(now, rotation));
-        let returns = self.expected_returns(&entries, now).await?;
+        let sites = self.store.list_sites().await?;
+        let returns = self.expected_returns(&entries, &sites, now).await?;
         // A card's expected return moves on once that time has come (a pause's end is
         // already one of the presence's changes below).
         if let Some(first) = returns.values().min() {
@@ -214,13 +223,22 @@ impl Directory {
             }
             let live_modes = self.policy.live_modes(&presence, now);
             let position = augure_domain::availability::position_for(&live_modes);
+            let listed = listed_sites(entry);
+            let on = |site: &&Site| listed.as_ref().is_none_or(|l| l.contains(&site.id));
+            let prices = sites
+                .iter()
+                .filter(on)
+                .filter_map(|site| Some((site.id, effective_prices(&entry.card.profile.prices, site)?)))
+                .collect();
+            let home = crate::pricing::home_site(&sites, entry.site_id, listed.as_deref().unwrap_or_default());
             keyed.push((
                 rotation_key(entry.card.profile.user_id.0, now, rotation),
                 Ranked {
                     position,
                     live_modes,
                     index,
-                    sites: listed_sites(entry),
+                    home: crate::pricing::home_prices(&entry.card.profile, home),
+                    prices,
                     expected_return: self.policy.expected_return(
                         &presence,
                         returns.get(&entry.card.profile.user_id).copied(),
@@ -252,11 +270,14 @@ impl Directory {
         let (entries, ranked, snapshot) = self.ranked(self.clock.now()).await?;
         let mut total = 0;
         let mut page = Vec::new();
-        // The site is checked on the compact ranked rows; the entries only for other filters.
+        // The site and its prices are checked on the compact ranked rows; the entries only
+        // for other filters.
         let unfiltered = *query == DirectoryQuery { site: query.site, ..DirectoryQuery::default() };
-        let matching =
-            |r: &&Ranked| r.listed_on(query.site) && (unfiltered || prefilter(query, &entries[r.index], r.position));
-        for r in ranked.iter().filter(matching) {
+        for r in ranked.iter() {
+            let Some(prices) = r.prices_on(query.site) else { continue };
+            if !unfiltered && !prefilter(query, &entries[r.index], r.position, prices) {
+                continue;
+            }
             if total >= skip && page.len() < take {
                 page.push(Listed {
                     position: r.position,
@@ -264,6 +285,7 @@ impl Directory {
                     entry: entries[r.index].clone(),
                     expected_return: r.expected_return,
                     snapshot,
+                    prices: prices.clone(),
                 });
             }
             total += 1;
@@ -271,14 +293,14 @@ impl Directory {
         Ok((total, page))
     }
 
-    /// Where the expert with this code is listed, for a search made on a site that does
-    /// not list them: empty for an unknown code; `None` in the list stands for every site.
-    pub async fn sites_listing(&self, code: u32) -> StoreResult<Option<Vec<augure_domain::SiteId>>> {
+    /// The sites showing the expert with this code (listed there, with a price there), for
+    /// a search made on a site that does not: `None` for an unknown code.
+    pub async fn sites_listing(&self, code: u32) -> StoreResult<Option<Vec<SiteId>>> {
         let (entries, ranked, _) = self.ranked(self.clock.now()).await?;
         Ok(ranked
             .iter()
             .find(|r| entries[r.index].card.expert_code.is_some_and(|c| c.0 == code))
-            .map(|r| r.sites.clone().unwrap_or_default()))
+            .map(|r| r.prices.iter().map(|(site, _)| *site).collect()))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -290,6 +312,7 @@ impl Directory {
     async fn expected_returns(
         &self,
         entries: &[Arc<DirectoryEntry>],
+        sites: &[Site],
         now: DateTime<Utc>,
     ) -> StoreResult<std::collections::HashMap<augure_domain::UserId, DateTime<Utc>>> {
         // Local dates differ from UTC by less than a day either way.
@@ -299,7 +322,6 @@ impl Directory {
         if slots.is_empty() {
             return Ok(Default::default());
         }
-        let sites = self.store.list_sites().await?;
         let default_zone = sites.first().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
         let zone_of = |entry: &DirectoryEntry| {
             entry.site_id.and_then(|id| sites.iter().find(|s| s.id == id)).map_or(default_zone, |s| s.time_zone)
@@ -341,12 +363,12 @@ fn presence_of(entry: &DirectoryEntry) -> Presence {
 }
 
 /// Filters before cloning the entry: most of a filtered listing is thrown away.
-fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8) -> bool {
+fn prefilter(q: &DirectoryQuery, entry: &DirectoryEntry, position: u8, prices: &SitePrices) -> bool {
     let p = &entry.card.profile;
     let specialty = q.specialty.as_ref().is_none_or(|s| p.specialties.iter().any(|x| x == s));
     let language = q.language.as_ref().is_none_or(|s| p.languages.iter().any(|x| x.eq_ignore_ascii_case(s)));
     let mode = q.mode.is_none_or(|m| p.modes.contains(&m));
-    let price = q.max_price.is_none_or(|max| p.price_per_minute.minor <= max);
+    let price = q.max_price.is_none_or(|max| prices.per_minute.minor <= max);
     let available = !q.available_now || position < 8;
     let search = q.search.as_ref().map(|s| s.trim()).filter(|s| !s.is_empty()).is_none_or(|s| {
         let by_code = entry.card.expert_code.is_some_and(|c| c.to_string() == s);

@@ -18,6 +18,7 @@ pub mod legal;
 pub mod mail;
 pub mod media;
 pub mod planning;
+pub mod pricing;
 pub mod profile;
 pub mod retention;
 pub mod settings;
@@ -61,6 +62,8 @@ pub struct App {
     pub directory: directory::Directory,
     pub availability: availability::Availability,
     pub profiles: profile::Profiles,
+    /// What experts cost on each site, and the sites' imposed tariffs (SP-tariffs).
+    pub pricing: pricing::Pricing,
     pub sites: sites::Sites,
     pub media: media::Media,
     pub jobs: JobRunner,
@@ -92,6 +95,7 @@ impl App {
         let sites = sites::Sites::new(store.clone(), clock.clone(), settings.directory.cache_ms);
         let media = media::Media::new(store.clone(), clock.clone(), settings.clone(), i18n.clone(), changes.clone());
         let profiles = profile::Profiles::new(store.clone(), clock.clone(), changes.clone(), settings.clone());
+        let pricing = pricing::Pricing::new(store.clone(), sites.clone(), settings.clone(), changes.clone());
         let availability =
             availability::Availability::new(store.clone(), clock.clone(), settings.availability.clone(), changes);
         let credit =
@@ -124,6 +128,7 @@ impl App {
             directory,
             availability,
             profiles,
+            pricing,
             sites,
             media,
             jobs,

@@ -1,17 +1,17 @@
 //! The expert's own profile: payout details (SP-profile, SP-bank), civil and company
-//! data, specialties, languages, sites, modes, prices checked against the operator's
-//! minimums (AT-min), and acceptance of the terms (SP-contract).
+//! data, specialties, languages, sites, modes, one price set per currency of the sites
+//! chosen, checked against the operator's minimums (AT-min, see [`crate::pricing`]), and
+//! acceptance of the terms (SP-contract).
 
 use std::sync::Arc;
 
 use augure_domain::bank::{self, PayoutMethod};
-use augure_domain::expert::{PriceError, ServiceType, check_price};
-use augure_domain::{Clock, Email, Mode, Money, MoneyError, SiteId, TextError, UserId, check_line, check_text};
+use augure_domain::{Clock, Email, Mode, SiteId, TextError, UserId, check_line, check_text};
 use augure_store::{BankDetails, ExpertDetails, ExpertProfile, Specialty, Store, StoreError};
 
-use crate::settings::Settings;
-
 use crate::directory::DirectoryChanges;
+use crate::pricing::{PriceForm, PriceFormError};
+use crate::settings::Settings;
 
 /// What the bank details form sends.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -42,20 +42,8 @@ pub enum ProfileError {
     InvalidLanguages,
     #[error("choose at least one site")]
     InvalidSites,
-    #[error("the sites you chose use different currencies")]
-    MixedCurrencies,
-    #[error("this amount is not a price")]
-    InvalidPrice,
-    #[error("{service:?} price below the site minimum ({minimum:?})")]
-    BelowMinimum { service: ServiceType, minimum: Money },
-    #[error("{service:?} price above the maximum ({maximum:?})")]
-    AboveMaximum { service: ServiceType, maximum: Money },
-    #[error("an email consultation price is needed to offer email")]
-    EmailPriceMissing,
-    #[error("a package needs both a price and a number of minutes (at most {max})")]
-    InvalidPackage { max: u32 },
-    #[error("free minutes: at most {max}")]
-    TooManyFreeMinutes { max: u32 },
+    #[error(transparent)]
+    Prices(#[from] PriceFormError),
     #[error("a field is too long")]
     TooLong,
     #[error(transparent)]
@@ -68,7 +56,7 @@ pub enum ProfileError {
     Store(#[from] StoreError),
 }
 
-/// The profile form, as typed. Prices are in major units ("2,50").
+/// The profile form, as typed. Prices are in major units ("2,50"), per currency.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileForm {
     pub headline: String,
@@ -76,11 +64,8 @@ pub struct ProfileForm {
     pub languages: Vec<String>,
     pub modes: Vec<String>,
     pub sites: Vec<String>,
-    pub price_per_minute: String,
-    pub email_price: String,
-    pub package_price: String,
-    pub package_minutes: String,
-    pub free_minutes: String,
+    /// One entry per currency typed (see [`PriceForm::currency`]).
+    pub prices: Vec<PriceForm>,
     pub email_needs: String,
     pub legal_name: String,
     pub company_name: String,
@@ -192,8 +177,8 @@ impl Profiles {
         Ok(OwnProfile { profile, details, terms_pending })
     }
 
-    /// Validates and saves the whole profile. Every price is checked against the minimum
-    /// of every site the expert is visible on (AT-min).
+    /// Validates and saves the whole profile. The expert needs a price set for each currency
+    /// of the sites they chose, checked against each such site's minimum (AT-min).
     pub async fn save_profile(&self, user: UserId, form: &ProfileForm) -> Result<(), ProfileError> {
         let now = self.clock.now();
         let current = self.own(user).await?;
@@ -240,75 +225,7 @@ impl Profiles {
         if sites.is_empty() {
             return Err(ProfileError::InvalidSites);
         }
-        let currency = sites[0].currency;
-        if sites.iter().any(|s| s.currency != currency) {
-            return Err(ProfileError::MixedCurrencies);
-        }
-        let money = |text: &str| -> Result<Option<Money>, ProfileError> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(None);
-            }
-            Money::parse_major(text, currency).map(Some).map_err(|_: MoneyError| ProfileError::InvalidPrice)
-        };
-        let check = |price: Money, service: ServiceType| -> Result<(), ProfileError> {
-            for site in &sites {
-                let minimums = self.settings.pricing.minimums(&site.code);
-                let minor = match service {
-                    ServiceType::PerMinute => minimums.per_minute,
-                    ServiceType::Package => minimums.package,
-                    ServiceType::EmailConsultation => minimums.email_consultation,
-                };
-                let minimum = Money::new(minor, currency);
-                let maximums = &self.settings.pricing.maximums;
-                let maximum = match service {
-                    ServiceType::PerMinute => maximums.per_minute,
-                    ServiceType::Package => maximums.package,
-                    ServiceType::EmailConsultation => maximums.email_consultation,
-                };
-                match check_price(price, minimum, maximum) {
-                    Ok(()) => {}
-                    Err(PriceError::BelowMinimum(_)) => {
-                        return Err(ProfileError::BelowMinimum {
-                            service,
-                            minimum: Money::new(minor.max(1), currency),
-                        });
-                    }
-                    Err(PriceError::AboveMaximum(max)) => {
-                        return Err(ProfileError::AboveMaximum { service, maximum: Money::new(max, currency) });
-                    }
-                    Err(PriceError::WrongCurrency) => return Err(ProfileError::MixedCurrencies),
-                }
-            }
-            Ok(())
-        };
-        let per_minute = money(&form.price_per_minute)?.ok_or(ProfileError::InvalidPrice)?;
-        check(per_minute, ServiceType::PerMinute)?;
-        let email_price = money(&form.email_price)?;
-        if let Some(p) = email_price {
-            check(p, ServiceType::EmailConsultation)?;
-        } else if modes.contains(&Mode::Email) {
-            return Err(ProfileError::EmailPriceMissing);
-        }
-        let max_package = self.settings.pricing.max_package_minutes;
-        let package_price = money(&form.package_price)?;
-        let package_minutes: Option<u32> = match form.package_minutes.trim() {
-            "" => None,
-            m => Some(m.parse().map_err(|_| ProfileError::InvalidPackage { max: max_package })?),
-        };
-        match (package_price, package_minutes) {
-            (None, None) => {}
-            (Some(price), Some(minutes)) if (1..=max_package).contains(&minutes) => check(price, ServiceType::Package)?,
-            _ => return Err(ProfileError::InvalidPackage { max: max_package }),
-        }
-        let max_free = self.settings.pricing.max_free_minutes;
-        let free_minutes: u32 = match form.free_minutes.trim() {
-            "" => 0,
-            m => m.parse().map_err(|_| ProfileError::TooManyFreeMinutes { max: max_free })?,
-        };
-        if free_minutes > max_free {
-            return Err(ProfileError::TooManyFreeMinutes { max: max_free });
-        }
+        let prices = crate::pricing::read_price_sets(&form.prices, &sites, &modes, &self.settings)?;
         let (terms_version, terms_accepted_at) = if form.accept_terms {
             (Some(self.settings.terms.version), Some(now))
         } else if current.terms_pending {
@@ -328,23 +245,12 @@ impl Profiles {
             country: line(&form.country, 2)?.to_ascii_uppercase(),
             phone: expert_phone(&line(&form.phone, 30)?, &form.country, sites.first().map(|s| s.code.as_str()))?,
             email_needs: text(&form.email_needs, 2000)?,
-            package_price: package_price.map(|p| p.minor),
-            package_minutes,
-            free_minutes,
             visible_sites: sites.iter().map(|s| s.id).collect::<Vec<SiteId>>(),
             terms_version,
             terms_accepted_at,
             updated_at: now,
         };
-        let profile = ExpertProfile {
-            user_id: user,
-            headline,
-            specialties,
-            languages,
-            modes,
-            price_per_minute: per_minute,
-            email_price,
-        };
+        let profile = ExpertProfile { user_id: user, headline, specialties, languages, modes, prices };
         self.store.save_expert_details(&details).await?;
         if form.accept_terms {
             self.store.record_terms_acceptance(user, self.settings.terms.version, now).await?;

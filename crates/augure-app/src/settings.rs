@@ -406,6 +406,21 @@ impl PricingSettings {
         self.per_site.get(site.as_str()).unwrap_or(&self.default)
     }
 
+    /// AT-min and the maximums for prices on `site`, in its currency's minor units.
+    pub fn limits(&self, site: &augure_domain::SiteCode) -> augure_domain::pricing::PriceLimits {
+        let min = self.minimums(site);
+        augure_domain::pricing::PriceLimits {
+            min_per_minute: min.per_minute,
+            min_package: min.package,
+            min_email: min.email_consultation,
+            max_per_minute: self.maximums.per_minute,
+            max_package: self.maximums.package,
+            max_email: self.maximums.email_consultation,
+            max_free_minutes: self.max_free_minutes,
+            max_package_minutes: self.max_package_minutes,
+        }
+    }
+
     pub fn pack_limits(&self) -> augure_domain::credit::PackLimits {
         augure_domain::credit::PackLimits { max_price: self.max_pack_price, max_bonus: self.max_pack_bonus }
     }

@@ -116,6 +116,7 @@ impl Shop {
                 default_locale: "fr".into(),
                 phone_numbers: Vec::new(),
                 tariffs: Vec::new(),
+                imposed_per_minute: None,
             })
             .await
             .unwrap();

@@ -24,6 +24,7 @@ async fn main() {
             default_locale: "fr".into(),
             phone_numbers: vec!["+33170000001".into()],
             tariffs: vec![],
+            imposed_per_minute: None,
         })
         .await
         .expect("site");
@@ -58,8 +59,13 @@ async fn main() {
                 specialties: vec![SPECIALTIES[i as usize % 10].into(), SPECIALTIES[(i as usize + 3) % 10].into()],
                 languages: if i % 4 == 0 { vec!["fr".into(), "it".into()] } else { vec!["fr".into()] },
                 modes: modes.clone(),
-                price_per_minute: Money::new(150 + i64::from(i % 40) * 10, Currency::Eur),
-                email_price: Some(Money::new(2500, Currency::Eur)),
+                prices: vec![augure_domain::pricing::PriceSet {
+                    email: Some(Money::new(2500, Currency::Eur)),
+                    ..augure_domain::pricing::PriceSet::per_minute(Money::new(
+                        150 + i64::from(i % 40) * 10,
+                        Currency::Eur,
+                    ))
+                }],
             })
             .await
             .expect("profile");

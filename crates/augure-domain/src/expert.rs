@@ -1,4 +1,4 @@
-//! What an expert offers: consultation modes, specialties, languages, prices.
+//! What an expert offers: consultation modes, specialties, languages (prices: `pricing`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,43 +56,8 @@ pub const DEFAULT_SPECIALTIES: [&str; 10] = [
     "channeling",
 ];
 
-/// What an operator sets a minimum price for, per site (AT-min).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceType {
-    /// Phone, chat and video share one per-minute price (WG-rate).
-    PerMinute,
-    /// A fixed-price package (PH-package).
-    Package,
-    /// One email consultation (SP-email).
-    EmailConsultation,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PriceError {
-    #[error("the price must be in the site's currency")]
-    WrongCurrency,
-    #[error("the price is below the minimum of {0} minor units")]
-    BelowMinimum(i64),
-    #[error("the price is above the maximum of {0} minor units")]
-    AboveMaximum(i64),
-}
-
-/// AT-min: a price an expert sets must reach the operator's minimum for that service type
-/// on that site, in that site's currency, and stay within the operator's maximum (a
-/// mistyped price would otherwise drain a client's credit in one minute).
-pub fn check_price(price: crate::Money, minimum: crate::Money, maximum: i64) -> Result<(), PriceError> {
-    if price.currency != minimum.currency {
-        return Err(PriceError::WrongCurrency);
-    }
-    if price.minor < minimum.minor.max(1) {
-        return Err(PriceError::BelowMinimum(minimum.minor.max(1)));
-    }
-    if price.minor > maximum {
-        return Err(PriceError::AboveMaximum(maximum));
-    }
-    Ok(())
-}
+// The price rules live in `pricing`; these names stay reachable from here.
+pub use crate::pricing::{PriceError, ServiceType, check_price};
 
 /// What an expert's profile still lacks to appear in the listing (SP-ranking's home
 /// listing and the public profile), in the order the profile form asks for them.
@@ -122,12 +87,14 @@ pub struct ListingFacts<'a> {
     pub headline: &'a str,
     pub specialties: &'a [String],
     pub languages: &'a [String],
-    pub price_per_minute: Option<crate::Money>,
+    /// A per-minute price of their own above zero, or a price set where the sites
+    /// impose their tariff (SP-tariffs).
+    pub has_price: bool,
 }
 
 /// The listing rule, the one place it is written: an expert is listed (on the home page,
 /// in the API's directory and with a public profile) once their profile has a headline
-/// with something visible, a specialty, a spoken language and a per-minute price. `None`
+/// with something visible, a specialty, a spoken language and a price. `None`
 /// is an expert who never saved a profile: everything is missing. Empty: listed. A photo
 /// is not required (cards show an initial until one is approved).
 pub fn listing_gaps(profile: Option<ListingFacts<'_>>) -> Vec<ListingGap> {
@@ -144,7 +111,7 @@ pub fn listing_gaps(profile: Option<ListingFacts<'_>>) -> Vec<ListingGap> {
     if p.languages.iter().all(|l| l.trim().is_empty()) {
         gaps.push(ListingGap::Language);
     }
-    if p.price_per_minute.is_none_or(|m| m.minor <= 0) {
+    if !p.has_price {
         gaps.push(ListingGap::Price);
     }
     gaps
@@ -153,29 +120,6 @@ pub fn listing_gaps(profile: Option<ListingFacts<'_>>) -> Vec<ListingGap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Currency, Money};
-
-    #[test]
-    fn at_min_prices_reach_the_operators_minimum() {
-        let min = Money::new(150, Currency::Eur);
-        let max = 10_000;
-        assert_eq!(check_price(Money::new(150, Currency::Eur), min, max), Ok(()));
-        assert_eq!(check_price(Money::new(149, Currency::Eur), min, max), Err(PriceError::BelowMinimum(150)));
-        assert_eq!(check_price(Money::new(500, Currency::Chf), min, max), Err(PriceError::WrongCurrency));
-        let free = Money::zero(Currency::Eur);
-        assert_eq!(check_price(Money::zero(Currency::Eur), free, max), Err(PriceError::BelowMinimum(1)), "never free");
-    }
-
-    #[test]
-    fn prices_stay_within_the_operators_maximum() {
-        let min = Money::new(150, Currency::Eur);
-        assert_eq!(check_price(Money::new(10_000, Currency::Eur), min, 10_000), Ok(()));
-        assert_eq!(check_price(Money::new(10_001, Currency::Eur), min, 10_000), Err(PriceError::AboveMaximum(10_000)));
-        assert_eq!(
-            check_price(Money::new(i64::MAX, Currency::Eur), min, 10_000),
-            Err(PriceError::AboveMaximum(10_000))
-        );
-    }
 
     #[test]
     fn sp_ranking_listing_needs_a_headline_a_specialty_a_language_and_a_price() {
@@ -186,18 +130,14 @@ mod tests {
             headline: "Tarot de Marseille",
             specialties: &specialties,
             languages: &languages,
-            price_per_minute: Some(Money::new(250, Currency::Eur)),
+            has_price: true,
         };
         assert_eq!(listing_gaps(Some(complete)), [], "listed");
         let none: Vec<String> = Vec::new();
-        let blank = ListingFacts {
-            headline: " \u{200B} ",
-            specialties: &none,
-            languages: &languages,
-            price_per_minute: Some(Money::zero(Currency::Eur)),
-        };
-        assert_eq!(listing_gaps(Some(blank)), [Headline, Specialty, Price], "a price of 0 is no price");
-        let no_language = ListingFacts { languages: &none, price_per_minute: None, ..complete };
+        let blank =
+            ListingFacts { headline: " \u{200B} ", specialties: &none, languages: &languages, has_price: false };
+        assert_eq!(listing_gaps(Some(blank)), [Headline, Specialty, Price], "no price");
+        let no_language = ListingFacts { languages: &none, has_price: false, ..complete };
         assert_eq!(listing_gaps(Some(no_language)), [Language, Price]);
     }
 }

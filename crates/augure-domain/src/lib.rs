@@ -15,6 +15,7 @@ pub mod media;
 pub mod money;
 pub mod phone;
 pub mod planning;
+pub mod pricing;
 pub mod refund;
 pub mod search;
 pub mod site;

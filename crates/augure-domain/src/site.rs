@@ -83,6 +83,9 @@ pub struct Site {
     /// Numbers clients dial, E.164.
     pub phone_numbers: Vec<String>,
     pub tariffs: Vec<Tariff>,
+    /// SP-tariffs: a per-minute price the operator imposes on every expert listed here,
+    /// in the site's currency; `None` lets each expert set their own.
+    pub imposed_per_minute: Option<Money>,
 }
 
 /// A site before it has an id: what an operator or the demo seeds create.
@@ -95,6 +98,7 @@ pub struct NewSite {
     pub default_locale: String,
     pub phone_numbers: Vec<String>,
     pub tariffs: Vec<Tariff>,
+    pub imposed_per_minute: Option<Money>,
 }
 
 #[cfg(test)]

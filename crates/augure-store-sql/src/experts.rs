@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use augure_domain::availability::Status;
+use augure_domain::pricing::{Package, PriceSet};
 use augure_domain::{Currency, Money, SiteId, UserId};
 use augure_store::*;
 use sqlx::Row;
@@ -17,25 +18,54 @@ pub struct ProfileRow {
     pub specialties: String,
     pub languages: String,
     pub modes: String,
-    pub price_per_minute: i64,
-    pub currency: String,
-    pub email_price: Option<i64>,
 }
 
 impl ProfileRow {
-    pub fn into_profile(self) -> StoreResult<ExpertProfile> {
+    pub fn into_profile(self, prices: Vec<PriceSet>) -> StoreResult<ExpertProfile> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("expert profile {}: {what}", self.user_id));
-        let currency: Currency = self.currency.parse().map_err(|_| corrupt("currency"))?;
         Ok(ExpertProfile {
             user_id: UserId(self.user_id),
             headline: self.headline,
             specialties: serde_json::from_str(&self.specialties).map_err(|_| corrupt("specialties"))?,
             languages: serde_json::from_str(&self.languages).map_err(|_| corrupt("languages"))?,
             modes: serde_json::from_str(&self.modes).map_err(|_| corrupt("modes"))?,
-            price_per_minute: Money::new(self.price_per_minute, currency),
-            email_price: self.email_price.map(|m| Money::new(m, currency)),
+            prices,
         })
     }
+}
+
+/// The columns of `expert_prices` every reader selects, in the order [`price_sets`] reads.
+pub const PRICE_COLUMNS: &str =
+    "user_id, currency, per_minute, package_price, package_minutes, free_minutes, email_price";
+
+/// Price rows grouped by expert, each expert's in the rows' order.
+pub fn price_sets(rows: &[impl Columns]) -> StoreResult<HashMap<i64, Vec<PriceSet>>> {
+    let mut out: HashMap<i64, Vec<PriceSet>> = HashMap::new();
+    for row in rows {
+        let user: i64 = row.col("user_id")?;
+        let code: String = row.col("currency")?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("prices of {user} in {code}: {what}"));
+        let currency: Currency = code.parse().map_err(|_| corrupt("currency"))?;
+        let money = |minor: Option<i64>| minor.map(|m| Money::new(m, currency));
+        let package_price: Option<i64> = row.col("package_price")?;
+        let package_minutes: Option<i64> = row.col("package_minutes")?;
+        let package = match (package_price, package_minutes) {
+            (Some(price), Some(minutes)) => Some(Package {
+                price: Money::new(price, currency),
+                minutes: u32::try_from(minutes).map_err(|_| corrupt("package minutes"))?,
+            }),
+            _ => None,
+        };
+        let free: i64 = row.col("free_minutes")?;
+        out.entry(user).or_default().push(PriceSet {
+            currency,
+            per_minute: money(row.col("per_minute")?),
+            package,
+            free_minutes: u32::try_from(free).map_err(|_| corrupt("free minutes"))?,
+            email: money(row.col("email_price")?),
+        });
+    }
+    Ok(out)
 }
 
 /// The JSON columns of a profile, ready to bind: specialties, languages, modes.
@@ -107,21 +137,18 @@ pub fn status_str(status: Status) -> &'static str {
     }
 }
 
-pub const PROFILE_COLUMNS: &str =
-    "p.user_id, p.headline, p.specialties, p.languages, p.modes, p.price_per_minute, p.currency, p.email_price";
+pub const PROFILE_COLUMNS: &str = "p.user_id, p.headline, p.specialties, p.languages, p.modes";
 
-fn profile(row: &impl Columns) -> StoreResult<ExpertProfile> {
+fn profile(row: &impl Columns, prices: &mut HashMap<i64, Vec<PriceSet>>) -> StoreResult<ExpertProfile> {
+    let user_id: i64 = row.col("user_id")?;
     ProfileRow {
-        user_id: row.col("user_id")?,
+        user_id,
         headline: row.col("headline")?,
         specialties: row.col("specialties")?,
         languages: row.col("languages")?,
         modes: row.col("modes")?,
-        price_per_minute: row.col("price_per_minute")?,
-        currency: row.col("currency")?,
-        email_price: row.col("email_price")?,
     }
-    .into_profile()
+    .into_profile(prices.remove(&user_id).unwrap_or_default())
 }
 
 fn presence_of(row: &impl Columns) -> StoreResult<Option<ExpertPresence>> {
@@ -145,24 +172,43 @@ impl ExpertStore for SqlStore {
     async fn upsert_expert_profile(&self, p: &ExpertProfile) -> StoreResult<()> {
         on_writer!(self, |pool| {
             let (specialties, languages, modes) = profile_json(p);
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
-            "INSERT INTO expert_profiles (user_id, headline, specialties, languages, modes, price_per_minute, currency, email_price) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                "INSERT INTO expert_profiles (user_id, headline, specialties, languages, modes) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id) DO UPDATE SET headline = excluded.headline, specialties = excluded.specialties, \
-             languages = excluded.languages, modes = excluded.modes, price_per_minute = excluded.price_per_minute, \
-             currency = excluded.currency, email_price = excluded.email_price",
-        )
-        .bind(p.user_id.0)
-        .bind(&p.headline)
-        .bind(specialties)
-        .bind(languages)
-        .bind(modes)
-        .bind(p.price_per_minute.minor)
-        .bind(p.price_per_minute.currency.code())
-        .bind(p.email_price.map(|m| m.minor))
-        .execute(pool)
-        .await
-        .map_err(err)?;
+             languages = excluded.languages, modes = excluded.modes",
+            )
+            .bind(p.user_id.0)
+            .bind(&p.headline)
+            .bind(specialties)
+            .bind(languages)
+            .bind(modes)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            sqlx::query("DELETE FROM expert_prices WHERE user_id = $1")
+                .bind(p.user_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            for set in &p.prices {
+                sqlx::query(
+                    "INSERT INTO expert_prices (user_id, currency, per_minute, package_price, package_minutes, \
+                 free_minutes, email_price) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(p.user_id.0)
+                .bind(set.currency.code())
+                .bind(set.per_minute.map(|m| m.minor))
+                .bind(set.package.map(|k| k.price.minor))
+                .bind(set.package.map(|k| i64::from(k.minutes)))
+                .bind(i64::from(set.free_minutes))
+                .bind(set.email.map(|m| m.minor))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            tx.commit().await.map_err(err)?;
             Ok(())
         })
     }
@@ -171,7 +217,9 @@ impl ExpertStore for SqlStore {
         on_reader!(self, |pool| {
             let q = format!("SELECT {} FROM expert_profiles p WHERE p.user_id = $1", PROFILE_COLUMNS);
             let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(user_id.0).fetch_one(pool).await.map_err(err)?;
-            profile(&row)
+            let q = format!("SELECT {PRICE_COLUMNS} FROM expert_prices WHERE user_id = $1 ORDER BY currency");
+            let prices = sqlx::query(sqlx::AssertSqlSafe(q)).bind(user_id.0).fetch_all(pool).await.map_err(err)?;
+            profile(&row, &mut price_sets(&prices)?)
         })
     }
 
@@ -208,6 +256,9 @@ impl ExpertStore for SqlStore {
                 PROFILE_COLUMNS
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(pool).await.map_err(err)?;
+            let q = format!("SELECT {PRICE_COLUMNS} FROM expert_prices ORDER BY user_id, currency");
+            let prices = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(pool).await.map_err(err)?;
+            let mut prices = price_sets(&prices)?;
             // Latest approved presentation per expert and language.
             let texts = sqlx::query(
                 "SELECT user_id, locale, body FROM expert_media WHERE id IN (SELECT MAX(id) FROM expert_media \
@@ -232,7 +283,7 @@ impl ExpertStore for SqlStore {
                     let site: Option<i64> = row.col("site_id")?;
                     Ok(DirectoryEntry {
                         card: ExpertCard {
-                            profile: profile(row)?,
+                            profile: profile(row, &mut prices)?,
                             display_name: row.col("display_name")?,
                             expert_code: code.and_then(|c| u32::try_from(c).ok()).map(augure_domain::ExpertCode),
                         },
@@ -292,16 +343,14 @@ impl ExpertStore for SqlStore {
         on_reader!(self, |pool| {
             let row = sqlx::query(
                 "SELECT user_id, legal_name, company_name, company_number, vat_number, address, postal_code, city, \
-             country, phone, email_needs, package_price, package_minutes, free_minutes, visible_sites, terms_version, \
-             terms_accepted_at, updated_at FROM expert_details WHERE user_id = $1",
+             country, phone, email_needs, visible_sites, terms_version, terms_accepted_at, updated_at \
+             FROM expert_details WHERE user_id = $1",
             )
             .bind(user.0)
             .fetch_one(pool)
             .await
             .map_err(err)?;
             let sites: String = row.col("visible_sites")?;
-            let minutes: Option<i64> = row.col("package_minutes")?;
-            let free: i64 = row.col("free_minutes")?;
             let version: Option<i64> = row.col("terms_version")?;
             let accepted: Option<i64> = row.col("terms_accepted_at")?;
             Ok(ExpertDetails {
@@ -316,9 +365,6 @@ impl ExpertStore for SqlStore {
                 country: row.col("country")?,
                 phone: row.col("phone")?,
                 email_needs: row.col("email_needs")?,
-                package_price: row.col("package_price")?,
-                package_minutes: minutes.and_then(|m| u32::try_from(m).ok()),
-                free_minutes: u32::try_from(free).unwrap_or(0),
                 visible_sites: sites
                     .split(',')
                     .filter(|s| !s.is_empty())
@@ -336,13 +382,12 @@ impl ExpertStore for SqlStore {
             let sites = d.visible_sites.iter().map(|s| s.0.to_string()).collect::<Vec<_>>().join(",");
             sqlx::query(
             "INSERT INTO expert_details (user_id, legal_name, company_name, company_number, vat_number, address, postal_code, \
-             city, country, phone, email_needs, package_price, package_minutes, free_minutes, visible_sites, terms_version, \
-             terms_accepted_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             city, country, phone, email_needs, visible_sites, terms_version, terms_accepted_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (user_id) DO UPDATE SET legal_name = excluded.legal_name, company_name = excluded.company_name, \
              company_number = excluded.company_number, vat_number = excluded.vat_number, address = excluded.address, \
              postal_code = excluded.postal_code, city = excluded.city, country = excluded.country, phone = excluded.phone, \
-             email_needs = excluded.email_needs, package_price = excluded.package_price, package_minutes = excluded.package_minutes, \
-             free_minutes = excluded.free_minutes, visible_sites = excluded.visible_sites, terms_version = excluded.terms_version, \
+             email_needs = excluded.email_needs, visible_sites = excluded.visible_sites, terms_version = excluded.terms_version, \
              terms_accepted_at = excluded.terms_accepted_at, updated_at = excluded.updated_at",
         )
         .bind(d.user_id.0)
@@ -356,9 +401,6 @@ impl ExpertStore for SqlStore {
         .bind(&d.country)
         .bind(&d.phone)
         .bind(&d.email_needs)
-        .bind(d.package_price)
-        .bind(d.package_minutes.map(i64::from))
-        .bind(i64::from(d.free_minutes))
         .bind(sites)
         .bind(d.terms_version.map(i64::from))
         .bind(d.terms_accepted_at.map(micros))
@@ -442,11 +484,22 @@ impl ExpertStore for SqlStore {
             );
             let rows =
                 sqlx::query(sqlx::AssertSqlSafe(q)).bind(limit).bind(offset).fetch_all(pool).await.map_err(err)?;
+            let ids = rows.iter().map(|r| r.col::<i64>("user_id")).collect::<StoreResult<Vec<_>>>()?;
+            let mut prices = if ids.is_empty() {
+                HashMap::new()
+            } else {
+                // Ids are integers read back from the database: nothing to escape.
+                let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let q = format!(
+                    "SELECT {PRICE_COLUMNS} FROM expert_prices WHERE user_id IN ({list}) ORDER BY user_id, currency"
+                );
+                price_sets(&sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(pool).await.map_err(err)?)?
+            };
             rows.iter()
                 .map(|row| {
                     let code: Option<i64> = row.col("expert_code")?;
                     Ok(ExpertCard {
-                        profile: profile(row)?,
+                        profile: profile(row, &mut prices)?,
                         display_name: row.col("display_name")?,
                         expert_code: code.and_then(|c| u32::try_from(c).ok()).map(augure_domain::ExpertCode),
                     })

@@ -18,33 +18,37 @@ pub struct SiteRow {
     pub default_locale: String,
     pub phone_numbers: String,
     pub tariffs: String,
+    pub imposed_per_minute: Option<i64>,
 }
 
 impl SiteRow {
     pub fn into_site(self) -> StoreResult<Site> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("site {}: {what}", self.id));
+        let currency = self.currency.parse::<Currency>().map_err(|_| corrupt("currency"))?;
         Ok(Site {
             id: SiteId(self.id),
             code: self.code.parse::<SiteCode>().map_err(|_| corrupt("code"))?,
             name: self.name,
-            currency: self.currency.parse::<Currency>().map_err(|_| corrupt("currency"))?,
+            currency,
             time_zone: self.time_zone.parse::<Tz>().map_err(|_| corrupt("time_zone"))?,
             default_locale: self.default_locale,
             phone_numbers: serde_json::from_str(&self.phone_numbers).map_err(|_| corrupt("phone_numbers"))?,
             tariffs: serde_json::from_str(&self.tariffs).map_err(|_| corrupt("tariffs"))?,
+            imposed_per_minute: self.imposed_per_minute.map(|m| augure_domain::Money::new(m, currency)),
         })
     }
 }
 
-/// The JSON columns of a site, ready to bind.
-pub fn site_json(site: &NewSite) -> (String, String) {
+/// The JSON columns of a site (phone numbers, tariffs), ready to bind.
+pub fn site_json(phone_numbers: &[String], tariffs: &[augure_domain::Tariff]) -> (String, String) {
     // Serializing plain strings and integers cannot fail.
-    let phones = serde_json::to_string(&site.phone_numbers).unwrap_or_else(|_| "[]".into());
-    let tariffs = serde_json::to_string(&site.tariffs).unwrap_or_else(|_| "[]".into());
+    let phones = serde_json::to_string(phone_numbers).unwrap_or_else(|_| "[]".into());
+    let tariffs = serde_json::to_string(tariffs).unwrap_or_else(|_| "[]".into());
     (phones, tariffs)
 }
 
-pub const SITE_COLUMNS: &str = "id, code, name, currency, time_zone, default_locale, phone_numbers, tariffs";
+pub const SITE_COLUMNS: &str =
+    "id, code, name, currency, time_zone, default_locale, phone_numbers, tariffs, imposed_per_minute";
 
 fn site(row: &impl Columns) -> StoreResult<Site> {
     SiteRow {
@@ -56,6 +60,7 @@ fn site(row: &impl Columns) -> StoreResult<Site> {
         default_locale: row.col("default_locale")?,
         phone_numbers: row.col("phone_numbers")?,
         tariffs: row.col("tariffs")?,
+        imposed_per_minute: row.col("imposed_per_minute")?,
     }
     .into_site()
 }
@@ -64,10 +69,10 @@ fn site(row: &impl Columns) -> StoreResult<Site> {
 impl SiteStore for SqlStore {
     async fn create_site(&self, new: &NewSite) -> StoreResult<Site> {
         on_writer!(self, |pool| {
-            let (phones, tariffs) = site_json(new);
+            let (phones, tariffs) = site_json(&new.phone_numbers, &new.tariffs);
             let q = format!(
-                "INSERT INTO sites (code, name, currency, time_zone, default_locale, phone_numbers, tariffs) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
+                "INSERT INTO sites (code, name, currency, time_zone, default_locale, phone_numbers, tariffs, \
+             imposed_per_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
                 SITE_COLUMNS
             );
             let row = sqlx::query(sqlx::AssertSqlSafe(q))
@@ -78,6 +83,7 @@ impl SiteStore for SqlStore {
                 .bind(&new.default_locale)
                 .bind(phones)
                 .bind(tariffs)
+                .bind(new.imposed_per_minute.map(|m| m.minor))
                 .fetch_one(pool)
                 .await
                 .map_err(err)?;
@@ -114,6 +120,24 @@ impl SiteStore for SqlStore {
             let q = format!("SELECT {} FROM sites WHERE code = $1", SITE_COLUMNS);
             let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(code.as_str()).fetch_one(pool).await.map_err(err)?;
             site(&row)
+        })
+    }
+
+    async fn update_site(&self, site: &Site) -> StoreResult<()> {
+        on_writer!(self, |pool| {
+            let (phones, tariffs) = site_json(&site.phone_numbers, &site.tariffs);
+            let done = sqlx::query(
+                "UPDATE sites SET name = $2, phone_numbers = $3, tariffs = $4, imposed_per_minute = $5 WHERE id = $1",
+            )
+            .bind(site.id.0)
+            .bind(&site.name)
+            .bind(phones)
+            .bind(tariffs)
+            .bind(site.imposed_per_minute.map(|m| m.minor))
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         })
     }
 }

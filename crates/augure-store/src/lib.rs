@@ -27,6 +27,9 @@ pub trait SiteStore {
     async fn create_site(&self, site: &NewSite) -> StoreResult<Site>;
     async fn list_sites(&self) -> StoreResult<Vec<Site>>;
     async fn site_by_code(&self, code: &SiteCode) -> StoreResult<Site>;
+    /// Replaces what an operator edits of a site (name, numbers, tariffs, the imposed
+    /// per-minute price); its code and currency stay. `NotFound` for an unknown id.
+    async fn update_site(&self, site: &Site) -> StoreResult<()>;
     /// Replaces the numbers clients dial (E.164); `NotFound` for an unknown site.
     async fn set_site_phone_numbers(&self, site: SiteId, numbers: &[String]) -> StoreResult<Site>;
 }
@@ -106,7 +109,8 @@ pub trait JobStore {
 
 #[async_trait]
 pub trait ExpertStore {
-    /// Creates or replaces the profile of an expert account.
+    /// Creates or replaces the profile of an expert account, its price sets included (in
+    /// one transaction: currencies left out are removed).
     async fn upsert_expert_profile(&self, profile: &ExpertProfile) -> StoreResult<()>;
     async fn expert_profile(&self, user: UserId) -> StoreResult<ExpertProfile>;
     /// Profiles with their expert's name and code, oldest account first.

@@ -164,9 +164,9 @@ pub struct ExpertProfile {
     /// Spoken languages, ISO 639-1.
     pub languages: Vec<String>,
     pub modes: Vec<Mode>,
-    /// WG-rate: one per-minute price for phone, chat and video.
-    pub price_per_minute: Money,
-    pub email_price: Option<Money>,
+    /// One price set per currency of the sites the expert chose, in currency-code order.
+    /// What a client pays on a site: [`augure_domain::pricing::effective_prices`].
+    pub prices: Vec<augure_domain::pricing::PriceSet>,
 }
 
 /// A profile with the account fields a listing shows.
@@ -498,8 +498,8 @@ pub struct MediaItem {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-/// SP-profile, SP-options, SP-contract: the expert's private and commercial details.
-/// Prices in minor units of the expert's site currency (the profile's currency).
+/// SP-profile, SP-options, SP-contract: the expert's private and commercial details
+/// (prices are the profile's, per currency).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpertDetails {
     pub user_id: UserId,
@@ -516,11 +516,6 @@ pub struct ExpertDetails {
     pub phone: String,
     /// "What I need from you for an email consultation", shown before writing.
     pub email_needs: String,
-    /// An optional package (PH-package): its price and minutes.
-    pub package_price: Option<i64>,
-    pub package_minutes: Option<u32>,
-    /// Free first minutes for a new client (PH-free), 0 for none.
-    pub free_minutes: u32,
     /// Sites where the expert is listed.
     pub visible_sites: Vec<SiteId>,
     /// The terms and code of ethics version accepted, and when (SP-contract).
@@ -544,9 +539,6 @@ impl ExpertDetails {
             country: String::new(),
             phone: String::new(),
             email_needs: String::new(),
-            package_price: None,
-            package_minutes: None,
-            free_minutes: 0,
             visible_sites: Vec::new(),
             terms_version: None,
             terms_accepted_at: None,

@@ -31,12 +31,17 @@ pub struct Problem {
     pub arg: Option<(&'static str, String)>,
     /// An amount for the message, written the way the reader's language writes money.
     pub money: Option<(&'static str, Money)>,
-    pub detail: Option<String>,
+    /// The price set a message is about, named `$prices` ("francs suisses (augure
+    /// Suisse)"): its currency in the reader's language, and its sites.
+    /// Boxed: a `Problem` travels in every `Err`, and is rarely about prices.
+    pub prices: Option<Box<augure_app::pricing::PriceScope>>,
+    /// Boxed like `prices`, so that a `Problem` stays small enough to return in `Err`.
+    pub detail: Option<Box<str>>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, key: &'static str) -> Self {
-        Self { status, key, arg: None, money: None, detail: None }
+        Self { status, key, arg: None, money: None, prices: None, detail: None }
     }
 
     pub fn status(status: StatusCode) -> Self {
@@ -44,7 +49,7 @@ impl Problem {
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.detail = Some(detail.into().into_boxed_str());
         self
     }
 
@@ -54,17 +59,29 @@ impl Problem {
 
     /// The message people read, in their language.
     pub fn message(&self, tr: &Tr<'_>) -> String {
-        match (&self.arg, &self.money) {
-            (Some((name, value)), _) => tr.t1(self.key, name, value),
-            (None, Some((name, amount))) => tr.t1(self.key, name, &amount.format(tr.locale)),
-            (None, None) => tr.t(self.key),
+        let mut args: Vec<(&str, String)> = Vec::new();
+        if let Some((name, value)) = &self.arg {
+            args.push((name, value.clone()));
         }
+        if let Some((name, amount)) = &self.money {
+            args.push((name, amount.format(tr.locale)));
+        }
+        if let Some(scope) = &self.prices {
+            args.push(("prices", prices_label(tr, scope.currency, &scope.sites)));
+        }
+        if args.is_empty() { tr.t(self.key) } else { tr.t_args(self.key, &args) }
     }
 
     fn with_money(mut self, name: &'static str, amount: Money) -> Self {
         self.money = Some((name, amount));
         self
     }
+}
+
+/// A price set named for people: "francs suisses (augure Suisse)".
+pub fn prices_label(tr: &Tr<'_>, currency: augure_domain::Currency, sites: &[String]) -> String {
+    let currency = tr.t(&format!("currency-{}", currency.code().to_lowercase()));
+    tr.t2("prices-scope", "currency", &currency, "sites", &sites.join(", "))
 }
 
 /// The text rule's refusals (a control character, a name with nothing visible), the same
@@ -181,20 +198,7 @@ impl From<augure_app::profile::ProfileError> for Problem {
             E::InvalidSpecialties => p("err-profile-specialties"),
             E::InvalidLanguages => p("err-profile-languages"),
             E::InvalidSites => p("err-profile-sites"),
-            E::MixedCurrencies => p("err-profile-currencies"),
-            E::InvalidPrice => p("err-profile-price"),
-            E::BelowMinimum { service, minimum } => p(match service {
-                augure_domain::expert::ServiceType::PerMinute => "err-profile-min-per-minute",
-                augure_domain::expert::ServiceType::Package => "err-profile-min-package",
-                augure_domain::expert::ServiceType::EmailConsultation => "err-profile-min-email",
-            })
-            .with_money("minimum", minimum),
-            E::AboveMaximum { maximum, .. } => p("err-profile-price-max").with_money("maximum", maximum),
-            E::EmailPriceMissing => p("err-profile-email-price"),
-            E::InvalidPackage { max } => Problem { arg: Some(("max", max.to_string())), ..p("err-profile-package") },
-            E::TooManyFreeMinutes { max } => {
-                Problem { arg: Some(("max", max.to_string())), ..p("err-profile-free-minutes") }
-            }
+            E::Prices(e) => e.into(),
             E::TooLong => p("err-profile-too-long"),
             E::Text(e) => e.into(),
             E::TermsNotAccepted => p("err-terms"),
@@ -219,6 +223,68 @@ impl From<augure_app::legal::LegalError> for Problem {
             E::Store(e) => e.into(),
         }
     }
+}
+
+/// A price set refused, named by its currency and sites.
+impl From<augure_app::pricing::PriceFormError> for Problem {
+    fn from(e: augure_app::pricing::PriceFormError) -> Self {
+        use augure_app::pricing::PriceFormError as E;
+        let (scope, problem) = match e {
+            E::NotAnAmount(scope) => (scope, price_problem("err-prices-amount")),
+            E::PackageIncomplete { scope, max } => {
+                (scope, Problem { arg: Some(("max", max.to_string())), ..price_problem("err-prices-package") })
+            }
+            E::Rule { scope, error } => (scope, error.into()),
+        };
+        Problem { prices: Some(Box::new(scope)), ..problem }
+    }
+}
+
+/// SP-tariffs: an imposed per-minute price refused.
+impl From<augure_app::pricing::TariffError> for Problem {
+    fn from(e: augure_app::pricing::TariffError) -> Self {
+        use augure_app::pricing::TariffError as E;
+        match e {
+            E::UnknownSite => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
+            E::NotAnAmount => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-profile-price"),
+            E::Rule(augure_domain::pricing::PriceSetError::BelowMinimum { minimum, .. }) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-site-tariff-min").with_money("minimum", minimum)
+            }
+            E::Rule(augure_domain::pricing::PriceSetError::AboveMaximum { maximum, .. }) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-profile-price-max").with_money("maximum", maximum)
+            }
+            E::Rule(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-profile-price"),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+/// AT-min and the other price rules of a price set; the caller names the set (`$prices`).
+impl From<augure_domain::pricing::PriceSetError> for Problem {
+    fn from(e: augure_domain::pricing::PriceSetError) -> Self {
+        use augure_domain::pricing::{PriceSetError as E, ServiceType};
+        let p = price_problem;
+        match e {
+            E::PerMinuteMissing(_) => p("err-prices-per-minute-missing"),
+            E::EmailPriceMissing(_) => p("err-prices-email-missing"),
+            E::BelowMinimum { service, minimum } => p(match service {
+                ServiceType::PerMinute => "err-prices-min-per-minute",
+                ServiceType::Package => "err-prices-min-package",
+                ServiceType::EmailConsultation => "err-prices-min-email",
+            })
+            .with_money("minimum", minimum),
+            E::AboveMaximum { maximum, .. } => p("err-profile-price-max").with_money("maximum", maximum),
+            E::PackageMinutes { max } => Problem { arg: Some(("max", max.to_string())), ..p("err-prices-package") },
+            E::TooManyFreeMinutes { max } => {
+                Problem { arg: Some(("max", max.to_string())), ..p("err-profile-free-minutes") }
+            }
+            E::WrongCurrency(_) => p("err-profile-price"),
+        }
+    }
+}
+
+fn price_problem(key: &'static str) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key)
 }
 
 impl From<augure_app::media::MediaServiceError> for Problem {

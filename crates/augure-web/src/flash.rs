@@ -28,6 +28,8 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("refund-retrying", "admin-refund-retrying", &["id"]),
     ("provider-event", "admin-provider-test-sent", &[]),
     ("site-numbers-saved", "done-site-numbers-saved", &["site"]),
+    ("site-tariff-imposed", "done-site-tariff-imposed", &["site", "amount"]),
+    ("site-tariff-lifted", "done-site-tariff-lifted", &["site"]),
     ("availability-available", "done-availability-available", &[]),
     ("availability-unavailable", "done-availability-unavailable", &[]),
     ("availability-paused", "done-availability-paused", &[]),

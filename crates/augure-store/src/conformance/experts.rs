@@ -14,13 +14,42 @@ pub async fn expert_profile_round_trips_and_is_replaced(store: Arc<dyn Store>) {
     let u = store.create_user(&new).await.unwrap();
     store.upsert_expert_profile(&profile(u.id)).await.unwrap();
     assert_eq!(store.expert_profile(u.id).await.unwrap(), profile(u.id));
-    let changed = ExpertProfile { headline: "Nouveau".into(), email_price: None, ..profile(u.id) };
+    let changed = ExpertProfile { headline: "Nouveau".into(), prices: vec![], ..profile(u.id) };
     store.upsert_expert_profile(&changed).await.unwrap();
     assert_eq!(store.expert_profile(u.id).await.unwrap(), changed);
     let cards = store.list_expert_cards(10, 0).await.unwrap();
     assert_eq!(cards.len(), 1);
     assert_eq!((cards[0].display_name.as_str(), cards[0].expert_code), ("Luna", Some(ExpertCode(4321))));
     assert!(matches!(store.expert_profile(UserId(999)).await, Err(StoreError::NotFound)));
+}
+
+pub async fn price_sets_per_currency_are_replaced_with_the_profile(store: Arc<dyn Store>) {
+    use augure_domain::pricing::{Package, PriceSet};
+    use augure_domain::{Currency, Money};
+    let luna = store.create_user(&new_user("luna@example.fr", Role::Expert)).await.unwrap();
+    let orion = store.create_user(&new_user("orion@example.fr", Role::Expert)).await.unwrap();
+    let eur = PriceSet {
+        currency: Currency::Eur,
+        per_minute: Some(Money::new(250, Currency::Eur)),
+        package: Some(Package { price: Money::new(4500, Currency::Eur), minutes: 30 }),
+        free_minutes: 3,
+        email: Some(Money::new(3000, Currency::Eur)),
+    };
+    // Only a tariff site in this currency: no per-minute price of the expert's own.
+    let chf = PriceSet { currency: Currency::Chf, per_minute: None, package: None, free_minutes: 0, email: None };
+    let both = ExpertProfile { prices: vec![chf.clone(), eur.clone()], ..profile(luna.id) };
+    store.upsert_expert_profile(&both).await.unwrap();
+    store.upsert_expert_profile(&profile(orion.id)).await.unwrap();
+    assert_eq!(store.expert_profile(luna.id).await.unwrap(), both, "in currency-code order");
+    let directory = store.directory().await.unwrap();
+    assert_eq!(directory[0].card.profile.prices, [chf, eur.clone()]);
+    assert_eq!(directory[1].card.profile, profile(orion.id));
+    let cards = store.list_expert_cards(10, 0).await.unwrap();
+    assert_eq!(cards[0].profile.prices.len(), 2);
+    let euros_only = ExpertProfile { prices: vec![eur], ..profile(luna.id) };
+    store.upsert_expert_profile(&euros_only).await.unwrap();
+    assert_eq!(store.expert_profile(luna.id).await.unwrap(), euros_only, "a currency left out is removed");
+    assert_eq!(store.expert_profile(orion.id).await.unwrap(), profile(orion.id), "others untouched");
 }
 
 pub async fn expert_presence_is_saved_and_listed_in_the_directory(store: Arc<dyn Store>) {
@@ -100,9 +129,6 @@ pub async fn expert_details_round_trip_and_specialties_are_managed(store: Arc<dy
         company_number: "12345678900011".into(),
         country: "FR".into(),
         email_needs: "Vos prénoms et dates de naissance.".into(),
-        package_price: Some(4500),
-        package_minutes: Some(30),
-        free_minutes: 3,
         visible_sites: vec![site.id],
         terms_version: Some(2),
         terms_accepted_at: Some(t0()),
@@ -111,7 +137,7 @@ pub async fn expert_details_round_trip_and_specialties_are_managed(store: Arc<dy
     };
     store.save_expert_details(&details).await.unwrap();
     assert_eq!(store.expert_details(luna.id).await.unwrap(), details);
-    let cleared = ExpertDetails { package_price: None, package_minutes: None, visible_sites: vec![], ..details };
+    let cleared = ExpertDetails { email_needs: String::new(), visible_sites: vec![], ..details };
     store.save_expert_details(&cleared).await.unwrap();
     assert_eq!(store.expert_details(luna.id).await.unwrap(), cleared);
 

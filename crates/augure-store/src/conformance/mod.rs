@@ -3,7 +3,7 @@
 //! function in the submodules here (one per aggregate), each on a fresh database.
 //!
 //! This module holds the fixtures the aggregates share, and the ledger rows the migration
-//! tests start from.
+//! tests start from (other older rows: [`upgrades`]).
 
 pub mod accounts;
 pub mod experts;
@@ -15,6 +15,7 @@ pub mod media;
 pub mod payments;
 pub mod planning;
 pub mod sites;
+pub mod upgrades;
 
 use augure_domain::ledger::{AccountId, Balances, TransferMode, TransferRequest};
 use augure_domain::site::NewSite;
@@ -46,6 +47,7 @@ fn new_site(code: &str) -> NewSite {
             per_minute: Some(Money::new(250, Currency::Chf)),
             per_call: None,
         }],
+        imposed_per_minute: None,
     }
 }
 
@@ -73,8 +75,10 @@ fn profile(user: UserId) -> ExpertProfile {
         specialties: vec!["tarot".into(), "astrology".into()],
         languages: vec!["fr".into(), "it".into()],
         modes: vec![augure_domain::Mode::Phone, augure_domain::Mode::Email],
-        price_per_minute: Money::new(299, Currency::Eur),
-        email_price: Some(Money::new(2500, Currency::Eur)),
+        prices: vec![augure_domain::pricing::PriceSet {
+            email: Some(Money::new(2500, Currency::Eur)),
+            ..augure_domain::pricing::PriceSet::per_minute(Money::new(299, Currency::Eur))
+        }],
     }
 }
 
@@ -185,6 +189,7 @@ macro_rules! conformance_tests {
             sites_list_in_creation_order,
             duplicate_site_code_conflicts,
             unknown_site_is_not_found,
+            an_admin_edits_a_site_and_its_imposed_price,
             site_phone_numbers_are_replaced,
         );
         $crate::conformance_tests!(@aggregate $fresh; accounts:
@@ -206,6 +211,7 @@ macro_rules! conformance_tests {
         );
         $crate::conformance_tests!(@aggregate $fresh; experts:
             expert_profile_round_trips_and_is_replaced,
+            price_sets_per_currency_are_replaced_with_the_profile,
             expert_presence_is_saved_and_listed_in_the_directory,
             bank_details_are_saved_and_mark_the_presence,
             expert_details_round_trip_and_specialties_are_managed,

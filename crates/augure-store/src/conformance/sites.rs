@@ -38,6 +38,24 @@ pub async fn unknown_site_is_not_found(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
+pub async fn an_admin_edits_a_site_and_its_imposed_price(store: Arc<dyn Store>) {
+    let created = store.create_site(&new_site("CH")).await.unwrap();
+    assert_eq!(created.imposed_per_minute, None);
+    let edited = augure_domain::Site {
+        name: "augure Schweiz".into(),
+        phone_numbers: vec!["+41900000001".into()],
+        imposed_per_minute: Some(Money::new(290, Currency::Chf)),
+        ..created.clone()
+    };
+    store.update_site(&edited).await.unwrap();
+    assert_eq!(store.site_by_code(&created.code).await.unwrap(), edited);
+    let lifted = augure_domain::Site { imposed_per_minute: None, ..edited };
+    store.update_site(&lifted).await.unwrap();
+    assert_eq!(store.list_sites().await.unwrap(), std::slice::from_ref(&lifted));
+    let unknown = augure_domain::Site { id: augure_domain::SiteId(999), ..lifted };
+    assert!(matches!(store.update_site(&unknown).await, Err(StoreError::NotFound)));
+}
+
 pub async fn site_phone_numbers_are_replaced(store: Arc<dyn Store>) {
     let site = store.create_site(&new_site("CH")).await.unwrap();
     let numbers = vec!["+41446681800".to_owned(), "+41901000001".to_owned()];

@@ -226,6 +226,9 @@ struct SiteView {
     default_locale: String,
     phone_numbers: Vec<String>,
     tariffs: Vec<TariffView>,
+    /// SP-tariffs: the per-minute price every expert listed here is charged at, in minor
+    /// units of the site's currency; absent when each expert sets their own.
+    imposed_per_minute: Option<i64>,
 }
 
 impl From<Site> for SiteView {
@@ -237,6 +240,7 @@ impl From<Site> for SiteView {
             time_zone: s.time_zone.name().into(),
             default_locale: s.default_locale,
             phone_numbers: s.phone_numbers,
+            imposed_per_minute: s.imposed_per_minute.map(|m| m.minor),
             tariffs: s
                 .tariffs
                 .into_iter()
@@ -382,7 +386,8 @@ pub struct DirectoryFilters {
     pub(crate) language: Option<String>,
     /// `phone`, `chat`, `email` or `video`.
     pub(crate) mode: Option<String>,
-    /// Highest per-minute price, minor units.
+    /// Highest per-minute price, in minor units of the currency of `site` (without `site`,
+    /// of each expert's home site): compared with the price clients there pay.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) max_price: Option<i64>,
     /// `true`: only experts who can be consulted now.
@@ -459,8 +464,14 @@ struct ExpertView {
     live_modes: Vec<String>,
     /// SP-ranking position: 1 (all of phone, chat, email live) … 8 (unavailable).
     position: u8,
+    /// What a client pays per minute, in minor units of `currency`: on the site asked for
+    /// with `site` (its tariff when it imposes one, SP-tariffs), else on the expert's home
+    /// site (their sign-up site, or the first site listing them).
     price_per_minute: i64,
+    /// The currency of `price_per_minute` (ISO 4217), the site's.
     currency: String,
+    /// The per-minute price is the site's tariff rather than the expert's own.
+    imposed: bool,
     /// SP-return: when an unavailable expert is expected back: the end of their pause
     /// (WG-pause), else the next start of their planning.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -468,7 +479,8 @@ struct ExpertView {
 }
 
 /// The ranked directory (the home listing's order and filters), one page at a time. The
-/// `X-Total-Count` header gives the number of experts matching the filters.
+/// `X-Total-Count` header gives the number of experts matching the filters. With `site`,
+/// only experts listed there with a price there, priced as that site sells them.
 #[utoipa::path(get, path = "/api/v1/experts", tag = "experts", params(DirectoryFilters),
     responses((status = 200, body = [ExpertView], headers(("X-Total-Count" = usize, description = "Experts matching the filters"))),
         (status = 422, description = "Unknown mode", body = ProblemView, content_type = "application/problem+json")))]
@@ -491,7 +503,8 @@ async fn experts(
         if i > 0 {
             body.push(',');
         }
-        let key = (l.entry.card.profile.user_id.0, "api", 0);
+        // Prices differ per site: one JSON per expert and site asked for.
+        let key = (l.entry.card.profile.user_id.0, "api", query.site.map_or(0, |s| s.0));
         let json = match st.cards.get(key, l.snapshot) {
             Some(json) => json,
             None => {
@@ -506,8 +519,9 @@ async fn experts(
                     modes: p.modes.iter().map(|m| m.as_str().to_owned()).collect(),
                     live_modes: l.live_modes.iter().map(|m| m.as_str().to_owned()).collect(),
                     position: l.position,
-                    price_per_minute: p.price_per_minute.minor,
-                    currency: p.price_per_minute.currency.code().into(),
+                    price_per_minute: l.prices.per_minute.minor,
+                    currency: l.prices.currency().code().into(),
+                    imposed: l.prices.imposed,
                     expected_return: l.expected_return.filter(|_| l.position == 8).map(|back| back.at()),
                 };
                 let json: std::sync::Arc<str> = serde_json::to_string(&view).map_err(Problem::internal)?.into();

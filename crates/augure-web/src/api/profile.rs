@@ -1,6 +1,7 @@
 //! The expert's profile and media over the API (SP-profile, SP-options, AT-min,
 //! SP-contract, SP-media, SP-presentation), and the moderation queue for admins.
 
+use augure_app::pricing::PriceForm;
 use augure_app::profile::ProfileForm;
 use augure_domain::media::MediaKind;
 use augure_domain::{MediaId, Role};
@@ -37,7 +38,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(specialties, own_profile, save_profile, accept_terms, own_bank, save_bank, own_media, upload_photo, upload_audio, save_presentation, queue, decide),
-    components(schemas(BankView, BankRequest, SpecialtyView, ProfileView, ProfileRequest, MediaView, PresentationRequest, DecisionRequest)),
+    components(schemas(BankView, BankRequest, SpecialtyView, ProfileView, ProfileRequest, PriceSetView, PriceSetRequest, MediaView, PresentationRequest, DecisionRequest)),
     tags((name = "profile", description = "The expert's own profile, media and terms"), (name = "moderation", description = "Admins approve or refuse media"))
 )]
 pub struct ProfileDoc;
@@ -77,6 +78,10 @@ struct ProfileView {
     modes: Vec<String>,
     /// Site codes where the expert is listed.
     sites: Vec<String>,
+    /// One price set per currency of those sites (SP-options, AT-min).
+    prices: Vec<PriceSetView>,
+    /// The prices of the first listed site's currency, as in `prices` (kept for callers
+    /// written when an expert had one currency).
     currency: Option<String>,
     /// Minor units.
     price_per_minute: Option<i64>,
@@ -99,23 +104,53 @@ struct ProfileView {
     terms_pending: bool,
 }
 
+/// An expert's prices in one currency; amounts in minor units.
+#[derive(Serialize, ToSchema)]
+struct PriceSetView {
+    /// ISO 4217, e.g. `CHF`.
+    currency: String,
+    /// Absent where every chosen site of this currency imposes its own (SP-tariffs).
+    price_per_minute: Option<i64>,
+    email_price: Option<i64>,
+    package_price: Option<i64>,
+    package_minutes: Option<u32>,
+    free_minutes: u32,
+}
+
+impl From<&augure_domain::pricing::PriceSet> for PriceSetView {
+    fn from(p: &augure_domain::pricing::PriceSet) -> Self {
+        PriceSetView {
+            currency: p.currency.code().into(),
+            price_per_minute: p.per_minute.map(|m| m.minor),
+            email_price: p.email.map(|m| m.minor),
+            package_price: p.package.map(|k| k.price.minor),
+            package_minutes: p.package.map(|k| k.minutes),
+            free_minutes: p.free_minutes,
+        }
+    }
+}
+
 async fn view(st: &AppState, user: augure_domain::UserId) -> Result<ProfileView, Problem> {
     let own = st.app.profiles.own(user).await?;
     let sites = st.app.sites.list().await?;
     let d = own.details;
     let p = own.profile;
+    let prices: Vec<PriceSetView> =
+        p.as_ref().map(|p| p.prices.iter().map(PriceSetView::from).collect()).unwrap_or_default();
+    let first_currency = sites.iter().find(|s| d.visible_sites.contains(&s.id)).map(|s| s.currency.code());
+    let home = first_currency.and_then(|c| prices.iter().find(|p| p.currency == c)).or(prices.first());
     Ok(ProfileView {
         headline: p.as_ref().map(|p| p.headline.clone()).unwrap_or_default(),
         specialties: p.as_ref().map(|p| p.specialties.clone()).unwrap_or_default(),
         languages: p.as_ref().map(|p| p.languages.clone()).unwrap_or_default(),
         modes: p.as_ref().map(|p| p.modes.iter().map(|m| m.as_str().to_owned()).collect()).unwrap_or_default(),
         sites: sites.iter().filter(|s| d.visible_sites.contains(&s.id)).map(|s| s.code.to_string()).collect(),
-        currency: p.as_ref().map(|p| p.price_per_minute.currency.code().to_owned()),
-        price_per_minute: p.as_ref().map(|p| p.price_per_minute.minor),
-        email_price: p.as_ref().and_then(|p| p.email_price.map(|m| m.minor)),
-        package_price: d.package_price,
-        package_minutes: d.package_minutes,
-        free_minutes: d.free_minutes,
+        currency: home.map(|h| h.currency.clone()),
+        price_per_minute: home.and_then(|h| h.price_per_minute),
+        email_price: home.and_then(|h| h.email_price),
+        package_price: home.and_then(|h| h.package_price),
+        package_minutes: home.and_then(|h| h.package_minutes),
+        free_minutes: home.map_or(0, |h| h.free_minutes),
         email_needs: d.email_needs,
         legal_name: d.legal_name,
         company_name: d.company_name,
@@ -128,6 +163,7 @@ async fn view(st: &AppState, user: augure_domain::UserId) -> Result<ProfileView,
         phone: d.phone,
         terms_version: d.terms_version,
         terms_pending: own.terms_pending,
+        prices,
     })
 }
 
@@ -139,7 +175,41 @@ async fn own_profile(State(st): State<AppState>, caller: ApiCaller) -> Result<Js
     Ok(Json(view(&st, user).await?))
 }
 
-/// The whole profile. Prices are decimal strings in the sites' currency ("2.50").
+/// The prices of one currency; amounts are decimal strings ("2.50").
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PriceSetRequest {
+    /// ISO 4217, e.g. `CHF`: the currency of some of the chosen sites.
+    currency: String,
+    /// Needed unless every chosen site of this currency imposes its own (SP-tariffs).
+    #[serde(default)]
+    price_per_minute: String,
+    #[serde(default)]
+    email_price: String,
+    #[serde(default)]
+    package_price: String,
+    #[serde(default)]
+    package_minutes: Option<u32>,
+    #[serde(default)]
+    free_minutes: u32,
+}
+
+impl From<PriceSetRequest> for PriceForm {
+    fn from(r: PriceSetRequest) -> Self {
+        PriceForm {
+            currency: r.currency,
+            per_minute: r.price_per_minute,
+            email_price: r.email_price,
+            package_price: r.package_price,
+            package_minutes: r.package_minutes.map(|m| m.to_string()).unwrap_or_default(),
+            free_minutes: r.free_minutes.to_string(),
+        }
+    }
+}
+
+/// The whole profile. Prices are decimal strings ("2.50"): one set in `prices` per
+/// currency of the chosen sites; the price fields at the top level are a shorthand for the
+/// first chosen site's currency (a set in `prices` for that currency wins).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfileRequest {
@@ -148,6 +218,9 @@ struct ProfileRequest {
     languages: Vec<String>,
     modes: Vec<String>,
     sites: Vec<String>,
+    #[serde(default)]
+    prices: Vec<PriceSetRequest>,
+    #[serde(default)]
     price_per_minute: String,
     #[serde(default)]
     email_price: String,
@@ -182,7 +255,8 @@ struct ProfileRequest {
     accept_terms: bool,
 }
 
-/// Saves the profile; every price is checked against each chosen site's minimum (AT-min).
+/// Saves the profile; each chosen site's currency needs a price set, checked against that
+/// site's minimums (AT-min).
 #[utoipa::path(put, path = "/api/v1/me/profile", tag = "profile", security(("bearer" = [])), request_body = ProfileRequest,
     responses((status = 200, body = ProfileView), (status = 422, description = "Invalid field, price below the minimum, terms not accepted", body = crate::api::ProblemView, content_type = "application/problem+json")))]
 async fn save_profile(
@@ -191,17 +265,21 @@ async fn save_profile(
     ApiJson(r): ApiJson<ProfileRequest>,
 ) -> Result<Json<ProfileView>, Problem> {
     let user = expert(&caller)?;
+    let shorthand = PriceForm {
+        currency: String::new(),
+        per_minute: r.price_per_minute,
+        email_price: r.email_price,
+        package_price: r.package_price,
+        package_minutes: r.package_minutes.map(|m| m.to_string()).unwrap_or_default(),
+        free_minutes: r.free_minutes.to_string(),
+    };
     let form = ProfileForm {
         headline: r.headline,
         specialties: r.specialties,
         languages: r.languages,
         modes: r.modes,
         sites: r.sites,
-        price_per_minute: r.price_per_minute,
-        email_price: r.email_price,
-        package_price: r.package_price,
-        package_minutes: r.package_minutes.map(|m| m.to_string()).unwrap_or_default(),
-        free_minutes: r.free_minutes.to_string(),
+        prices: prices_of(r.prices, shorthand),
         email_needs: r.email_needs,
         legal_name: r.legal_name,
         company_name: r.company_name,
@@ -216,6 +294,13 @@ async fn save_profile(
     };
     st.app.profiles.save_profile(user, &form).await?;
     Ok(Json(view(&st, user).await?))
+}
+
+/// The sets of a request: those named by currency, and the top-level shorthand.
+fn prices_of(sets: Vec<PriceSetRequest>, shorthand: PriceForm) -> Vec<PriceForm> {
+    let mut forms: Vec<PriceForm> = sets.into_iter().map(PriceForm::from).collect();
+    forms.push(shorthand);
+    forms
 }
 
 /// Accepts the current version of the terms and code of ethics (SP-contract).

@@ -112,7 +112,8 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
     let gaps = augure_app::directory::listing_gaps(profile.as_ref());
     let expert_status = policy.expert_status(&here, &gaps, now);
     let (state, statement, position, live) = statement(&l, &expert_status, tz);
-    let price = profile.as_ref().map(|p| p.price_per_minute.format(l.tr.locale)).unwrap_or_default();
+    let home_prices = profile.as_ref().and_then(|p| augure_app::pricing::home_prices(p, site.as_ref()));
+    let price = home_prices.map(|p| p.per_minute.format(l.tr.locale)).unwrap_or_default();
     let code = me.expert_code.map(|c| c.to_string()).unwrap_or_default();
     let offered: Vec<Mode> = profile.as_ref().map_or_else(|| Mode::ALL.to_vec(), |p| p.modes.clone());
     let modes =

@@ -2,6 +2,7 @@
 //! operator's specialty list.
 
 use askama::Template;
+use augure_app::pricing::{self, PriceForm};
 use augure_app::profile::ProfileForm;
 use augure_domain::{Mode, Role, Site};
 use augure_store::Specialty;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Redirect};
 
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
-use crate::error::Problem;
+use crate::error::{Problem, prices_label};
 use crate::flash::Flash;
 
 /// Languages offered as checkboxes; others can be typed.
@@ -29,21 +30,58 @@ struct ProfileEditPage<'a> {
     other_languages: String,
     modes: Vec<(&'static str, String, bool)>,
     sites: Vec<(String, String, bool)>,
+    /// One fieldset per currency of the chosen sites.
+    price_sets: Vec<PriceFieldset>,
     terms_pending: bool,
     terms_version: u32,
     error: Option<String>,
     saved: bool,
 }
 
-/// An amount as a form field holds it, in major units written the reader's way ("1,55"
-/// in French and Italian); the form reads both separators back.
-fn money(minor: i64, currency: augure_domain::Currency, locale: &str) -> String {
-    let scale = 10_i64.pow(currency.exponent());
-    if scale == 1 {
-        return minor.to_string();
-    }
-    let separator = if locale.starts_with("en") { '.' } else { ',' };
-    format!("{}{separator}{:0width$}", minor / scale, minor % scale, width = currency.exponent() as usize)
+/// The prices of one currency in the form.
+struct PriceFieldset {
+    /// The currency's code, prefixing the fields' names (`CHF.price_per_minute`).
+    code: String,
+    /// "Prix en francs suisses (augure Suisse)".
+    legend: String,
+    form: PriceForm,
+    /// SP-tariffs: what each site of this currency imposing its tariff means here.
+    imposed: Vec<String>,
+    /// Some site of this currency lets the expert set the per-minute price.
+    per_minute_required: bool,
+}
+
+/// The decimal separator people of `locale` type ("1,55" in French and Italian).
+fn decimal(locale: &str) -> char {
+    if locale.starts_with("en") { '.' } else { ',' }
+}
+
+/// Puts a price field into the form: `CHF.price_per_minute` for a currency's fieldset, or
+/// a name without currency (the first chosen site's currency). `false` if not a price field.
+fn price_field(f: &mut ProfileForm, key: &str, value: &str) -> bool {
+    let (currency, field) = match key.split_once('.') {
+        Some((code, field)) if code.parse::<augure_domain::Currency>().is_ok() => (code.to_ascii_uppercase(), field),
+        Some(_) => return false,
+        None => (String::new(), key),
+    };
+    let index = match f.prices.iter().position(|p| p.currency == currency) {
+        Some(i) => i,
+        None => {
+            f.prices.push(PriceForm { currency, ..PriceForm::default() });
+            f.prices.len() - 1
+        }
+    };
+    let p = &mut f.prices[index];
+    let slot = match field {
+        "price_per_minute" => &mut p.per_minute,
+        "email_price" => &mut p.email_price,
+        "package_price" => &mut p.package_price,
+        "package_minutes" => &mut p.package_minutes,
+        "free_minutes" => &mut p.free_minutes,
+        _ => return false,
+    };
+    *slot = value.to_owned();
+    true
 }
 
 /// A multi-valued form body (checkbox groups repeat their name).
@@ -60,11 +98,6 @@ fn parse_form(body: &[u8]) -> ProfileForm {
             }
             "mode" => f.modes.push(value),
             "site" => f.sites.push(value),
-            "price_per_minute" => f.price_per_minute = value,
-            "email_price" => f.email_price = value,
-            "package_price" => f.package_price = value,
-            "package_minutes" => f.package_minutes = value,
-            "free_minutes" => f.free_minutes = value,
             "email_needs" => f.email_needs = value,
             "legal_name" => f.legal_name = value,
             "company_name" => f.company_name = value,
@@ -76,7 +109,9 @@ fn parse_form(body: &[u8]) -> ProfileForm {
             "country" => f.country = value,
             "phone" => f.phone = value,
             "accept_terms" => f.accept_terms = value == "yes",
-            _ => {}
+            other => {
+                price_field(&mut f, other, &value);
+            }
         }
     }
     f
@@ -96,8 +131,6 @@ async fn page(
     let l = ctx.layout(st);
     let form = form.unwrap_or_else(|| {
         let d = &own.details;
-        let currency =
-            own.profile.as_ref().map(|p| p.price_per_minute.currency).unwrap_or(augure_domain::Currency::Eur);
         let mut f = ProfileForm {
             email_needs: d.email_needs.clone(),
             legal_name: d.legal_name.clone(),
@@ -110,9 +143,6 @@ async fn page(
             country: d.country.clone(),
             // Stored in E.164, shown as the expert dials it at home.
             phone: augure_domain::phone::display(&d.phone, Some(d.country.as_str()).filter(|c| !c.is_empty())),
-            package_price: d.package_price.map(|p| money(p, currency, ctx.locale)).unwrap_or_default(),
-            package_minutes: d.package_minutes.map(|m| m.to_string()).unwrap_or_default(),
-            free_minutes: d.free_minutes.to_string(),
             sites: sites.iter().filter(|s| d.visible_sites.contains(&s.id)).map(|s| s.code.to_string()).collect(),
             ..ProfileForm::default()
         };
@@ -125,8 +155,7 @@ async fn page(
             f.specialties = p.specialties.clone();
             f.languages = p.languages.clone();
             f.modes = p.modes.iter().map(|m| m.as_str().to_owned()).collect();
-            f.price_per_minute = money(p.price_per_minute.minor, p.price_per_minute.currency, ctx.locale);
-            f.email_price = p.email_price.map(|m| money(m.minor, m.currency, ctx.locale)).unwrap_or_default();
+            f.prices = p.prices.iter().map(|set| PriceForm::from_set(set, decimal(ctx.locale))).collect();
         }
         f
     });
@@ -159,6 +188,28 @@ async fn page(
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
+    let chosen: Vec<&Site> = sites.iter().filter(|s| form.sites.iter().any(|x| x == s.code.as_str())).collect();
+    let first = chosen.first().map(|s| s.currency);
+    let price_sets = pricing::by_currency(&chosen)
+        .into_iter()
+        .map(|(currency, group)| {
+            let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
+            let imposed = group
+                .iter()
+                .filter_map(|s| {
+                    let tariff = s.imposed_per_minute?;
+                    Some(l.tr.t2("profile-prices-imposed", "site", &s.name, "price", &tariff.format(l.tr.locale)))
+                })
+                .collect();
+            PriceFieldset {
+                code: currency.code().to_owned(),
+                legend: l.tr.t1("profile-prices-legend", "prices", &prices_label(&l.tr, currency, &names)),
+                form: pricing::typed_for(&form.prices, currency, first),
+                imposed,
+                per_minute_required: group.iter().any(|s| s.imposed_per_minute.is_none()),
+            }
+        })
+        .collect();
     let sites = sites
         .iter()
         .map(|s: &Site| {
@@ -176,6 +227,7 @@ async fn page(
         other_languages,
         modes,
         sites,
+        price_sets,
         terms_pending: own.terms_pending,
         terms_version: st.app.settings.terms.version,
         error,

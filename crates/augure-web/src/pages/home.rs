@@ -128,7 +128,10 @@ struct CardView {
     specialties: Vec<String>,
     languages: String,
     modes: Vec<String>,
+    /// Per minute, on the site browsed.
     price: String,
+    /// The profile's address, on the site browsed (its prices are that site's).
+    link: String,
 }
 
 #[derive(Deserialize)]
@@ -166,10 +169,8 @@ pub async fn home(
             None => {
                 let snapshot = e.snapshot;
                 let zone = site.as_ref().map_or(chrono_tz::Europe::Paris, |s| s.time_zone);
-                let html: Arc<str> =
-                    CardTemplate { tr: l.tr, e: card(&l, &mut labels, e, new_since, excerpt_chars, zone) }
-                        .render()?
-                        .into();
+                let view = card(&l, &mut labels, e, new_since, excerpt_chars, zone, site.as_ref());
+                let html: Arc<str> = CardTemplate { tr: l.tr, e: view }.render()?.into();
                 st.cards.put(key, snapshot, html.clone());
                 html
             }
@@ -297,6 +298,7 @@ fn card(
     new_since: chrono::DateTime<chrono::Utc>,
     excerpt_chars: usize,
     zone: chrono_tz::Tz,
+    site: Option<&Site>,
 ) -> CardView {
     let available = listed.position < 8;
     let expected_return = listed.expected_return.filter(|_| !available).map(|back| {
@@ -312,7 +314,12 @@ fn card(
         .map(|(_, text)| augure_domain::media::excerpt(text, excerpt_chars));
     let c = &entry.card;
     let p = &c.profile;
+    let code = c.expert_code.map(|code| code.to_string()).unwrap_or_default();
     CardView {
+        link: match site {
+            Some(s) => format!("/experts/{code}?site={}", s.code.as_str()),
+            None => format!("/experts/{code}"),
+        },
         available,
         photo: entry.photo.map(|id| id.0),
         excerpt: excerpt.unwrap_or_else(|| p.headline.clone()),
@@ -322,7 +329,7 @@ fn card(
         consultations: labels.get(l, "card-consultations-none".into()),
         initial: c.display_name.chars().next().map(|ch| ch.to_uppercase().to_string()).unwrap_or_default(),
         name: c.display_name.clone(),
-        code: c.expert_code.map(|code| code.to_string()).unwrap_or_default(),
+        code,
         specialties: p.specialties.iter().map(|s| labels.get(l, format!("specialty-{s}"))).collect(),
         // Named in the reader's language; a language without a name here shows its code.
         languages: p
@@ -336,7 +343,7 @@ fn card(
             .collect::<Vec<_>>()
             .join(" · "),
         modes: p.modes.iter().map(|m| labels.get(l, format!("mode-{m}"))).collect(),
-        price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
+        price: l.tr.t1("price-per-minute", "price", &listed.prices.per_minute.format(l.tr.locale)),
     }
 }
 

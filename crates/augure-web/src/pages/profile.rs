@@ -52,14 +52,36 @@ struct ProfilePage<'a> {
     alert: &'static str,
 }
 
-/// `/experts/{code}`: everything a client reads before consulting.
-pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<String>) -> PageResult {
+#[derive(serde::Deserialize)]
+pub struct ProfileQuery {
+    /// The site the client browses (a site code): prices are that site's.
+    site: Option<String>,
+}
+
+/// `/experts/{code}`: everything a client reads before consulting, priced for the site
+/// browsed (`?site=CH`), else the signed-in person's site, else the expert's home site.
+pub async fn profile(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ProfileQuery>,
+) -> PageResult {
     let not_found = || Problem::status(StatusCode::NOT_FOUND);
     let code: u32 = code.parse().map_err(|_| not_found())?;
-    let listed =
-        st.app.directory.listing(&DirectoryQuery { search: Some(code.to_string()), ..Default::default() }).await?;
-    let expert =
-        listed.into_iter().find(|l| l.entry.card.expert_code.is_some_and(|c| c.0 == code)).ok_or_else(not_found)?;
+    let sites = st.app.sites.list().await?;
+    let wanted = q.site.as_deref().and_then(|c| c.parse::<augure_domain::SiteCode>().ok());
+    let browsed = wanted
+        .and_then(|c| sites.iter().find(|s| s.code == c))
+        .or_else(|| ctx.session.as_ref().and_then(|s| s.user.site_id).and_then(|id| sites.iter().find(|s| s.id == id)));
+    // Not sold on the site browsed: the profile still shows, at home prices.
+    let expert = match browsed {
+        Some(site) => match listed_expert(&st, code, Some(site.id)).await? {
+            Some(found) => Some(found),
+            None => listed_expert(&st, code, None).await?,
+        },
+        None => listed_expert(&st, code, None).await?,
+    };
+    let expert = expert.ok_or_else(not_found)?;
     let l = ctx.layout(&st);
     let p = &expert.entry.card.profile;
     let published = st.app.media.published(p.user_id).await?;
@@ -74,18 +96,14 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         .or(presentations.first())
         .map(|(_, text)| text.clone());
     let details = st.app.profiles.own(p.user_id).await?.details;
-    let currency = p.price_per_minute.currency;
-    let package = match (details.package_price, details.package_minutes) {
-        (Some(price), Some(minutes)) => Some(l.tr.i18n.t_args(
+    let prices = &expert.prices;
+    let package = prices.package.map(|k| {
+        l.tr.i18n.t_args(
             l.tr.locale,
             "profile-package",
-            &[
-                ("price", augure_domain::Money::new(price, currency).format(l.tr.locale).into()),
-                ("minutes", minutes.to_string().into()),
-            ],
-        )),
-        _ => None,
-    };
+            &[("price", k.price.format(l.tr.locale).into()), ("minutes", k.minutes.to_string().into())],
+        )
+    });
     let user = st.app.accounts.user(p.user_id).await?;
     let upcoming = st.app.planning.upcoming(&user).await?;
     let tz = upcoming.time_zone;
@@ -122,7 +140,7 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
     };
     let page = ProfilePage {
         package,
-        free_minutes: details.free_minutes,
+        free_minutes: prices.free_minutes,
         email_needs: details.email_needs,
         photo: expert.entry.photo.map(|id| id.0),
         audio,
@@ -141,12 +159,23 @@ pub async fn profile(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<
         modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
         live: expert.live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
         available: expert.position < 8,
-        price: l.tr.t1("price-per-minute", "price", &p.price_per_minute.format(l.tr.locale)),
-        email_price: p.email_price.map(|m| m.format(l.tr.locale)),
+        price: l.tr.t1("price-per-minute", "price", &prices.per_minute.format(l.tr.locale)),
+        email_price: prices.email.map(|m| m.format(l.tr.locale)),
         canonical: format!("{}/experts/{code}", st.app.settings.public_url.trim_end_matches('/')),
         l,
     };
     render(StatusCode::OK, &page)
+}
+
+/// The expert with this code as the listing of `site` shows them (all sites: `None`).
+async fn listed_expert(
+    st: &AppState,
+    code: u32,
+    site: Option<augure_domain::SiteId>,
+) -> Result<Option<augure_app::directory::Listed>, augure_store::StoreError> {
+    let query = DirectoryQuery { search: Some(code.to_string()), site, ..Default::default() };
+    let listed = st.app.directory.listing(&query).await?;
+    Ok(listed.into_iter().find(|l| l.entry.card.expert_code.is_some_and(|c| c.0 == code)))
 }
 
 /// `/robots.txt`: the storefront is for crawlers, accounts and the back office are not.

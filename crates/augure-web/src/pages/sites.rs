@@ -1,5 +1,6 @@
 //! The operator's storefronts (SP-tariffs): each site's currency, time zone, language,
-//! tariffs and the numbers clients dial, which the operator edits here.
+//! tariffs and minimum price (AT-min); the operator edits here the numbers clients dial
+//! and the per-minute price a site may impose on every expert listed there.
 
 use askama::Template;
 use augure_domain::{Role, Site, SiteCode};
@@ -30,6 +31,12 @@ struct SiteView {
     /// As the site's visitors dial them.
     numbers: Vec<String>,
     tariffs: Vec<TariffView>,
+    /// AT-min for a per-minute price there, formatted.
+    minimum: String,
+    /// The imposed per-minute price as its field holds it (what was typed after a refusal).
+    imposed: String,
+    /// Why the last imposed price was refused.
+    imposed_error: Option<String>,
     /// The numbers field: what was typed when it was refused, else the numbers with their
     /// country code, one a line.
     typed: String,
@@ -43,7 +50,9 @@ struct TariffView {
     per_call: Option<String>,
 }
 
-fn site_view(l: &Layout<'_>, site: &Site, now: chrono::DateTime<chrono::Utc>) -> SiteView {
+fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<chrono::Utc>) -> SiteView {
+    let decimal = if l.tr.locale.starts_with("en") { '.' } else { ',' };
+    let minimum = st.app.settings.pricing.minimums(&site.code).per_minute.max(1);
     let shown = |n: &String| names::phone(n, Some(&site.code));
     SiteView {
         code: site.code.to_string(),
@@ -62,17 +71,27 @@ fn site_view(l: &Layout<'_>, site: &Site, now: chrono::DateTime<chrono::Utc>) ->
                 per_call: t.per_call.map(|m| m.format(l.tr.locale)),
             })
             .collect(),
+        minimum: augure_domain::Money::new(minimum, site.currency).format(l.tr.locale),
+        imposed: site.imposed_per_minute.map(|m| augure_app::pricing::major(m, decimal)).unwrap_or_default(),
+        imposed_error: None,
         typed: site.phone_numbers.iter().map(|n| names::phone(n, None)).collect::<Vec<_>>().join("\n"),
         error: None,
     }
 }
 
-/// The page; `refused` is a site whose numbers were refused: `(code, typed, message)`.
+/// Which of a site's forms was refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Numbers,
+    Tariff,
+}
+
+/// The page; `refused` is a site's form that was refused: `(code, form, typed, message)`.
 async fn sites_page(
     st: &AppState,
     ctx: &PageCtx,
     status: StatusCode,
-    refused: Option<(SiteCode, String, String)>,
+    refused: Option<(SiteCode, Field, String, String)>,
 ) -> PageResult {
     let l = ctx.layout(st);
     let now = st.app.clock.now();
@@ -83,12 +102,14 @@ async fn sites_page(
         .await?
         .iter()
         .map(|site| {
-            let mut view = site_view(&l, site, now);
-            if let Some((code, typed, message)) = &refused
+            let mut view = site_view(st, &l, site, now);
+            if let Some((code, field, typed, message)) = &refused
                 && *code == site.code
             {
-                view.typed = typed.clone();
-                view.error = Some(message.clone());
+                match field {
+                    Field::Numbers => (view.typed, view.error) = (typed.clone(), Some(message.clone())),
+                    Field::Tariff => (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone())),
+                }
             }
             view
         })
@@ -120,8 +141,42 @@ pub async fn admin_save_numbers(
         Err(e @ augure_app::sites::SiteError::InvalidPhone(_)) => {
             let problem = Problem::from(e);
             let message = problem.message(&ctx.layout(&st).tr);
-            sites_page(&st, &ctx, problem.status, Some((code, form.numbers, message))).await
+            sites_page(&st, &ctx, problem.status, Some((code, Field::Numbers, form.numbers, message))).await
         }
         Err(e) => Err(Problem::from(e).into()),
+    }
+}
+
+#[derive(Default, Deserialize)]
+pub struct TariffForm {
+    #[serde(default)]
+    imposed_per_minute: String,
+}
+
+/// Saves a site's imposed per-minute price (empty: experts set their own again).
+pub async fn admin_save_tariff(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+    PageForm(form): PageForm<TariffForm>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    match st.app.pricing.set_site_tariff(&code, &form.imposed_per_minute).await {
+        Ok(site) => {
+            let flash = match site.imposed_per_minute {
+                Some(price) => Flash::new("site-tariff-imposed").amount(price),
+                None => Flash::new("site-tariff-lifted"),
+            };
+            Ok(flash.site(site.code).redirect("/admin/sites"))
+        }
+        Err(e) => {
+            let problem = Problem::from(e);
+            if problem.status.is_server_error() {
+                return Err(problem.into());
+            }
+            let message = problem.message(&ctx.layout(&st).tr);
+            sites_page(&st, &ctx, problem.status, Some((code, Field::Tariff, form.imposed_per_minute, message))).await
+        }
     }
 }

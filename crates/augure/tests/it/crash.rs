@@ -67,6 +67,7 @@ async fn a_crash_around_the_credit_commit_still_credits_exactly_once() {
                 default_locale: "fr".into(),
                 phone_numbers: vec![],
                 tariffs: vec![],
+                imposed_per_minute: None,
             })
             .await
             .unwrap();

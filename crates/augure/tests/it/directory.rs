@@ -182,8 +182,10 @@ async fn sp_bank_blocks_modes_24_hours_after_sign_up_until_bank_details_are_give
             specialties: vec!["tarot".into()],
             languages: vec!["fr".into()],
             modes: vec![augure_domain::Mode::Phone],
-            price_per_minute: augure_domain::Money::new(250, augure_domain::Currency::Eur),
-            email_price: None,
+            prices: vec![augure_domain::pricing::PriceSet::per_minute(augure_domain::Money::new(
+                250,
+                augure_domain::Currency::Eur,
+            ))],
         })
         .await
         .unwrap();
@@ -239,7 +241,7 @@ async fn public_profiles_are_linked_from_the_listing_and_indexed_by_sitemaps() {
     let luna = experts(&app, "?q=Luna").await.remove(0);
     let code = luna["expert_code"].as_u64().unwrap();
     let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains(&format!("href=\"/experts/{code}\"")));
+    assert!(home.contains(&format!("href=\"/experts/{code}?site=FR\"")), "cards link the profile on the site browsed");
     let page = app.client.get(app.url(&format!("/experts/{code}"))).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();

@@ -17,6 +17,7 @@ mod media;
 mod ops;
 mod payment_incidents;
 mod planning;
+mod prices;
 mod profile_edit;
 mod readable;
 mod retention;

@@ -67,7 +67,9 @@ async fn at_min_prices_below_the_site_minimum_are_refused_and_sp_contract_asks_f
 
     let me = app.store.user_by_email(&"luna@augure.localhost".parse().unwrap()).await.unwrap();
     let details = app.store.expert_details(me.id).await.unwrap();
-    assert_eq!((details.package_price, details.package_minutes, details.free_minutes), (Some(4500), Some(30), 3));
+    let prices = &app.store.expert_profile(me.id).await.unwrap().prices[0];
+    let package = prices.package.map(|p| (p.price.minor, p.minutes));
+    assert_eq!((package, prices.free_minutes), (Some((4500, 30)), 3));
     assert_eq!(details.terms_version, Some(1));
     let code = me.expert_code.unwrap().0;
     let api: serde_json::Value =

@@ -1,0 +1,242 @@
+//! Prices per currency and per site: reading the price fields of the profile form into one
+//! price set per currency of the chosen sites (AT-min, PH-free, PH-package, SP-email), the
+//! per-minute tariff an operator imposes on a site (SP-tariffs), and what an expert costs
+//! on a site, which [`augure_domain::pricing::effective_prices`] alone decides.
+
+use std::sync::Arc;
+
+use augure_domain::pricing::{
+    self, Package, PriceSet, PriceSetError, SiteNeeds, SitePrices, check_price_set, check_site_tariff,
+};
+use augure_domain::{Currency, Mode, Money, Site, SiteCode, UserId};
+use augure_store::{ExpertProfile, Store, StoreError};
+
+use crate::directory::DirectoryChanges;
+use crate::settings::Settings;
+use crate::sites::Sites;
+
+/// The price fields of one currency, as typed: amounts in major units with either decimal
+/// separator ("2,50"), minutes as whole numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriceForm {
+    /// ISO 4217 code; empty stands for the currency of the first site chosen (forms and API
+    /// calls written before prices were per currency).
+    pub currency: String,
+    pub per_minute: String,
+    pub email_price: String,
+    pub package_price: String,
+    pub package_minutes: String,
+    pub free_minutes: String,
+}
+
+impl PriceForm {
+    fn is_empty(&self) -> bool {
+        [&self.per_minute, &self.email_price, &self.package_price, &self.package_minutes, &self.free_minutes]
+            .iter()
+            .all(|f| f.trim().is_empty() || f.trim() == "0")
+    }
+
+    /// A saved price set as the form shows it, amounts written with `decimal`.
+    pub fn from_set(set: &PriceSet, decimal: char) -> Self {
+        let money = |m: Option<Money>| m.map(|m| major(m, decimal)).unwrap_or_default();
+        PriceForm {
+            currency: set.currency.code().into(),
+            per_minute: money(set.per_minute),
+            email_price: money(set.email),
+            package_price: money(set.package.map(|p| p.price)),
+            package_minutes: set.package.map(|p| p.minutes.to_string()).unwrap_or_default(),
+            free_minutes: set.free_minutes.to_string(),
+        }
+    }
+}
+
+/// An amount in major units written with `decimal` ("1,55" in French): what a form field
+/// holds; [`Money::parse_major`] reads both separators back.
+pub fn major(m: Money, decimal: char) -> String {
+    m.to_major().replace('.', &decimal.to_string())
+}
+
+/// The price fields typed for `currency`: its own, or, for the first chosen currency, those
+/// given without a currency.
+pub fn typed_for(forms: &[PriceForm], currency: Currency, first: Option<Currency>) -> PriceForm {
+    let own = forms.iter().find(|f| f.currency.trim().eq_ignore_ascii_case(currency.code()));
+    let unnamed = || forms.iter().find(|f| f.currency.trim().is_empty()).filter(|_| first == Some(currency));
+    own.or_else(unnamed)
+        .cloned()
+        .unwrap_or_else(|| PriceForm { currency: currency.code().into(), ..PriceForm::default() })
+}
+
+/// Which price set an error is about: its currency and the chosen sites selling in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceScope {
+    pub currency: Currency,
+    /// The sites' names, in the operator's order.
+    pub sites: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceFormError {
+    #[error("prices in {}: not an amount", .0.currency)]
+    NotAnAmount(PriceScope),
+    #[error("prices in {}: a package needs a price and 1 to {max} minutes", .scope.currency)]
+    PackageIncomplete { scope: PriceScope, max: u32 },
+    #[error("prices in {}: {error}", .scope.currency)]
+    Rule { scope: PriceScope, error: PriceSetError },
+}
+
+/// The currencies of `sites` in the sites' order, each with its sites.
+pub fn by_currency<'a>(sites: &[&'a Site]) -> Vec<(Currency, Vec<&'a Site>)> {
+    let mut groups: Vec<(Currency, Vec<&Site>)> = Vec::new();
+    for site in sites {
+        match groups.iter_mut().find(|(c, _)| *c == site.currency) {
+            Some((_, list)) => list.push(site),
+            None => groups.push((site.currency, vec![site])),
+        }
+    }
+    groups
+}
+
+/// SP-options, AT-min: one price set per currency of the chosen sites, each checked for
+/// every chosen site of its currency (a per-minute price unless the site imposes one, an
+/// email price when email is offered). Prices typed for a currency no chosen site uses are
+/// dropped; a currency left wholly empty where nothing is needed stores no set.
+pub fn read_price_sets(
+    forms: &[PriceForm],
+    sites: &[&Site],
+    modes: &[Mode],
+    settings: &Settings,
+) -> Result<Vec<PriceSet>, PriceFormError> {
+    let first = sites.first().map(|s| s.currency);
+    let mut sets = Vec::new();
+    for (currency, group) in by_currency(sites) {
+        let scope = || PriceScope { currency, sites: group.iter().map(|s| s.name.clone()).collect() };
+        let typed = typed_for(forms, currency, first);
+        let money = |text: &str| -> Result<Option<Money>, PriceFormError> {
+            match text.trim() {
+                "" => Ok(None),
+                t => Money::parse_major(t, currency).map(Some).map_err(|_| PriceFormError::NotAnAmount(scope())),
+            }
+        };
+        let max_minutes = settings.pricing.max_package_minutes;
+        let incomplete = || PriceFormError::PackageIncomplete { scope: scope(), max: max_minutes };
+        let package = match (money(&typed.package_price)?, typed.package_minutes.trim()) {
+            (None, "") => None,
+            (Some(price), minutes) if !minutes.is_empty() => {
+                Some(Package { price, minutes: minutes.parse().map_err(|_| incomplete())? })
+            }
+            _ => return Err(incomplete()),
+        };
+        let max_free = settings.pricing.max_free_minutes;
+        let free_minutes = match typed.free_minutes.trim() {
+            "" => 0,
+            m => m.parse().map_err(|_| PriceFormError::Rule {
+                scope: scope(),
+                error: PriceSetError::TooManyFreeMinutes { max: max_free },
+            })?,
+        };
+        let set = PriceSet {
+            currency,
+            per_minute: money(&typed.per_minute)?,
+            package,
+            free_minutes,
+            email: money(&typed.email_price)?,
+        };
+        for site in &group {
+            let needs = SiteNeeds { imposed: site.imposed_per_minute.is_some(), email: modes.contains(&Mode::Email) };
+            check_price_set(&set, currency, &settings.pricing.limits(&site.code), needs)
+                .map_err(|error| PriceFormError::Rule { scope: scope(), error })?;
+        }
+        if !typed.is_empty() || set.per_minute.is_some() {
+            sets.push(set);
+        }
+    }
+    Ok(sets)
+}
+
+/// Where an expert is "at home" when no site is asked for: their sign-up site if they are
+/// listed there, else the first site listing them (in the operator's order).
+pub fn home_site<'a>(
+    sites: &'a [Site],
+    signed_up_on: Option<augure_domain::SiteId>,
+    listed: &[augure_domain::SiteId],
+) -> Option<&'a Site> {
+    let listed_on = |s: &&Site| listed.is_empty() || listed.contains(&s.id);
+    signed_up_on
+        .and_then(|id| sites.iter().filter(listed_on).find(|s| s.id == id))
+        .or_else(|| sites.iter().find(listed_on))
+}
+
+/// The prices an expert shows at home: on `site` when there is one, else (an installation
+/// without sites) their first set with a per-minute price.
+pub fn home_prices(profile: &ExpertProfile, site: Option<&Site>) -> Option<SitePrices> {
+    match site {
+        Some(site) => pricing::effective_prices(&profile.prices, site),
+        None => profile.prices.iter().find_map(|set| {
+            Some(SitePrices {
+                per_minute: set.per_minute?,
+                package: set.package,
+                free_minutes: set.free_minutes,
+                email: set.email,
+                imposed: false,
+            })
+        }),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TariffError {
+    #[error("unknown site")]
+    UnknownSite,
+    #[error("this amount is not a price")]
+    NotAnAmount,
+    #[error(transparent)]
+    Rule(#[from] PriceSetError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Prices as clients meet them, and the sites' imposed tariffs.
+#[derive(Clone)]
+pub struct Pricing {
+    store: Arc<dyn Store>,
+    sites: Sites,
+    settings: Arc<Settings>,
+    changes: DirectoryChanges,
+}
+
+impl Pricing {
+    pub fn new(store: Arc<dyn Store>, sites: Sites, settings: Arc<Settings>, changes: DirectoryChanges) -> Self {
+        Self { store, sites, settings, changes }
+    }
+
+    /// What `expert` costs on `site` (shown, quoted and charged): `None` when they sell
+    /// nothing there.
+    pub async fn expert_on_site(&self, expert: UserId, site: &SiteCode) -> Result<Option<SitePrices>, TariffError> {
+        let site = self.sites.by_code(site).await?.ok_or(TariffError::UnknownSite)?;
+        let profile = match self.store.expert_profile(expert).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(pricing::effective_prices(&profile.prices, &site))
+    }
+
+    /// SP-tariffs: imposes `typed` (major units, either separator) as the per-minute price
+    /// of every expert on `site`, or lets experts set their own again when it is empty. The
+    /// tariff follows the site's bounds (AT-min and the maximum).
+    pub async fn set_site_tariff(&self, site: &SiteCode, typed: &str) -> Result<Site, TariffError> {
+        let mut site = self.sites.by_code(site).await?.ok_or(TariffError::UnknownSite)?;
+        site.imposed_per_minute = match typed.trim() {
+            "" => None,
+            t => {
+                let tariff = Money::parse_major(t, site.currency).map_err(|_| TariffError::NotAnAmount)?;
+                check_site_tariff(tariff, site.currency, &self.settings.pricing.limits(&site.code))?;
+                Some(tariff)
+            }
+        };
+        self.store.update_site(&site).await?;
+        self.sites.changed();
+        self.changes.changed();
+        Ok(site)
+    }
+}
