@@ -1,10 +1,11 @@
 //! The operator's back office: what the admin pages list (accounts, the mail outbox, the
 //! job queue, the ledger). It only reads.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use augure_domain::MailId;
 use augure_domain::ledger::{AccountId, LedgerAccount};
+use augure_domain::{MailId, UserId};
 use augure_store::{Job, JobStatus, LedgerOwner, Store, StoreResult, StoredMail, Transfer, TrialBalance, User};
 
 /// The admin's landing page: a few numbers to watch.
@@ -82,6 +83,26 @@ impl BackOffice {
         let sound = trial.iter().all(|t| t.debits_posted == t.credits_posted && t.debits_pending == t.credits_pending);
         let accounts = paged(self.store.ledger_accounts(size + 1, page * size).await?, page, size);
         Ok(LedgerOverview { trial, sound, accounts })
+    }
+
+    /// Who owns these ledger accounts, by user (the platform's accounts need no name);
+    /// an owner whose account is gone is left out.
+    pub async fn owners(&self, owners: impl IntoIterator<Item = LedgerOwner>) -> StoreResult<HashMap<UserId, User>> {
+        let mut found = HashMap::new();
+        for owner in owners {
+            if let LedgerOwner::User(id) = owner
+                && !found.contains_key(&id)
+            {
+                match self.store.user_by_id(id).await {
+                    Ok(user) => {
+                        found.insert(id, user);
+                    }
+                    Err(augure_store::StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// An account, its owner and its latest transfers, newest first.

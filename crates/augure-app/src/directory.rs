@@ -104,19 +104,36 @@ impl Ranked {
 /// Where an entry is listed: the sites the expert chose; until they choose, their
 /// sign-up site (or everywhere for accounts without one).
 fn listed_sites(entry: &DirectoryEntry) -> Option<Vec<SiteId>> {
-    if entry.visible_sites.is_empty() { entry.site_id.map(|s| vec![s]) } else { Some(entry.visible_sites.clone()) }
+    chosen_site_ids(&entry.visible_sites, entry.site_id)
 }
 
-/// The listing rule ([`augure_domain::expert::listing_gaps`]) applied to a stored profile:
-/// what it lacks to be listed; `None` is no profile saved yet. The directory lists only
+fn chosen_site_ids(visible: &[SiteId], home: Option<SiteId>) -> Option<Vec<SiteId>> {
+    if visible.is_empty() { home.map(|s| vec![s]) } else { Some(visible.to_vec()) }
+}
+
+/// The sites an expert is shown on when listed: those they chose (SP-options), else their
+/// sign-up site, else every site.
+pub fn chosen_sites<'a>(visible: &[SiteId], home: Option<SiteId>, sites: &'a [Site]) -> Vec<&'a Site> {
+    let chosen = chosen_site_ids(visible, home);
+    sites.iter().filter(|s| chosen.as_ref().is_none_or(|c| c.contains(&s.id))).collect()
+}
+
+/// The listing rule ([`augure_domain::expert::listing_gaps`]) applied to a stored profile
+/// shown on `on` (its chosen sites): what it lacks to be listed; `None` is no profile saved
+/// yet. A price counts only where a client could pay it (without any site, any price does): the expert's own per-minute price
+/// in a chosen site's currency, or that site's imposed tariff. The directory lists only
 /// experts for whom this is empty, and the dashboard names what it finds.
-pub fn listing_gaps(profile: Option<&ExpertProfile>) -> Vec<ListingGap> {
+pub fn listing_gaps(profile: Option<&ExpertProfile>, on: &[&Site]) -> Vec<ListingGap> {
     augure_domain::expert::listing_gaps(profile.map(|p| ListingFacts {
         headline: &p.headline,
         specialties: &p.specialties,
         languages: &p.languages,
-        // A set without its own per-minute price is only saved where sites impose theirs.
-        has_price: p.prices.iter().any(|s| s.per_minute.is_none_or(|m| m.minor > 0)),
+        has_price: if on.is_empty() {
+            // An installation without sites yet lists by the expert's own prices.
+            p.prices.iter().any(|s| s.per_minute.is_some_and(|m| m.minor > 0))
+        } else {
+            on.iter().any(|site| effective_prices(&p.prices, site).is_some_and(|e| e.per_minute.minor > 0))
+        },
     }))
 }
 
@@ -194,12 +211,16 @@ impl Directory {
         }
         // Read before loading: a change during the load makes this snapshot stale at once.
         let generation = self.changes.current();
+        let sites = self.store.list_sites().await?;
         let entries: Arc<Vec<Arc<DirectoryEntry>>> = Arc::new(
             self.store
                 .directory()
                 .await?
                 .into_iter()
-                .filter(|e| listing_gaps(Some(&e.card.profile)).is_empty())
+                .filter(|e| {
+                    let on = chosen_sites(&e.visible_sites, e.site_id, &sites);
+                    listing_gaps(Some(&e.card.profile), &on).is_empty()
+                })
                 .map(Arc::new)
                 .collect(),
         );
@@ -208,7 +229,6 @@ impl Directory {
         let rotation = self.policy.rotation_minutes;
         let mut valid_until = (now + chrono::Duration::milliseconds(self.cache_ms.max(0)))
             .min(augure_domain::availability::rotation_period_end(now, rotation));
-        let sites = self.store.list_sites().await?;
         let returns = self.expected_returns(&entries, &sites, now).await?;
         // A card's expected return moves on once that time has come (a pause's end is
         // already one of the presence's changes below).

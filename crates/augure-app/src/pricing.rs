@@ -189,6 +189,10 @@ pub enum TariffError {
     UnknownSite,
     #[error("this amount is not a price")]
     NotAnAmount,
+    /// Lifting the tariff would take `experts` experts off the site: they have no own
+    /// per-minute price in its currency. Asked again with the lift confirmed, it is done.
+    #[error("{experts} experts would no longer be listed")]
+    LiftUnlists { experts: usize, currency: Currency },
     #[error(transparent)]
     Rule(#[from] PriceSetError),
     #[error(transparent)]
@@ -223,10 +227,24 @@ impl Pricing {
 
     /// SP-tariffs: imposes `typed` (major units, either separator) as the per-minute price
     /// of every expert on `site`, or lets experts set their own again when it is empty. The
-    /// tariff follows the site's bounds (AT-min and the maximum).
-    pub async fn set_site_tariff(&self, site: &SiteCode, typed: &str) -> Result<Site, TariffError> {
+    /// tariff follows the site's bounds (AT-min and the maximum). Lifting it is refused
+    /// with [`TariffError::LiftUnlists`] while experts listed there only through it would
+    /// silently disappear, unless `lift_confirmed`.
+    pub async fn set_site_tariff(
+        &self,
+        site: &SiteCode,
+        typed: &str,
+        lift_confirmed: bool,
+    ) -> Result<Site, TariffError> {
         let mut site = self.sites.by_code(site).await?.ok_or(TariffError::UnknownSite)?;
         site.imposed_per_minute = match typed.trim() {
+            "" if site.imposed_per_minute.is_some() && !lift_confirmed => {
+                let experts = self.listed_only_through_tariff(&site).await?;
+                if experts > 0 {
+                    return Err(TariffError::LiftUnlists { experts, currency: site.currency });
+                }
+                None
+            }
             "" => None,
             t => {
                 let tariff = Money::parse_major(t, site.currency).map_err(|_| TariffError::NotAnAmount)?;
@@ -238,5 +256,21 @@ impl Pricing {
         self.sites.changed();
         self.changes.changed();
         Ok(site)
+    }
+
+    /// How many experts listed on `site` (which imposes its tariff) have no per-minute
+    /// price of their own in its currency.
+    async fn listed_only_through_tariff(&self, site: &Site) -> Result<usize, TariffError> {
+        let sites = self.sites.list().await?;
+        let lifted = Site { imposed_per_minute: None, ..site.clone() };
+        let entries = self.store.directory().await?;
+        Ok(entries
+            .iter()
+            .filter(|e| {
+                crate::directory::chosen_sites(&e.visible_sites, e.site_id, &sites).iter().any(|s| s.id == site.id)
+            })
+            .filter(|e| crate::directory::listing_gaps(Some(&e.card.profile), &[site]).is_empty())
+            .filter(|e| pricing::effective_prices(&e.card.profile.prices, &lifted).is_none())
+            .count())
     }
 }

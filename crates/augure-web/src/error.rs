@@ -78,9 +78,12 @@ impl Problem {
     }
 }
 
-/// A price set named for people: "francs suisses (augure Suisse)".
+/// A price set named for people: "francs suisses (augure Suisse)", or the currency alone.
 pub fn prices_label(tr: &Tr<'_>, currency: augure_domain::Currency, sites: &[String]) -> String {
     let currency = tr.t(&format!("currency-{}", currency.code().to_lowercase()));
+    if sites.is_empty() {
+        return currency;
+    }
     tr.t2("prices-scope", "currency", &currency, "sites", &sites.join(", "))
 }
 
@@ -247,6 +250,11 @@ impl From<augure_app::pricing::TariffError> for Problem {
         match e {
             E::UnknownSite => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             E::NotAnAmount => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-profile-price"),
+            E::LiftUnlists { experts, currency } => Problem {
+                arg: Some(("count", experts.to_string())),
+                prices: Some(Box::new(augure_app::pricing::PriceScope { currency, sites: Vec::new() })),
+                ..Problem::new(StatusCode::CONFLICT, "err-site-tariff-lift")
+            },
             E::Rule(augure_domain::pricing::PriceSetError::BelowMinimum { minimum, .. }) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-site-tariff-min").with_money("minimum", minimum)
             }

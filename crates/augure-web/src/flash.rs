@@ -51,13 +51,16 @@ pub struct Flash {
     site: Option<SiteCode>,
     /// A consultation mode (`phone`, …), named in the reader's language.
     mode: Option<augure_domain::Mode>,
+    /// The site's name, looked up from its code when the page is read: what the message
+    /// shows ("augure Suisse", not "CH").
+    site_name: Option<String>,
 }
 
 impl Flash {
     /// `name` is one of [`MESSAGES`]; another is a bug, shown as nothing.
     pub fn new(name: &'static str) -> Self {
         debug_assert!(MESSAGES.iter().any(|(n, _, _)| *n == name), "unknown confirmation {name}");
-        Self { name, id: None, amount: None, site: None, mode: None }
+        Self { name, id: None, amount: None, site: None, mode: None, site_name: None }
     }
 
     pub fn id(mut self, id: i64) -> Self {
@@ -77,6 +80,17 @@ impl Flash {
 
     pub fn mode(mut self, mode: augure_domain::Mode) -> Self {
         self.mode = Some(mode);
+        self
+    }
+
+    /// The site argument's code, for the page to look its name up.
+    pub fn site_code(&self) -> Option<&SiteCode> {
+        self.site.as_ref()
+    }
+
+    /// Names the site argument (a site that no longer exists keeps its code).
+    pub fn with_site_name(mut self, name: String) -> Self {
+        self.site_name = Some(name);
         self
     }
 
@@ -153,7 +167,7 @@ impl Flash {
             args.push(("amount", amount.format(tr.locale)));
         }
         if let Some(site) = &self.site {
-            args.push(("site", site.to_string()));
+            args.push(("site", self.site_name.clone().unwrap_or_else(|| site.to_string())));
         }
         if let Some(mode) = self.mode {
             args.push(("mode", tr.t(&format!("mode-{mode}"))));

@@ -3,11 +3,12 @@
 use askama::Template;
 use augure_app::admin::{LedgerOverview, Paged};
 use augure_domain::ledger::{AccountId, LedgerAccount};
-use augure_domain::{MailId, Money, Role};
+use augure_domain::{MailId, Money, Role, UserId};
 use augure_store::{Job, JobStatus, LedgerOwner, StoredMail, Transfer, TrialBalance, User};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
@@ -188,7 +189,7 @@ struct TrialView {
 fn trial_view(l: &Layout<'_>, t: &TrialBalance) -> TrialView {
     let money = |minor| Money::new(minor, t.currency).format(l.tr.locale);
     TrialView {
-        currency: t.currency.code().to_owned(),
+        currency: super::names::currency(&l.tr, t.currency),
         debits: money(t.debits_posted),
         credits: money(t.credits_posted),
         pending_debits: money(t.debits_pending),
@@ -225,17 +226,30 @@ struct TransferView {
     counterpart: i64,
 }
 
-fn account_view(l: &Layout<'_>, account: &LedgerAccount, owner: LedgerOwner) -> AccountView {
+/// An account's owner as the operator knows them: "Claire (claire@…)".
+fn owner_name(l: &Layout<'_>, owner: LedgerOwner, people: &HashMap<UserId, User>) -> String {
+    match owner {
+        LedgerOwner::Platform => l.tr.t("admin-ledger-platform"),
+        LedgerOwner::User(id) => match people.get(&id) {
+            Some(u) => format!("{} ({})", u.display_name, u.email.as_str()),
+            None => l.tr.t("admin-ledger-owner-gone"),
+        },
+    }
+}
+
+fn account_view(
+    l: &Layout<'_>,
+    account: &LedgerAccount,
+    owner: LedgerOwner,
+    people: &HashMap<UserId, User>,
+) -> AccountView {
     let money = |minor| Money::new(minor, account.currency).format(l.tr.locale);
     let b = account.balances;
     AccountView {
         id: account.id.0,
-        owner: match owner {
-            LedgerOwner::Platform => l.tr.t("admin-ledger-platform"),
-            LedgerOwner::User(id) => format!("#{id}"),
-        },
+        owner: owner_name(l, owner, people),
         kind: l.tr.t(&format!("ledger-kind-{}", account.kind.as_str().replace('_', "-"))),
-        currency: account.currency.code().to_owned(),
+        currency: super::names::currency(&l.tr, account.currency),
         posted: money(b.credits_posted - b.debits_posted),
         pending_debits: money(b.debits_pending),
         pending_credits: money(b.credits_pending),
@@ -246,8 +260,10 @@ pub async fn ledger(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Pa
     ctx.require(Role::Admin)?;
     let LedgerOverview { trial, sound, accounts } = st.app.back_office.ledger(p.page, PAGE_SIZE).await?;
     let Paged { items: rows, page, more } = accounts;
+    let owners: Vec<LedgerOwner> = rows.iter().map(|(_, o)| *o).collect();
+    let people = st.app.back_office.owners(owners).await?;
     let l = ctx.layout(&st);
-    let accounts = rows.iter().map(|(a, o)| account_view(&l, a, *o)).collect();
+    let accounts = rows.iter().map(|(a, o)| account_view(&l, a, *o, &people)).collect();
     let trial = trial.iter().map(|t| trial_view(&l, t)).collect();
     render(StatusCode::OK, &LedgerPage { l, trial, accounts, sound, page, more })
 }
@@ -257,6 +273,7 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
     let id = AccountId(id.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?);
     let (account, owner, transfers) = st.app.back_office.ledger_account(id, 200).await?;
     let zone = st.app.sites.zone_for(None).await?;
+    let people = st.app.back_office.owners([owner]).await?;
     let l = ctx.layout(&st);
     let transfers = transfers
         .into_iter()
@@ -274,7 +291,7 @@ pub async fn ledger_account(State(st): State<AppState>, ctx: PageCtx, Path(id): 
             }
         })
         .collect();
-    let account = account_view(&l, &account, owner);
+    let account = account_view(&l, &account, owner, &people);
     render(StatusCode::OK, &LedgerAccountPage { l, account, transfers })
 }
 

@@ -22,7 +22,8 @@ use crate::flash::Flash;
 struct ClientDashboard<'a> {
     l: Layout<'a>,
     me: User,
-    site: Option<Site>,
+    /// The client's site and the currency they pay in: "augure Suisse · Prix en francs suisses".
+    site: Option<String>,
 }
 
 #[derive(Template)]
@@ -91,8 +92,12 @@ async fn home_site(st: &AppState, user: &User) -> Result<Option<Site>, StoreErro
 
 pub async fn client(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     let me = ctx.require(Role::Client)?.clone();
-    let site = home_site(&st, &me).await?;
-    render(StatusCode::OK, &ClientDashboard { l: ctx.layout(&st), me, site })
+    let l = ctx.layout(&st);
+    let site = home_site(&st, &me).await?.map(|s| {
+        let prices = l.tr.t1("home-prices-in", "currency", &super::names::currency(&l.tr, s.currency));
+        format!("{} · {prices}", s.name)
+    });
+    render(StatusCode::OK, &ClientDashboard { l, me, site })
 }
 
 pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<ExpertDashboardQuery>) -> PageResult {
@@ -109,7 +114,10 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
     let policy = availability.policy();
     // This page is the dashboard: while it is open its socket keeps chat live.
     let here = augure_domain::availability::Presence { last_heartbeat: Some(now), ..domain.clone() };
-    let gaps = augure_app::directory::listing_gaps(profile.as_ref());
+    let sites = st.app.sites.list().await?;
+    let visible = st.app.profiles.own(me.id).await?.details.visible_sites;
+    let on = augure_app::directory::chosen_sites(&visible, me.site_id, &sites);
+    let gaps = augure_app::directory::listing_gaps(profile.as_ref(), &on);
     let expert_status = policy.expert_status(&here, &gaps, now);
     let (state, statement, position, live) = statement(&l, &expert_status, tz);
     let home_prices = profile.as_ref().and_then(|p| augure_app::pricing::home_prices(p, site.as_ref()));

@@ -49,7 +49,7 @@ struct SiteContact {
 
 fn site_contact(l: &Layout<'_>, site: &Site) -> SiteContact {
     let number = |n: &String| (n.clone(), super::names::phone(n, Some(&site.code)));
-    let currency = l.tr.t(&format!("currency-name-{}", site.currency.code().to_ascii_lowercase()));
+    let currency = super::names::currency(&l.tr, site.currency);
     SiteContact {
         name: site.name.clone(),
         prices_in: l.tr.t1("home-prices-in", "currency", &currency),

@@ -140,6 +140,11 @@ impl<'a> Layout<'a> {
             .map_or_else(String::new, |code| format!("?site={code}"))
     }
 
+    /// A language of the switch, by its own name ("Italiano").
+    pub fn language_name(&self, code: &str) -> &'static str {
+        names::endonym(code)
+    }
+
     /// Whether `href` is the page shown (its path, whatever the query): the menu marks it.
     pub fn current(&self, href: &str) -> bool {
         self.path.split('?').next() == Some(href)
@@ -189,7 +194,17 @@ impl FromRequestParts<AppState> for PageCtx {
             Some(pq) => pq.as_str().to_owned(),
             None => uri.path().to_owned(),
         };
-        let flash = uri.query().and_then(Flash::from_query);
+        let mut flash = uri.query().and_then(Flash::from_query);
+        if let Some(f) = flash.take() {
+            let name = match f.site_code() {
+                Some(code) => state.app.sites.by_code(code).await?.map(|site| site.name),
+                None => None,
+            };
+            flash = Some(match name {
+                Some(name) => f.with_site_name(name),
+                None => f,
+            });
+        }
         let locale = locale::from_headers(&parts.headers);
         let viewer = Viewer::from_request_parts(parts, state).await?;
         Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token, flash })

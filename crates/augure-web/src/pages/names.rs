@@ -13,6 +13,25 @@ pub fn language(tr: &Tr<'_>, code: &str) -> String {
     if name == key { code.to_uppercase() } else { name }
 }
 
+/// A currency in the reader's language ("francs suisses"); one without a name here shows
+/// its code.
+pub fn currency(tr: &Tr<'_>, currency: augure_domain::Currency) -> String {
+    let key = format!("currency-{}", currency.code().to_ascii_lowercase());
+    let name = tr.t(&key);
+    if name == key { currency.code().to_owned() } else { name }
+}
+
+/// A language by its own name, for the language switch: "Italiano" whatever the page's
+/// language, so that a reader finds theirs.
+pub fn endonym(code: &str) -> &'static str {
+    match code {
+        "fr" => "Français",
+        "it" => "Italiano",
+        "en" => "English",
+        _ => "",
+    }
+}
+
 /// Languages, named and joined: "Français · Anglais".
 pub fn languages<S: AsRef<str>>(tr: &Tr<'_>, codes: &[S]) -> String {
     codes.iter().map(|c| language(tr, c.as_ref())).collect::<Vec<_>>().join(" · ")
@@ -84,5 +103,10 @@ mod tests {
         assert_eq!(language(&it, "en"), "Inglese");
         assert_eq!(language(&fr, "xx"), "XX");
         assert_eq!(languages(&fr, &["it", "de"]), "Italien · Allemand");
+        assert_eq!(currency(&fr, augure_domain::Currency::Chf), "francs suisses");
+        for code in augure_app::i18n::LOCALES {
+            assert!(!endonym(code).is_empty(), "the language switch names {code}");
+        }
+        assert_eq!(currency(&it, augure_domain::Currency::Cad), "dollari canadesi");
     }
 }

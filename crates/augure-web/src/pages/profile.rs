@@ -74,14 +74,19 @@ pub async fn profile(
         .and_then(|c| sites.iter().find(|s| s.code == c))
         .or_else(|| ctx.session.as_ref().and_then(|s| s.user.site_id).and_then(|id| sites.iter().find(|s| s.id == id)));
     // Not sold on the site browsed: the profile still shows, at home prices.
-    let expert = match browsed {
-        Some(site) => match listed_expert(&st, code, Some(site.id)).await? {
-            Some(found) => Some(found),
-            None => listed_expert(&st, code, None).await?,
-        },
-        None => listed_expert(&st, code, None).await?,
+    let on_site = match browsed {
+        Some(site) => listed_expert(&st, code, Some(site.id)).await?.map(|found| (found, site)),
+        None => None,
     };
-    let expert = expert.ok_or_else(not_found)?;
+    let (expert, priced_on) = match on_site {
+        Some((found, site)) => (found, Some(site.code.clone())),
+        None => (listed_expert(&st, code, None).await?.ok_or_else(not_found)?, None),
+    };
+    // One address per storefront: the sitemaps list these.
+    let canonical = match &priced_on {
+        Some(site) => format!("{}/experts/{code}?site={site}", st.app.settings.public_url.trim_end_matches('/')),
+        None => format!("{}/experts/{code}", st.app.settings.public_url.trim_end_matches('/')),
+    };
     let l = ctx.layout(&st);
     let p = &expert.entry.card.profile;
     let published = st.app.media.published(p.user_id).await?;
@@ -161,7 +166,7 @@ pub async fn profile(
         available: expert.position < 8,
         price: l.tr.t1("price-per-minute", "price", &prices.per_minute.format(l.tr.locale)),
         email_price: prices.email.map(|m| m.format(l.tr.locale)),
-        canonical: format!("{}/experts/{code}", st.app.settings.public_url.trim_end_matches('/')),
+        canonical,
         l,
     };
     render(StatusCode::OK, &page)
@@ -206,13 +211,14 @@ pub async fn sitemap_index(State(st): State<AppState>) -> PageResult {
     Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
 }
 
-/// `/sitemaps/{site}.xml`: the site's home page and every expert's profile.
+/// `/sitemaps/{site}.xml`: the site's home page and the profile, priced for that site, of
+/// every expert listed there (SP-options), not of every expert of every site.
 pub async fn sitemap(State(st): State<AppState>, Path(file): Path<String>) -> PageResult {
     let not_found = || Problem::status(StatusCode::NOT_FOUND);
     let code: augure_domain::SiteCode = file.strip_suffix(".xml").and_then(|c| c.parse().ok()).ok_or_else(not_found)?;
     let site = st.app.sites.by_code(&code).await?.ok_or_else(not_found)?;
     let base = st.app.settings.public_url.trim_end_matches('/').to_owned();
-    let listed = st.app.directory.listing(&DirectoryQuery::default()).await?;
+    let listed = st.app.directory.listing(&DirectoryQuery { site: Some(site.id), ..DirectoryQuery::default() }).await?;
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
@@ -220,7 +226,7 @@ pub async fn sitemap(State(st): State<AppState>, Path(file): Path<String>) -> Pa
     for expert in listed {
         if let Some(c) = expert.entry.card.expert_code {
             // Expert codes are digits: nothing to escape.
-            xml.push_str(&format!("  <url><loc>{base}/experts/{c}</loc></url>\n"));
+            xml.push_str(&format!("  <url><loc>{base}/experts/{c}?site={}</loc></url>\n", site.code));
         }
     }
     xml.push_str("</urlset>\n");

@@ -37,6 +37,8 @@ struct SiteView {
     imposed: String,
     /// Why the last imposed price was refused.
     imposed_error: Option<String>,
+    /// Lifting the tariff was asked and needs confirming (experts would leave the site).
+    confirm_lift: bool,
     /// The numbers field: what was typed when it was refused, else the numbers with their
     /// country code, one a line.
     typed: String,
@@ -57,7 +59,7 @@ fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<c
     SiteView {
         code: site.code.to_string(),
         name: site.name.clone(),
-        currency: l.tr.t(&format!("currency-name-{}", site.currency.code().to_ascii_lowercase())),
+        currency: names::currency(&l.tr, site.currency),
         zone: names::zone(&l.tr, site.time_zone, now),
         language: names::language(&l.tr, &site.default_locale),
         numbers: site.phone_numbers.iter().map(shown).collect(),
@@ -74,6 +76,7 @@ fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<c
         minimum: augure_domain::Money::new(minimum, site.currency).format(l.tr.locale),
         imposed: site.imposed_per_minute.map(|m| augure_app::pricing::major(m, decimal)).unwrap_or_default(),
         imposed_error: None,
+        confirm_lift: false,
         typed: site.phone_numbers.iter().map(|n| names::phone(n, None)).collect::<Vec<_>>().join("\n"),
         error: None,
     }
@@ -84,6 +87,8 @@ fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<c
 enum Field {
     Numbers,
     Tariff,
+    /// The tariff's lift, to confirm.
+    Lift,
 }
 
 /// The page; `refused` is a site's form that was refused: `(code, form, typed, message)`.
@@ -109,6 +114,10 @@ async fn sites_page(
                 match field {
                     Field::Numbers => (view.typed, view.error) = (typed.clone(), Some(message.clone())),
                     Field::Tariff => (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone())),
+                    Field::Lift => {
+                        (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone()));
+                        view.confirm_lift = true;
+                    }
                 }
             }
             view
@@ -151,6 +160,9 @@ pub async fn admin_save_numbers(
 pub struct TariffForm {
     #[serde(default)]
     imposed_per_minute: String,
+    /// "yes" once the operator confirmed a lift that takes experts off the site.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// Saves a site's imposed per-minute price (empty: experts set their own again).
@@ -162,7 +174,8 @@ pub async fn admin_save_tariff(
 ) -> PageResult {
     ctx.require(Role::Admin)?;
     let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
-    match st.app.pricing.set_site_tariff(&code, &form.imposed_per_minute).await {
+    let confirmed = form.confirm == "yes";
+    match st.app.pricing.set_site_tariff(&code, &form.imposed_per_minute, confirmed).await {
         Ok(site) => {
             let flash = match site.imposed_per_minute {
                 Some(price) => Flash::new("site-tariff-imposed").amount(price),
@@ -171,12 +184,16 @@ pub async fn admin_save_tariff(
             Ok(flash.site(site.code).redirect("/admin/sites"))
         }
         Err(e) => {
+            let field = match e {
+                augure_app::pricing::TariffError::LiftUnlists { .. } => Field::Lift,
+                _ => Field::Tariff,
+            };
             let problem = Problem::from(e);
             if problem.status.is_server_error() {
                 return Err(problem.into());
             }
             let message = problem.message(&ctx.layout(&st).tr);
-            sites_page(&st, &ctx, problem.status, Some((code, Field::Tariff, form.imposed_per_minute, message))).await
+            sites_page(&st, &ctx, problem.status, Some((code, field, form.imposed_per_minute, message))).await
         }
     }
 }

@@ -256,8 +256,24 @@ async fn public_profiles_are_linked_from_the_listing_and_indexed_by_sitemaps() {
     for site in ["fr", "be", "lu", "ch", "ca"] {
         assert!(index.contains(&format!("/sitemaps/{site}.xml</loc>")), "{index}");
     }
+    // Each site's sitemap lists the experts listed there, at that site's address.
     let ch = app.client.get(app.url("/sitemaps/ch.xml")).send().await.unwrap().text().await.unwrap();
-    assert!(ch.contains(&format!("/experts/{code}</loc>")) && ch.matches("<url>").count() == 13, "{ch}");
+    let listed_in_ch = experts(&app, "?site=CH").await;
+    let orion = experts(&app, "?q=Orion").await.remove(0)["expert_code"].as_u64().unwrap();
+    assert!(ch.contains(&format!("/experts/{orion}?site=CH</loc>")), "{ch}");
+    assert!(!ch.contains(&format!("/experts/{code}?")), "Luna sells in euros only: {ch}");
+    assert_eq!(ch.matches("<url>").count(), 1 + listed_in_ch.len(), "{ch}");
+    let fr = app.client.get(app.url("/sitemaps/fr.xml")).send().await.unwrap().text().await.unwrap();
+    assert!(fr.contains(&format!("/experts/{code}?site=FR</loc>")), "{fr}");
+    let on_fr =
+        app.client.get(app.url(&format!("/experts/{code}?site=FR"))).send().await.unwrap().text().await.unwrap();
+    assert!(
+        on_fr.contains(&format!(
+            "<link rel=\"canonical\" href=\"{}/experts/{code}?site=FR\">",
+            app.app.settings.public_url.trim_end_matches('/')
+        )),
+        "the sitemap's address is the page's canonical one"
+    );
     assert_eq!(app.client.get(app.url("/sitemaps/xx.xml")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 

@@ -203,7 +203,7 @@ async fn sp_tariffs_a_site_tariff_overrides_the_listing_price_on_that_site_only(
     let saved = unescape(&saved.unwrap().text().await.unwrap());
     assert!(
         saved.contains("id=\"flash\"")
-            && saved.contains("Site CH : tarif enregistré, 2,90\u{a0}CHF par minute pour chaque expert."),
+            && saved.contains("augure Suisse : tarif enregistré, 2,90\u{a0}CHF par minute pour chaque expert."),
         "{saved}"
     );
     assert!(saved.contains("value=\"2,90\""));
@@ -233,10 +233,57 @@ async fn sp_tariffs_a_site_tariff_overrides_the_listing_price_on_that_site_only(
     assert_eq!(price_on(&app, "CH", "Luna").await, Some((290, "CHF".into(), true)));
     assert_eq!(price_on(&app, "FR", "Luna").await, Some((250, "EUR".into(), false)));
 
-    // Lifted: experts' own prices again; Luna has none in francs, so CH no longer lists her.
-    let lifted = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "")]).send().await;
+    // Lifting it would take Luna off CH (she has no price of her own in francs): the
+    // operator is told so and asked to confirm; nothing changes until then.
+    let asked = admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "")]).send().await;
+    let asked = asked.unwrap();
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let asked = unescape(&asked.text().await.unwrap());
+    assert!(
+        asked.contains("Experts listés sur ce site sans prix par minute à eux en francs suisses : 1.")
+            && asked.contains("name=\"confirm\" value=\"yes\"")
+            && asked.contains("Lever le tarif quand même"),
+        "{asked}"
+    );
+    assert_eq!(price_on(&app, "CH", "Luna").await, Some((290, "CHF".into(), true)), "still imposed");
+
+    // Confirmed: experts' own prices again; Luna has none in francs, so CH no longer lists
+    // her, and her dashboard says what is missing if CH was her only site.
+    let form = [("imposed_per_minute", ""), ("confirm", "yes")];
+    let lifted = admin.post(app.url("/admin/sites/CH/tariff")).form(&form).send().await;
     let lifted = unescape(&lifted.unwrap().text().await.unwrap());
-    assert!(lifted.contains("chaque expert fixe son prix par minute"), "{lifted}");
+    assert!(lifted.contains("augure Suisse : tarif levé, chaque expert fixe son prix par minute"), "{lifted}");
     assert_eq!(price_on(&app, "CH", "Orion").await, Some((380, "CHF".into(), false)));
     assert_eq!(price_on(&app, "CH", "Luna").await, None);
+    assert_eq!(price_on(&app, "FR", "Luna").await, Some((250, "EUR".into(), false)), "still listed in France");
+
+    // With nobody depending on it (every expert on BE has a price in euros), a tariff is
+    // lifted at once.
+    admin.post(app.url("/admin/sites/BE/tariff")).form(&[("imposed_per_minute", "2,90")]).send().await.unwrap();
+    let lifted = admin.post(app.url("/admin/sites/BE/tariff")).form(&[("imposed_per_minute", "")]).send().await;
+    let lifted = lifted.unwrap();
+    assert_eq!(lifted.status(), StatusCode::OK);
+    assert!(unescape(&lifted.text().await.unwrap()).contains("tarif levé"));
+}
+
+#[tokio::test]
+async fn an_expert_whose_only_price_was_a_lifted_tariff_is_told_they_are_not_listed() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    admin.post(app.url("/admin/sites/CH/tariff")).form(&[("imposed_per_minute", "2,90")]).send().await.unwrap();
+    // Luna moves to CH alone, relying on its tariff.
+    let luna = app.signed_in("/expert/login", "luna@augure.localhost", demo::DEMO_PASSWORD).await;
+    let mut form = two_currencies("");
+    form.retain(|(k, _)| !k.starts_with("EUR.") && !k.starts_with("CHF.") || *k == "CHF.email_price");
+    form.retain(|(k, v)| *k != "site" || *v == "CH");
+    let (status, saved) = save(&luna, &app, &form).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let dashboard = page(&luna, &app, "/expert/dashboard").await;
+    assert!(!dashboard.contains("il manque à votre profil"), "listed through the tariff: {dashboard}");
+    let form = [("imposed_per_minute", ""), ("confirm", "yes")];
+    admin.post(app.url("/admin/sites/CH/tariff")).form(&form).send().await.unwrap();
+    assert_eq!(price_on(&app, "CH", "Luna").await, None);
+    let dashboard = page(&luna, &app, "/expert/dashboard").await;
+    assert!(dashboard.contains("il manque à votre profil un prix par minute"), "{dashboard}");
 }

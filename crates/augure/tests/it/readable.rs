@@ -53,7 +53,7 @@ async fn sp_tariffs_site_numbers_are_shown_as_dialled_on_each_site() {
     let (status, saved) =
         post(&admin, &app, "/admin/sites/CH/numbers", &[("numbers", "0901 000 001\n+33 1 70 00 00 01")]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(confirmation(&saved), Some("Numéros du site CH enregistrés."), "{saved}");
+    assert_eq!(confirmation(&saved), Some("augure Suisse : numéros enregistrés."), "{saved}");
     let swiss = page(&visitor, &app, "/?site=CH").await;
     assert!(swiss.contains("<a href=\"tel:+33170000001\">+33 1 70 00 00 01</a>"), "{swiss}");
 
@@ -208,4 +208,33 @@ async fn every_action_ends_on_a_page_that_says_what_was_done() {
     assert_eq!(confirmation(&forged), None);
     let forged = page(&admin, &app, "/admin/packs?done=pack-added&amount=abc&currency=EUR").await;
     assert_eq!(confirmation(&forged), None, "a message without its amount is not shown");
+}
+
+#[tokio::test]
+async fn sites_languages_currencies_and_account_owners_are_named_not_coded() {
+    let app = crate::credit::shop().await;
+    let visitor = TestApp::new_client();
+    let home = page(&visitor, &app, "/?site=CH").await;
+    assert!(home.contains("<a href=\"/?site=BE\">augure Belgique</a>"), "site links by name: {home}");
+    assert!(home.contains("aria-current=\"page\">augure Suisse</a>"), "{home}");
+    assert!(
+        home.contains("lang=\"it\">Italiano</button>") && home.contains("lang=\"en\">English</button>"),
+        "each language by its own name: {home}"
+    );
+    assert!(!home.contains(">IT</button>"), "{home}");
+
+    // Claire buys credit: the ledger names her account and its currency.
+    let checkout = crate::credit::start_purchase(&app, 2000).await;
+    let url = checkout.url().clone();
+    crate::credit::pay(&app, &url, "4242 4242 4242 4242", "0").await;
+    app.drain_jobs().await;
+    let admin = admin(&app).await;
+    let ledger = page(&admin, &app, "/admin/ledger").await;
+    assert!(ledger.contains("Claire (claire@augure.localhost)"), "{ledger}");
+    assert!(ledger.contains("Crédit client (euros)") && ledger.contains("<td>euros</td>"), "{ledger}");
+    assert!(!ledger.contains("(EUR)") && !ledger.contains("<td>#"), "{ledger}");
+    let packs = page(&admin, &app, "/admin/packs").await;
+    assert!(packs.contains("<h2>augure France</h2>") && !packs.contains("(FR)"), "{packs}");
+    let dashboard = page(&app.client, &app, "/dashboard").await;
+    assert!(dashboard.contains("augure France · Prix en euros"), "{dashboard}");
 }
