@@ -8,6 +8,7 @@ use std::sync::Arc;
 use augure_domain::pricing::{
     self, Package, PriceSet, PriceSetError, SiteNeeds, SitePrices, check_price_set, check_site_tariff,
 };
+use augure_domain::site::{Tariff, TariffRowProblem, check_tariff};
 use augure_domain::{Currency, Mode, Money, Site, SiteCode, UserId};
 use augure_store::{ExpertProfile, Store, StoreError};
 
@@ -64,6 +65,35 @@ pub fn typed_for(forms: &[PriceForm], currency: Currency, first: Option<Currency
     own.or_else(unnamed)
         .cloned()
         .unwrap_or_else(|| PriceForm { currency: currency.code().into(), ..PriceForm::default() })
+}
+
+/// One of a site's tariffs as typed on the operator's form; `code` is the tariff's key when
+/// it already exists (empty for a new one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TariffRow {
+    pub code: String,
+    pub label: String,
+    pub number: String,
+    pub per_minute: String,
+    pub per_call: String,
+}
+
+impl TariffRow {
+    fn is_blank(&self) -> bool {
+        [&self.label, &self.number, &self.per_minute, &self.per_call].iter().all(|f| f.trim().is_empty())
+    }
+
+    /// A saved tariff as the form shows it, amounts written with `decimal`.
+    pub fn from_tariff(t: &Tariff, decimal: char) -> Self {
+        let money = |m: Option<Money>| m.map(|m| major(m, decimal)).unwrap_or_default();
+        TariffRow {
+            code: t.code.clone(),
+            label: t.label.clone(),
+            number: t.phone_number.as_deref().map(|n| augure_domain::phone::display(n, None)).unwrap_or_default(),
+            per_minute: money(t.per_minute),
+            per_call: money(t.per_call),
+        }
+    }
 }
 
 /// Which price set an error is about: its currency and the chosen sites selling in it.
@@ -193,6 +223,9 @@ pub enum TariffError {
     /// per-minute price in its currency. Asked again with the lift confirmed, it is done.
     #[error("{experts} experts would no longer be listed")]
     LiftUnlists { experts: usize, currency: Currency },
+    /// One of the site's tariffs (numbered from 1 as the form shows them).
+    #[error("tariff {row}: {problem}")]
+    Row { row: usize, problem: augure_domain::site::TariffRowProblem },
     #[error(transparent)]
     Rule(#[from] PriceSetError),
     #[error(transparent)]
@@ -255,6 +288,50 @@ impl Pricing {
         self.store.update_site(&site).await?;
         self.sites.changed();
         self.changes.changed();
+        Ok(site)
+    }
+
+    /// SP-tariffs: replaces a site's tariffs (what its numbers cost) with `rows` as an
+    /// operator typed them; rows left blank are dropped. Numbers are written as dialled in
+    /// the site's country or with their country code, prices in major units. Nothing is
+    /// saved unless every row is right.
+    pub async fn set_site_tariffs(&self, site: &SiteCode, rows: &[TariffRow]) -> Result<Site, TariffError> {
+        let mut site = self.sites.by_code(site).await?.ok_or(TariffError::UnknownSite)?;
+        let limits = self.settings.pricing.limits(&site.code);
+        let mut tariffs: Vec<Tariff> = Vec::new();
+        for (index, row) in rows.iter().enumerate().filter(|(_, r)| !r.is_blank()) {
+            let problem = |problem| TariffError::Row { row: index + 1, problem };
+            let price = |typed: &str| match typed.trim() {
+                "" => Ok(None),
+                t => Money::parse_major(t, site.currency).map(Some).map_err(|_| problem(TariffRowProblem::NotAnAmount)),
+            };
+            let phone_number = match row.number.trim() {
+                "" => None,
+                n => Some(
+                    augure_domain::phone::to_e164(n, Some(site.code.as_str()))
+                        .map_err(|_| problem(TariffRowProblem::Phone(n.chars().take(40).collect())))?,
+                ),
+            };
+            let code = match row.code.trim() {
+                c if !c.is_empty() && !tariffs.iter().any(|t| t.code == c) => c.to_owned(),
+                _ => (1..)
+                    .map(|n| format!("tariff-{n}"))
+                    .find(|c| !rows.iter().any(|r| r.code == *c))
+                    .unwrap_or_default(),
+            };
+            let tariff = Tariff {
+                code,
+                label: row.label.trim().to_owned(),
+                phone_number,
+                per_minute: price(&row.per_minute)?,
+                per_call: price(&row.per_call)?,
+            };
+            check_tariff(&tariff, limits.max_per_minute, limits.max_email).map_err(problem)?;
+            tariffs.push(tariff);
+        }
+        site.tariffs = tariffs;
+        self.store.update_site(&site).await?;
+        self.sites.changed();
         Ok(site)
     }
 

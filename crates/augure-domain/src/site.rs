@@ -113,3 +113,87 @@ mod tests {
         }
     }
 }
+
+/// The longest label a site tariff may have ("Numéro 0901 : 2,90 CHF/min").
+pub const TARIFF_LABEL_MAX: usize = 80;
+
+/// Why one of a site's tariffs, as an operator typed it, cannot be saved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TariffRowProblem {
+    #[error("a label is needed")]
+    NoLabel,
+    #[error("the label is longer than {TARIFF_LABEL_MAX} characters")]
+    LabelTooLong,
+    #[error(transparent)]
+    Label(#[from] crate::TextError),
+    /// The number as typed.
+    #[error("not a phone number: {0:?}")]
+    Phone(String),
+    #[error("not an amount")]
+    NotAnAmount,
+    #[error("a price per minute or per call is needed")]
+    NoPrice,
+    #[error("above {} minor units", .0.minor)]
+    AboveMaximum(Money),
+}
+
+/// SP-tariffs: a tariff's label and prices. A tariff says what a client pays on a number:
+/// at least one positive price, each at most `max` (the operator's bound against typos).
+pub fn check_tariff(t: &Tariff, max_per_minute: i64, max_per_call: i64) -> Result<(), TariffRowProblem> {
+    let label = t.label.trim();
+    if label.is_empty() {
+        return Err(TariffRowProblem::NoLabel);
+    }
+    if label.chars().count() > TARIFF_LABEL_MAX {
+        return Err(TariffRowProblem::LabelTooLong);
+    }
+    crate::check_line(label)?;
+    if t.per_minute.is_none() && t.per_call.is_none() {
+        return Err(TariffRowProblem::NoPrice);
+    }
+    for (price, max) in [(t.per_minute, max_per_minute), (t.per_call, max_per_call)] {
+        if let Some(price) = price {
+            if price.minor <= 0 {
+                return Err(TariffRowProblem::NotAnAmount);
+            }
+            if price.minor > max {
+                return Err(TariffRowProblem::AboveMaximum(Money::new(max, price.currency)));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tariff_tests {
+    use super::*;
+    use crate::Currency;
+
+    fn tariff(label: &str, per_minute: Option<i64>, per_call: Option<i64>) -> Tariff {
+        Tariff {
+            code: "t1".into(),
+            label: label.into(),
+            phone_number: None,
+            per_minute: per_minute.map(|m| Money::new(m, Currency::Chf)),
+            per_call: per_call.map(|m| Money::new(m, Currency::Chf)),
+        }
+    }
+
+    #[test]
+    fn sp_tariffs_a_tariff_has_a_label_and_a_bounded_price() {
+        assert_eq!(check_tariff(&tariff("0901 : 2,90 CHF/min", Some(290), None), 1000, 5000), Ok(()));
+        assert_eq!(check_tariff(&tariff("Forfait", None, Some(1500)), 1000, 5000), Ok(()));
+        assert_eq!(check_tariff(&tariff("  ", Some(290), None), 1000, 5000), Err(TariffRowProblem::NoLabel));
+        assert_eq!(check_tariff(&tariff("x", None, None), 1000, 5000), Err(TariffRowProblem::NoPrice));
+        assert_eq!(check_tariff(&tariff("x", Some(0), None), 1000, 5000), Err(TariffRowProblem::NotAnAmount));
+        assert_eq!(
+            check_tariff(&tariff("x", Some(1001), None), 1000, 5000),
+            Err(TariffRowProblem::AboveMaximum(Money::new(1000, Currency::Chf)))
+        );
+        assert_eq!(
+            check_tariff(&tariff(&"a".repeat(81), Some(1), None), 1000, 5000),
+            Err(TariffRowProblem::LabelTooLong)
+        );
+        assert!(matches!(check_tariff(&tariff("a\u{0}b", Some(1), None), 1000, 5000), Err(TariffRowProblem::Label(_))));
+    }
+}

@@ -250,6 +250,23 @@ impl From<augure_app::pricing::TariffError> for Problem {
         match e {
             E::UnknownSite => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
             E::NotAnAmount => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-profile-price"),
+            E::Row { row, problem } => {
+                use augure_domain::site::TariffRowProblem as R;
+                let (key, money) = match problem {
+                    R::NoLabel => ("err-tariff-no-label", None),
+                    R::LabelTooLong => ("err-tariff-label-long", None),
+                    R::Label(_) => ("err-tariff-label-text", None),
+                    R::Phone(_) => ("err-tariff-phone", None),
+                    R::NotAnAmount => ("err-tariff-amount", None),
+                    R::NoPrice => ("err-tariff-no-price", None),
+                    R::AboveMaximum(max) => ("err-tariff-max", Some(("maximum", max))),
+                };
+                Problem {
+                    arg: Some(("row", row.to_string())),
+                    money,
+                    ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, key)
+                }
+            }
             E::LiftUnlists { experts, currency } => Problem {
                 arg: Some(("count", experts.to_string())),
                 prices: Some(Box::new(augure_app::pricing::PriceScope { currency, sites: Vec::new() })),

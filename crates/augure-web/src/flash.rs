@@ -30,6 +30,7 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("site-numbers-saved", "done-site-numbers-saved", &["site"]),
     ("site-tariff-imposed", "done-site-tariff-imposed", &["site", "amount"]),
     ("site-tariff-lifted", "done-site-tariff-lifted", &["site"]),
+    ("site-tariffs-saved", "done-site-tariffs-saved", &["site"]),
     ("availability-available", "done-availability-available", &[]),
     ("availability-unavailable", "done-availability-unavailable", &[]),
     ("availability-paused", "done-availability-paused", &[]),

@@ -98,6 +98,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/expert/profile/edit", get(expert_profile::edit).post(expert_profile::save))
         .route("/expert/terms", post(expert_profile::accept_terms))
         .route("/admin/sites/{code}/tariff", post(sites::admin_save_tariff))
+        .route("/admin/sites/{code}/tariffs", post(sites::admin_save_tariffs))
         .route("/admin/specialties", get(expert_profile::admin_specialties).post(expert_profile::admin_save_specialty))
         .route("/legal", get(legal::legal))
         .route("/terms", get(legal::terms))

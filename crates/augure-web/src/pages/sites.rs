@@ -13,6 +13,7 @@ use super::{Layout, PageCtx, PageForm, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
 use crate::flash::Flash;
+use augure_app::pricing::TariffRow;
 
 #[derive(Template)]
 #[template(path = "admin/sites.html")]
@@ -39,6 +40,10 @@ struct SiteView {
     imposed_error: Option<String>,
     /// Lifting the tariff was asked and needs confirming (experts would leave the site).
     confirm_lift: bool,
+    /// The tariffs' form: each tariff, then an empty row to add one (what was typed
+    /// after a refusal).
+    tariff_rows: Vec<augure_app::pricing::TariffRow>,
+    tariffs_error: Option<String>,
     /// The numbers field: what was typed when it was refused, else the numbers with their
     /// country code, one a line.
     typed: String,
@@ -77,18 +82,27 @@ fn site_view(st: &AppState, l: &Layout<'_>, site: &Site, now: chrono::DateTime<c
         imposed: site.imposed_per_minute.map(|m| augure_app::pricing::major(m, decimal)).unwrap_or_default(),
         imposed_error: None,
         confirm_lift: false,
+        tariff_rows: site
+            .tariffs
+            .iter()
+            .map(|t| TariffRow::from_tariff(t, decimal))
+            .chain([TariffRow::default()])
+            .collect(),
+        tariffs_error: None,
         typed: site.phone_numbers.iter().map(|n| names::phone(n, None)).collect::<Vec<_>>().join("\n"),
         error: None,
     }
 }
 
 /// Which of a site's forms was refused.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Field {
     Numbers,
     Tariff,
     /// The tariff's lift, to confirm.
     Lift,
+    /// The numbers' tariffs, with the rows as typed.
+    Tariffs(Vec<TariffRow>),
 }
 
 /// The page; `refused` is a site's form that was refused: `(code, form, typed, message)`.
@@ -114,6 +128,10 @@ async fn sites_page(
                 match field {
                     Field::Numbers => (view.typed, view.error) = (typed.clone(), Some(message.clone())),
                     Field::Tariff => (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone())),
+                    Field::Tariffs(rows) => {
+                        view.tariff_rows = rows.clone();
+                        view.tariffs_error = Some(message.clone());
+                    }
                     Field::Lift => {
                         (view.imposed, view.imposed_error) = (typed.clone(), Some(message.clone()));
                         view.confirm_lift = true;
@@ -194,6 +212,55 @@ pub async fn admin_save_tariff(
             }
             let message = problem.message(&ctx.layout(&st).tr);
             sites_page(&st, &ctx, problem.status, Some((code, field, form.imposed_per_minute, message))).await
+        }
+    }
+}
+
+/// The tariffs' form: rows `t0.label`, `t0.number`, `t0.per_minute`, `t0.per_call`,
+/// `t0.code`, and `t0.remove` to drop a saved one.
+fn tariff_rows(fields: &[(String, String)]) -> Vec<TariffRow> {
+    let mut rows: std::collections::BTreeMap<usize, (TariffRow, bool)> = Default::default();
+    for (name, value) in fields {
+        let Some((index, field)) = name.strip_prefix('t').and_then(|n| n.split_once('.')) else { continue };
+        let Ok(index) = index.parse::<usize>() else { continue };
+        if index > 100 {
+            continue;
+        }
+        let (row, removed) = rows.entry(index).or_default();
+        match field {
+            "code" => row.code = value.clone(),
+            "label" => row.label = value.clone(),
+            "number" => row.number = value.clone(),
+            "per_minute" => row.per_minute = value.clone(),
+            "per_call" => row.per_call = value.clone(),
+            "remove" => *removed = value == "yes",
+            _ => {}
+        }
+    }
+    rows.into_values().filter(|(_, removed)| !removed).map(|(row, _)| row).collect()
+}
+
+/// Saves a site's tariffs (SP-tariffs): what each of its numbers costs.
+pub async fn admin_save_tariffs(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+    PageForm(fields): PageForm<Vec<(String, String)>>,
+) -> PageResult {
+    ctx.require(Role::Admin)?;
+    let code: SiteCode = code.parse().map_err(|_| Problem::status(StatusCode::NOT_FOUND))?;
+    let rows = tariff_rows(&fields);
+    match st.app.pricing.set_site_tariffs(&code, &rows).await {
+        Ok(site) => Ok(Flash::new("site-tariffs-saved").site(site.code).redirect("/admin/sites")),
+        Err(e) => {
+            let problem = Problem::from(e);
+            if problem.status.is_server_error() || problem.status == StatusCode::NOT_FOUND {
+                return Err(problem.into());
+            }
+            let message = problem.message(&ctx.layout(&st).tr);
+            let mut shown = rows;
+            shown.push(TariffRow::default());
+            sites_page(&st, &ctx, problem.status, Some((code, Field::Tariffs(shown), String::new(), message))).await
         }
     }
 }

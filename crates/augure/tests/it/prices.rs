@@ -287,3 +287,84 @@ async fn an_expert_whose_only_price_was_a_lifted_tariff_is_told_they_are_not_lis
     let dashboard = page(&luna, &app, "/expert/dashboard").await;
     assert!(dashboard.contains("il manque à votre profil un prix par minute"), "{dashboard}");
 }
+
+#[tokio::test]
+async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.app).await.unwrap();
+    let admin = app.signed_in("/admin/login", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD).await;
+    let sites = page(&admin, &app, "/admin/sites").await;
+    assert!(sites.contains("name=\"t0.label\" value=\"Numéro 0901 : 2,90 CHF/min\""), "{sites}");
+    assert!(sites.contains("name=\"t0.per_minute\" value=\"2,90\""), "{sites}");
+    let post =
+        |form: Vec<(&'static str, &'static str)>| admin.post(app.url("/admin/sites/CH/tariffs")).form(&form).send();
+
+    // A wrong number: refused by row, every row shown again as typed, nothing saved.
+    let refused = post(vec![
+        ("t0.code", "audiotel"),
+        ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
+        ("t0.number", "0901 000 001"),
+        ("t0.per_minute", "3,10"),
+        ("t1.code", ""),
+        ("t1.label", "Forfait 20 minutes"),
+        ("t1.number", "12"),
+        ("t1.per_call", "39"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = unescape(&refused.text().await.unwrap());
+    assert!(refused.contains("Tarif 2 : ce n'est pas un numéro de téléphone valable"), "{refused}");
+    assert!(refused.contains("value=\"Forfait 20 minutes\"") && refused.contains("value=\"3,10\""), "{refused}");
+    let swiss = app.store.site_by_code(&"CH".parse().unwrap()).await.unwrap();
+    assert_eq!(swiss.tariffs[0].per_minute.unwrap().minor, 290, "nothing saved");
+
+    let over = post(vec![("t0.label", "Cher"), ("t0.per_minute", "99999")]).await.unwrap();
+    assert_eq!(over.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unescape(&over.text().await.unwrap()).contains("Tarif 1 : le prix ne peut pas dépasser"));
+
+    let saved = post(vec![
+        ("t0.code", "audiotel"),
+        ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
+        ("t0.number", "0901 000 001"),
+        ("t0.per_minute", "3,10"),
+        ("t1.code", ""),
+        ("t1.label", "Forfait 20 minutes"),
+        ("t1.per_call", "39"),
+        ("t2.code", ""),
+        ("t2.label", ""),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved = unescape(&saved.text().await.unwrap());
+    assert!(saved.contains("augure Suisse : tarifs enregistrés."), "{saved}");
+    let swiss = app.store.site_by_code(&"CH".parse().unwrap()).await.unwrap();
+    let shown: Vec<_> = swiss
+        .tariffs
+        .iter()
+        .map(|t| {
+            (t.code.as_str(), t.phone_number.as_deref(), t.per_minute.map(|m| m.minor), t.per_call.map(|m| m.minor))
+        })
+        .collect();
+    assert_eq!(shown, [("audiotel", Some("+41901000001"), Some(310), None), ("tariff-1", None, None, Some(3900))]);
+    let home = page(&app.client, &app, "/?site=CH").await;
+    assert!(home.contains("Numéro 0901 : 3,10 CHF/min") && home.contains("Forfait 20 minutes"), "{home}");
+
+    // Removing one keeps the other.
+    let removed = post(vec![
+        ("t0.code", "audiotel"),
+        ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
+        ("t0.number", "+41 901 000 001"),
+        ("t0.per_minute", "3,10"),
+        ("t1.code", "tariff-1"),
+        ("t1.label", "Forfait 20 minutes"),
+        ("t1.per_call", "39"),
+        ("t1.remove", "yes"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    let swiss = app.store.site_by_code(&"CH".parse().unwrap()).await.unwrap();
+    assert_eq!(swiss.tariffs.len(), 1);
+}
