@@ -173,6 +173,17 @@ impl Browser {
         self.find(css).await.type_text(text).await;
     }
 
+    /// Signs in through the sign-in form at `login_url` as a person would, and waits until
+    /// the header offers to sign out (going on earlier races the sign-in).
+    pub async fn sign_in(&self, login_url: &str, email: &str, password: &str) {
+        self.goto(login_url).await;
+        self.wait_for("input[name=email]").await;
+        self.type_into("input[name=email]", email).await;
+        self.type_into("input[name=password]", password).await;
+        self.click("main form button[type=submit]").await;
+        self.wait_for("header form[action='/logout']").await;
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await;
     }

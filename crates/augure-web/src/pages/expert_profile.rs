@@ -215,7 +215,7 @@ async fn page(
         .map(|s: &Site| {
             (
                 s.code.to_string(),
-                format!("{} ({})", s.name, s.currency),
+                format!("{} ({})", s.name, super::names::currency(&l.tr, s.currency)),
                 form.sites.iter().any(|x| x == s.code.as_str()),
             )
         })

@@ -61,10 +61,7 @@ async fn browser_expert_dashboard_keeps_chat_live_over_a_websocket() {
     app.store.save_presence(&presence).await.unwrap();
     app.app.directory.changes().changed();
     let Some(browser) = Browser::start().await else { return };
-    browser.goto(&app.url("/expert/login")).await;
-    browser.type_into("input[name=email]", "luna@augure.localhost").await;
-    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
+    browser.sign_in(&app.url("/expert/login"), "luna@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
     browser.wait_for("#availability").await;
     browser.wait_for("html[data-presence=connected]").await;
     // The page knows it is connected as the server records the first heartbeat: wait for it.
@@ -95,10 +92,7 @@ async fn browser_expert_photo_is_approved_by_an_admin_and_shown_on_the_profile()
     std::fs::write(&photo, crate::media::png(1200, 900)).unwrap();
     let Some(browser) = Browser::start().await else { return };
 
-    browser.goto(&app.url("/expert/login")).await;
-    browser.type_into("input[name=email]", "luna@augure.localhost").await;
-    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
+    browser.sign_in(&app.url("/expert/login"), "luna@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
     browser.wait_for("#media-link").await.click().await;
     browser.wait_for("#photo-form").await;
     // WebDriver fills a file input with the path of a local file.
@@ -112,12 +106,7 @@ async fn browser_expert_photo_is_approved_by_an_admin_and_shown_on_the_profile()
     // Signed out once the header offers to sign in again.
     browser.wait_for("header a[href='/signup']").await;
 
-    browser.goto(&app.url("/admin/login")).await;
-    browser.wait_for("input[name=email]").await;
-    browser.type_into("input[name=email]", augure_app::demo::ADMIN_EMAIL).await;
-    browser.type_into("input[name=password]", augure_app::demo::ADMIN_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
-    // Signed in once the admin pages' tabs show; going on earlier races the sign-in.
+    browser.sign_in(&app.url("/admin/login"), augure_app::demo::ADMIN_EMAIL, augure_app::demo::ADMIN_PASSWORD).await;
     browser.wait_for("nav.tabs a[href='/admin/moderation']").await.click().await;
     browser.wait_for("li[data-kind=photo] button[value=approve]").await.click().await;
     browser.wait_for("#queue-empty").await;
@@ -193,11 +182,7 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
     ];
     let mut violations = Vec::new();
     for (login, email, password, signed_in, pages) in walks {
-        browser.goto(&app.url(login)).await;
-        browser.wait_for("input[name=email]").await;
-        browser.type_into("input[name=email]", email).await;
-        browser.type_into("input[name=password]", password).await;
-        browser.click("main form button[type=submit]").await;
+        browser.sign_in(&app.url(login), email, password).await;
         browser.wait_for(signed_in).await;
         for page in pages {
             browser.goto(&app.url(page)).await;
@@ -237,11 +222,7 @@ async fn browser_wallet_follows_the_credit_after_paying() {
     let app = TestApp::spawn().await;
     augure_app::demo::seed(&app.app).await.unwrap();
     let Some(browser) = Browser::start().await else { return };
-    browser.goto(&app.url("/login")).await;
-    browser.type_into("input[name=email]", "claire@augure.localhost").await;
-    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
-    browser.wait_for("header form[action='/logout']").await;
+    browser.sign_in(&app.url("/login"), "claire@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
     let fr = app.store.site_by_code(&"FR".parse().unwrap()).await.unwrap();
     let pack = app.store.credit_packs(fr.id).await.unwrap().into_iter().find(|p| p.price.minor == 2000).unwrap();
     browser.goto(&app.url("/wallet")).await;
@@ -266,11 +247,7 @@ async fn browser_a_too_long_presentation_is_counted_refused_and_kept() {
     augure_app::demo::seed(&app.app).await.unwrap();
     let max = app.app.settings.media.presentation.max_chars;
     let Some(browser) = Browser::start().await else { return };
-    browser.goto(&app.url("/expert/login")).await;
-    browser.type_into("input[name=email]", "luna@augure.localhost").await;
-    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
-    browser.wait_for("header form[action='/logout']").await;
+    browser.sign_in(&app.url("/expert/login"), "luna@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
     browser.goto(&app.url("/expert/profile")).await;
     let field = "form.presentation:has(input[value=fr]) textarea";
     browser.find(field).await.clear().await;
@@ -332,11 +309,7 @@ async fn browser_planning_saves_a_night_slot_and_shows_a_wrong_day_again() {
     let today = augure_domain::Clock::now(&app.clock).with_timezone(&chrono_tz::Europe::Paris).date_naive();
     let tomorrow = today + chrono::Duration::days(1);
     let Some(browser) = Browser::start().await else { return };
-    browser.goto(&app.url("/expert/login")).await;
-    browser.type_into("input[name=email]", "luna@augure.localhost").await;
-    browser.type_into("input[name=password]", augure_app::demo::DEMO_PASSWORD).await;
-    browser.click("main form button[type=submit]").await;
-    browser.wait_for("header form[action='/logout']").await;
+    browser.sign_in(&app.url("/expert/login"), "luna@augure.localhost", augure_app::demo::DEMO_PASSWORD).await;
     browser.goto(&app.url("/expert/planning")).await;
     // Chromium asks for English: its time fields read hours, minutes, then AM/PM.
     let field = |day: chrono::NaiveDate, part: &str| format!("#day-{day} input[name='{day}.{part}']");

@@ -300,16 +300,20 @@ async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
         |form: Vec<(&'static str, &'static str)>| admin.post(app.url("/admin/sites/CH/tariffs")).form(&form).send();
 
     // A wrong number: refused by row, every row shown again as typed, nothing saved.
-    let refused = post(vec![
+    // The Swiss premium number at a new price, as every submission below keeps it.
+    let audiotel = [
         ("t0.code", "audiotel"),
         ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
         ("t0.number", "0901 000 001"),
         ("t0.per_minute", "3,10"),
+    ];
+    let with_audiotel = |rest: &[(&'static str, &'static str)]| [&audiotel[..], rest].concat();
+    let refused = post(with_audiotel(&[
         ("t1.code", ""),
         ("t1.label", "Forfait 20 minutes"),
         ("t1.number", "12"),
         ("t1.per_call", "39"),
-    ])
+    ]))
     .await
     .unwrap();
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -323,17 +327,13 @@ async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
     assert_eq!(over.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unescape(&over.text().await.unwrap()).contains("Tarif 1 : le prix ne peut pas dépasser"));
 
-    let saved = post(vec![
-        ("t0.code", "audiotel"),
-        ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
-        ("t0.number", "0901 000 001"),
-        ("t0.per_minute", "3,10"),
+    let saved = post(with_audiotel(&[
         ("t1.code", ""),
         ("t1.label", "Forfait 20 minutes"),
         ("t1.per_call", "39"),
         ("t2.code", ""),
         ("t2.label", ""),
-    ])
+    ]))
     .await
     .unwrap();
     assert_eq!(saved.status(), StatusCode::OK);
@@ -352,16 +352,12 @@ async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
     assert!(home.contains("Numéro 0901 : 3,10 CHF/min") && home.contains("Forfait 20 minutes"), "{home}");
 
     // Removing one keeps the other.
-    let removed = post(vec![
-        ("t0.code", "audiotel"),
-        ("t0.label", "Numéro 0901 : 3,10 CHF/min"),
-        ("t0.number", "+41 901 000 001"),
-        ("t0.per_minute", "3,10"),
+    let removed = post(with_audiotel(&[
         ("t1.code", "tariff-1"),
         ("t1.label", "Forfait 20 minutes"),
         ("t1.per_call", "39"),
         ("t1.remove", "yes"),
-    ])
+    ]))
     .await
     .unwrap();
     assert_eq!(removed.status(), StatusCode::OK);

@@ -237,4 +237,6 @@ async fn sites_languages_currencies_and_account_owners_are_named_not_coded() {
     assert!(packs.contains("<h2>augure France</h2>") && !packs.contains("(FR)"), "{packs}");
     let dashboard = page(&app.client, &app, "/dashboard").await;
     assert!(dashboard.contains("augure France · Prix en euros"), "{dashboard}");
+    let profile = page(&luna(&app).await, &app, "/expert/profile/edit").await;
+    assert!(profile.contains("augure Suisse (francs suisses)") && !profile.contains("(CHF)"), "{profile}");
 }
