@@ -169,23 +169,25 @@ impl Browser {
     }
 
     /// Types `text` into the element matching `css`.
+    /// Types into the field matching `css`, waiting for it first: after a click that
+    /// loads a page, the new URL shows before its form does.
     pub async fn type_into(&self, css: &str, text: &str) {
-        self.find(css).await.type_text(text).await;
+        self.wait_for(css).await.type_text(text).await;
     }
 
     /// Signs in through the sign-in form at `login_url` as a person would, and waits until
     /// the header offers to sign out (going on earlier races the sign-in).
     pub async fn sign_in(&self, login_url: &str, email: &str, password: &str) {
         self.goto(login_url).await;
-        self.wait_for("input[name=email]").await;
         self.type_into("input[name=email]", email).await;
         self.type_into("input[name=password]", password).await;
         self.click("main form button[type=submit]").await;
         self.wait_for("header form[action='/logout']").await;
     }
 
+    /// Clicks the element matching `css`, waiting for it like [`Browser::type_into`].
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await;
+        self.wait_for(css).await.click().await;
     }
 
     /// The rendered text of the element matching `css`.
