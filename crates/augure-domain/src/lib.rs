@@ -19,6 +19,7 @@ pub mod pricing;
 pub mod refund;
 pub mod search;
 pub mod site;
+pub mod tariff;
 pub mod text;
 
 pub use account::{DISPLAY_NAME_MAX, Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
