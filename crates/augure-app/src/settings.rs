@@ -29,6 +29,8 @@ pub struct Settings {
     /// SP-planning: how far ahead and how many slots a day.
     pub planning: augure_domain::planning::PlanningPolicy,
     pub retention: RetentionSettings,
+    /// Live consultations: grants, warning, graces, idleness, ringing, commission.
+    pub consultations: augure_domain::consultation::ConsultationPolicy,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             terms: TermsSettings::default(),
             planning: Default::default(),
             retention: RetentionSettings::default(),
+            consultations: Default::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod availability;
 pub mod bank;
 pub mod clock;
+pub mod consultation;
 pub mod credit;
 pub mod expert;
 pub mod ids;

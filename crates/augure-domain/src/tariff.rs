@@ -146,9 +146,24 @@ fn per_minute_affordable(per_minute: i64, credit: i64) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
-/// A commission rate in basis points (30 % = 3000), as settings and admins give it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A commission rate in basis points (30 % = 3000), as settings and admins give it; at
+/// most 100 %.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "u32", into = "u32")]
 pub struct Rate(u32);
+
+impl TryFrom<u32> for Rate {
+    type Error = String;
+    fn try_from(bp: u32) -> Result<Self, Self::Error> {
+        Rate::from_basis_points(bp).ok_or_else(|| format!("a rate is at most 10000 basis points (100 %), not {bp}"))
+    }
+}
+
+impl From<Rate> for u32 {
+    fn from(rate: Rate) -> u32 {
+        rate.0
+    }
+}
 
 impl Rate {
     /// At most 100 %.

@@ -118,6 +118,28 @@ fn list_settings_are_read_from_comma_separated_variables() {
     assert!(!out.status.success() && stderr.contains("\"proxy.internal\" is neither"), "{stderr}");
 }
 
+/// PH-commission: rates are settings, per site and channel; a rate over 100 % stops the
+/// start with the setting named.
+#[test]
+fn commission_rates_are_settings_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let out = augure()
+        .args(["ledger", "verify", "--database-url", &url])
+        .env("AUGURE_CONSULTATIONS__COMMISSION__PER_SITE__CH__CHAT", "2500")
+        .env("AUGURE_CONSULTATIONS__GRANT_SECONDS", "240")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = augure()
+        .args(["ledger", "verify", "--database-url", &url])
+        .env("AUGURE_CONSULTATIONS__COMMISSION__DEFAULT__PHONE", "12000")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("at most 10000 basis points (100 %), not 12000"), "{stderr}");
+}
+
 /// B13: a stop with a directory event stream open (it never ends by itself) still exits
 /// cleanly, well before a supervisor would SIGKILL.
 #[tokio::test]
