@@ -46,6 +46,12 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+
+    fn sleep_until(&self, at: DateTime<Utc>) -> augure_domain::clock::Sleep {
+        // An instant already past waits for nothing; the runtime's timer does the rest.
+        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
 }
 
 /// Everything a use case needs, built once at start-up and shared.
@@ -147,5 +153,41 @@ impl App {
     /// The database backend's name, `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         self.store.backend()
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+    use augure_domain::FakeClock;
+    use chrono::Duration;
+
+    /// Timers in tasks follow the fake clock: the consultation engine's warning and cut
+    /// are tested this way, in simulated time.
+    #[tokio::test]
+    async fn a_task_waiting_on_the_fake_clock_wakes_when_time_is_moved() {
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let clock = FakeClock::new(start);
+        let waiting = clock.clone();
+        let task = tokio::spawn(async move {
+            waiting.sleep_until(start + Duration::seconds(60)).await;
+            waiting.now()
+        });
+        for _ in 0..10_000 {
+            if clock.sleepers() == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(clock.sleepers(), 1, "the task waits for its instant");
+        clock.advance(Duration::seconds(30));
+        assert!(!task.is_finished());
+        clock.advance(Duration::seconds(30));
+        assert_eq!(task.await.unwrap(), start + Duration::seconds(60));
+    }
+
+    #[tokio::test]
+    async fn the_system_clock_does_not_wait_for_an_instant_already_past() {
+        SystemClock.sleep_until(Utc::now() - Duration::hours(1)).await;
     }
 }
