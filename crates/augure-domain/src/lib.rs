@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod legal;
 pub mod media;
+pub mod meter;
 pub mod money;
 pub mod phone;
 pub mod planning;
