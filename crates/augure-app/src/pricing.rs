@@ -316,7 +316,7 @@ impl Pricing {
                 c if !c.is_empty() && !tariffs.iter().any(|t| t.code == c) => c.to_owned(),
                 _ => (1..)
                     .map(|n| format!("tariff-{n}"))
-                    .find(|c| !rows.iter().any(|r| r.code == *c))
+                    .find(|c| !rows.iter().any(|r| r.code == *c) && !tariffs.iter().any(|t| t.code == *c))
                     .unwrap_or_default(),
             };
             let tariff = Tariff {

@@ -332,7 +332,10 @@ async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
         ("t1.label", "Forfait 20 minutes"),
         ("t1.per_call", "39"),
         ("t2.code", ""),
-        ("t2.label", ""),
+        ("t2.label", "Forfait 40 minutes"),
+        ("t2.per_call", "69"),
+        ("t3.code", ""),
+        ("t3.label", ""),
     ]))
     .await
     .unwrap();
@@ -347,7 +350,15 @@ async fn sp_tariffs_an_operator_edits_what_each_site_number_costs() {
             (t.code.as_str(), t.phone_number.as_deref(), t.per_minute.map(|m| m.minor), t.per_call.map(|m| m.minor))
         })
         .collect();
-    assert_eq!(shown, [("audiotel", Some("+41901000001"), Some(310), None), ("tariff-1", None, None, Some(3900))]);
+    assert_eq!(
+        shown,
+        [
+            ("audiotel", Some("+41901000001"), Some(310), None),
+            ("tariff-1", None, None, Some(3900)),
+            ("tariff-2", None, None, Some(6900)),
+        ],
+        "two new tariffs in one form get their own keys; the blank row is dropped"
+    );
     let home = page(&app.client, &app, "/?site=CH").await;
     assert!(home.contains("Numéro 0901 : 3,10 CHF/min") && home.contains("Forfait 20 minutes"), "{home}");
 
