@@ -176,6 +176,7 @@ ledger-mode-void-pending = hold released
 ledger-mode-expire = hold expired
 ledger-kind-promotions = Promotions
 ledger-kind-client-debt = Client debt
+ledger-kind-consultation-clearing = Consultations in progress
 
 wallet-title = My credit
 wallet-available = available

@@ -176,6 +176,7 @@ ledger-mode-void-pending = réservation libérée
 ledger-mode-expire = réservation expirée
 ledger-kind-promotions = Promotions
 ledger-kind-client-debt = Dette client
+ledger-kind-consultation-clearing = Consultations en cours
 
 wallet-title = Mon crédit
 wallet-available = disponible

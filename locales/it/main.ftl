@@ -176,6 +176,7 @@ ledger-mode-void-pending = riserva liberata
 ledger-mode-expire = riserva scaduta
 ledger-kind-promotions = Promozioni
 ledger-kind-client-debt = Debito cliente
+ledger-kind-consultation-clearing = Consulti in corso
 
 wallet-title = Il mio credito
 wallet-available = disponibile

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod availability;
+pub mod charging;
 pub mod credit;
 pub mod demo;
 mod demo_pages;
@@ -77,6 +78,8 @@ pub struct App {
     pub back_office: admin::BackOffice,
     pub legal: legal::Legal,
     pub idempotency: idempotency::Idempotency,
+    /// Live consultations of this node and their money.
+    pub engine: charging::Engine,
 }
 
 impl App {
@@ -123,6 +126,11 @@ impl App {
         let legal = legal::Legal::new(store.clone(), clock.clone());
         let idempotency =
             idempotency::Idempotency::new(store.clone(), clock.clone(), settings.http.idempotency_reservation_seconds);
+        let engine = charging::Engine::new(
+            Arc::new(charging::StorePort(store.clone())),
+            clock.clone(),
+            settings.consultations.clone(),
+        );
         Self {
             store,
             clock,
@@ -142,6 +150,7 @@ impl App {
             back_office,
             legal,
             idempotency,
+            engine,
         }
     }
 

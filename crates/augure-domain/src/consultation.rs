@@ -21,6 +21,81 @@ pub enum Channel {
     Event,
 }
 
+impl Channel {
+    pub const ALL: [Channel; 6] =
+        [Channel::Phone, Channel::Chat, Channel::Video, Channel::Email, Channel::Appointment, Channel::Event];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Chat => "chat",
+            Channel::Video => "video",
+            Channel::Email => "email",
+            Channel::Appointment => "appointment",
+            Channel::Event => "event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Why a consultation ended: what both parties are told, and what the settlement records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    /// The client hung up or closed the chat.
+    ClientLeft,
+    /// The expert did.
+    ExpertLeft,
+    /// SP-chat-idle: nobody wrote or typed for the idle time.
+    Idle,
+    /// The credit ran out: the cut.
+    CreditExhausted,
+    /// A side dropped and did not come back within the reconnection grace.
+    Disconnected,
+    /// A top-up pause ended without new credit.
+    TopUpAbandoned,
+    /// The first slice could not be held (the credit went elsewhere meanwhile).
+    NoCredit,
+    /// An administrator ended it.
+    ForceEnded,
+    /// The node running it stopped (crash or shutdown): settled up to its last checkpoint.
+    Interrupted,
+}
+
+impl EndReason {
+    pub const ALL: [EndReason; 9] = [
+        EndReason::ClientLeft,
+        EndReason::ExpertLeft,
+        EndReason::Idle,
+        EndReason::CreditExhausted,
+        EndReason::Disconnected,
+        EndReason::TopUpAbandoned,
+        EndReason::NoCredit,
+        EndReason::ForceEnded,
+        EndReason::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::ClientLeft => "client_left",
+            EndReason::ExpertLeft => "expert_left",
+            EndReason::Idle => "idle",
+            EndReason::CreditExhausted => "credit_exhausted",
+            EndReason::Disconnected => "disconnected",
+            EndReason::TopUpAbandoned => "top_up_abandoned",
+            EndReason::NoCredit => "no_credit",
+            EndReason::ForceEnded => "force_ended",
+            EndReason::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        EndReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// Commission rates per channel, in basis points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -109,6 +184,17 @@ pub struct ConsultationPolicy {
     pub review_after_seconds: u64,
     /// PH-package: a package consultation shorter than this is not billed.
     pub package_very_short_seconds: u64,
+    /// A client may start by the minute with credit for at least this long (the chat's
+    /// "buy credit first" below it).
+    pub start_minimum_seconds: u64,
+    /// The node running a consultation holds it this long past its last checkpoint; after
+    /// that any node may settle it.
+    pub lease_seconds: u64,
+    /// A hold nobody settles (every node gone) gives the credit back after this.
+    pub hold_expiry_seconds: u64,
+    /// This node's stable name: its consultations' leases carry it, and it settles its own
+    /// when it starts again.
+    pub node_id: String,
     pub commission: CommissionRates,
 }
 
@@ -127,6 +213,10 @@ impl Default for ConsultationPolicy {
             ring_timeout_seconds: 60,
             review_after_seconds: 180,
             package_very_short_seconds: 120,
+            start_minimum_seconds: 60,
+            lease_seconds: 90,
+            hold_expiry_seconds: 86_400,
+            node_id: "local".into(),
             commission: CommissionRates::default(),
         }
     }

@@ -30,4 +30,6 @@ id_type!(
     MailId,
     /// A photo, audio clip or presentation an expert submitted for moderation.
     MediaId,
+    /// A consultation between a client and an expert, live or ended.
+    ConsultationId,
 );

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod availability;
 pub mod bank;
+pub mod charging;
 pub mod clock;
 pub mod consultation;
 pub mod credit;
@@ -27,7 +28,7 @@ pub mod text;
 pub use account::{DISPLAY_NAME_MAX, Email, ExpertCode, PasswordError, PasswordPolicy, Role, check_display_name};
 pub use clock::{Clock, FakeClock};
 pub use expert::Mode;
-pub use ids::{JobId, MailId, MediaId, SiteId, UserId};
+pub use ids::{ConsultationId, JobId, MailId, MediaId, SiteId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use site::{NewSite, Site, SiteCode, Tariff};
 pub use text::{TextError, check_line, check_text};

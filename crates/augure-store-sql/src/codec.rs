@@ -45,7 +45,11 @@ pub fn instant(us: i64) -> StoreResult<DateTime<Utc>> {
 
 /// Which uniqueness rule a backend's violation message or constraint name is about.
 pub fn conflict_target(text: &str) -> &'static str {
-    const TARGETS: [(&str, &str); 5] = [
+    const TARGETS: [(&str, &str); 7] = [
+        // The partial unique index on open consultations: PostgreSQL names it, SQLite
+        // names its column (before "expert_code" and "email" could match anything).
+        ("consultations_live_expert", "live_consultation"),
+        ("consultations.expert_id", "live_consultation"),
         ("expert_code", "expert_code"),
         ("email", "email"),
         ("sites", "site_code"),

@@ -48,6 +48,7 @@ macro_rules! on_writer {
 
 mod accounts;
 mod codec;
+mod consultations;
 mod dialect;
 mod experts;
 mod incidents;

@@ -3,6 +3,7 @@
 //! against itself. Methods take `now`
 //! explicitly: a store never reads a clock.
 
+mod consultations;
 mod error;
 mod model;
 
@@ -10,14 +11,16 @@ mod model;
 pub mod conformance;
 
 use async_trait::async_trait;
+use augure_domain::consultation::EndReason;
 use augure_domain::ledger::{AccountId, AccountKind, Books, LedgerAccount, LedgerError, TransferRequest};
 use augure_domain::legal::PageKind;
 use augure_domain::planning::PlannedSlot;
 use augure_domain::{
-    Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
+    ConsultationId, Currency, Email, JobId, MailId, MediaId, Money, Role, Site, SiteCode, SiteId, UserId, site::NewSite,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use consultations::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 
@@ -337,6 +340,69 @@ pub trait LegalStore {
     async fn terms_acceptances(&self, user: UserId) -> StoreResult<Vec<(u32, DateTime<Utc>)>>;
 }
 
+/// Consultations and their money (SPEC §4): a grant or a settlement is written with its
+/// ledger transfers in one transaction, so the consultation's row always says what the
+/// ledger holds for it.
+#[async_trait]
+pub trait ConsultationStore {
+    /// `Conflict("live_consultation")` when the expert already has one ringing or live.
+    async fn create_consultation(&self, new: &NewConsultation) -> StoreResult<Consultation>;
+    async fn consultation(&self, id: ConsultationId) -> StoreResult<Consultation>;
+    /// In one transaction: the transfers and the grant's new state (the consultation
+    /// becomes live), both or neither. `NotFound` for an unknown consultation.
+    async fn grant_consultation(
+        &self,
+        grant: &GrantRecord,
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConsultationWrite>;
+    /// In one transaction: the settlement's transfers and the consultation's end, both or
+    /// neither; the expert is free again. A second settlement is `Stale`.
+    async fn settle_consultation(
+        &self,
+        settlement: &SettlementRecord,
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConsultationWrite>;
+    /// A node's tick: every checkpoint and the renewal of the node's leases until
+    /// `lease_until`, in one statement per few thousand consultations. A checkpoint never
+    /// moves back, and only consultations `node` runs are touched. Returns how many.
+    async fn checkpoint_consultations(
+        &self,
+        node: &str,
+        checkpoints: &[Checkpoint],
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Ringing → lost (SP-lost), freeing the expert; false if it was no longer ringing.
+    async fn mark_consultation_lost(
+        &self,
+        id: ConsultationId,
+        reason: EndReason,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The open (ringing or live) consultations `node` runs: what it settles at start.
+    async fn node_consultations(&self, node: &str) -> StoreResult<Vec<Consultation>>;
+    /// Open consultations whose lease ran out at `now`, oldest lease first.
+    async fn lapsed_consultations(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Consultation>>;
+    /// Moves a consultation whose lease ran out to `node`; false if its lease was renewed
+    /// or another node took it first.
+    async fn take_over_consultation(
+        &self,
+        id: ConsultationId,
+        node: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Every open consultation, oldest first (the admin's live view).
+    async fn open_consultations(&self, limit: i64) -> StoreResult<Vec<Consultation>>;
+    /// The consultations `user` took part in, as client or expert, newest first.
+    async fn user_consultations(&self, user: UserId, limit: i64) -> StoreResult<Vec<Consultation>>;
+    /// Whether `client` already had a consultation with `expert` that really started
+    /// (PH-free: free minutes are for the first one only).
+    async fn has_consulted(&self, client: UserId, expert: UserId) -> StoreResult<bool>;
+}
+
 /// Everything augure stores. Backends: `augure-store-sqlite`, `augure-store-postgres`.
 #[async_trait]
 pub trait Store:
@@ -352,6 +418,7 @@ pub trait Store:
     + MailStore
     + JobStore
     + LegalStore
+    + ConsultationStore
     + Send
     + Sync
     + 'static

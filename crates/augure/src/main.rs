@@ -167,8 +167,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             demo::DEMO_PASSWORD
         );
     }
+    // Consultations this node left open when it stopped are settled before it serves, so
+    // /readyz never answers ready with a client's money still in the air.
+    let recovered = app.engine.recover().await.context("cannot settle the consultations left open")?;
+    if recovered > 0 {
+        tracing::info!(consultations = recovered, "interrupted consultations settled");
+    }
     let (stop_jobs, jobs_stopped) = watch::channel(false);
     let worker = app.jobs.clone().spawn(jobs_stopped);
+    let engine = app.engine.clone();
+    let (stop_engine, engine_stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine_task = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(async { drop(engine_stopped.await) }).await }
+    });
     let state = augure_web::AppState::new(app);
     tracing::info!(%address, "augure listening");
     println!("augure listening on http://{address}");
@@ -176,6 +188,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Requests are finished; let the worker end its current job.
     let _ = stop_jobs.send(true);
     let _ = worker.await;
+    let _ = stop_engine.send(());
+    let _ = engine_task.await;
+    // A consultation cannot outlive its node: each one ends now, settled.
+    let ended = engine.end_all(augure_domain::consultation::EndReason::Interrupted).await;
+    if ended > 0 {
+        tracing::info!(consultations = ended, "live consultations settled at shutdown");
+    }
     tracing::info!("augure stopped");
     Ok(())
 }

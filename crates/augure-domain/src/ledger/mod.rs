@@ -71,10 +71,14 @@ pub enum AccountKind {
     /// What a client owes: credit spent and then taken back by the provider (a refund made
     /// at the provider, a chargeback). Debit-normal; paid back, never below zero.
     ClientDebt,
+    /// What live consultations have taken from clients and not yet split between the
+    /// expert and the platform (at settlement). Never negative: a split can only pay out
+    /// what was collected.
+    ConsultationClearing,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 7] = [
+    pub const ALL: [AccountKind; 8] = [
         AccountKind::ClientCredit,
         AccountKind::ExpertEarnings,
         AccountKind::PlatformRevenue,
@@ -82,6 +86,7 @@ impl AccountKind {
         AccountKind::PremiumRateClearing,
         AccountKind::Promotions,
         AccountKind::ClientDebt,
+        AccountKind::ConsultationClearing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +98,7 @@ impl AccountKind {
             AccountKind::PremiumRateClearing => "premium_rate_clearing",
             AccountKind::Promotions => "promotions",
             AccountKind::ClientDebt => "client_debt",
+            AccountKind::ConsultationClearing => "consultation_clearing",
         }
     }
 
@@ -100,7 +106,10 @@ impl AccountKind {
     /// debit-normal and free.
     pub fn default_flags(self) -> AccountFlags {
         match self {
-            AccountKind::ClientCredit | AccountKind::ExpertEarnings | AccountKind::PlatformRevenue => {
+            AccountKind::ClientCredit
+            | AccountKind::ExpertEarnings
+            | AccountKind::PlatformRevenue
+            | AccountKind::ConsultationClearing => {
                 AccountFlags { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false }
             }
             AccountKind::ProviderClearing | AccountKind::PremiumRateClearing | AccountKind::Promotions => {

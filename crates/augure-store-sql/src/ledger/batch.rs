@@ -129,6 +129,18 @@ impl<'a> Batch<'a> {
         self.outcomes.iter().filter(|o| matches!(o, Outcome::Created(_))).count()
     }
 
+    /// Why the batch cannot be written whole, if a request was refused: the first reason
+    /// that is not a linked transfer failing with another.
+    pub fn refusal(&self) -> Option<LedgerError> {
+        let mut failed = self.outcomes.iter().filter_map(|o| match o {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        });
+        let first = failed.next()?;
+        let own = std::iter::once(first).chain(failed).find(|e| **e != LedgerError::LinkedTransferFailed);
+        Some(own.unwrap_or(first).clone())
+    }
+
     /// Builds the rows of the new transfers with their `ids` (taken under the account
     /// locks, so that a transfer can name a hold or an entry made earlier in the batch).
     pub fn number(&mut self, mut ids: Vec<i64>) -> StoreResult<&[NewTransfer]> {

@@ -6,6 +6,7 @@ mod cache;
 mod write;
 
 pub use cache::SharedLedgerCache;
+pub(crate) use write::{Bind, Written};
 
 use async_trait::async_trait;
 use augure_domain::ledger::{

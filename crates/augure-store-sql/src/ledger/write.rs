@@ -2,7 +2,8 @@
 //! batch (not per transfer): that is what makes batching pay. Each transfer is one
 //! appended row carrying both sides' entries, and the touched accounts are updated by one
 //! statement. The decisions are [`Batch`]'s; this module reads what it needs and stores
-//! what it decided.
+//! what it decided. A batch may carry a [`Follow`] (a consultation's grant or settlement):
+//! it is written in the same transaction, and only if every transfer is, or nothing is.
 
 use augure_domain::ledger::{LedgerError, TransferMode, TransferRequest};
 use augure_store::{StoreError, StoreResult, Transfer};
@@ -13,6 +14,7 @@ use super::batch::{Batch, NewTransfer, TouchedAccount};
 use super::cache::LedgerCache;
 use super::{ACCOUNT_COLUMNS, TRANSFER_COLUMNS};
 use crate::codec::micros;
+use crate::consultations::Follow;
 use crate::dialect::{Dialect, WritePool};
 use crate::{SqlStore, err};
 
@@ -26,12 +28,29 @@ impl SqlStore {
         requests: &[TransferRequest],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+        match self.try_write_transfers(requests, now, None).await? {
+            Written::Done(results) => Ok(results),
+            // Only a follow-up refuses a batch whole or finds it stale.
+            Written::Refused(_) | Written::Stale => {
+                Err(StoreError::Corrupt("a batch without a follow-up was not written".into()))
+            }
+        }
+    }
+
+    /// One attempt at writing `requests` and, if given, `follow` in one transaction. A
+    /// `Conflict` (a concurrent batch stored one of the keys first) is worth another try.
+    pub(crate) async fn try_write_transfers(
+        &self,
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+        follow: Option<Follow<'_>>,
+    ) -> StoreResult<Written> {
         // Held for the whole batch: the cache changes only with what was committed.
         let mut cache = match self.ledger_cache() {
             Some(cache) => Some(cache.lock().await),
             None => None,
         };
-        let result = self.write_transfers(requests, now, cache.as_deref_mut()).await;
+        let result = self.write_transfers(requests, now, cache.as_deref_mut(), follow).await;
         if result.is_err() {
             // Whatever failed, the database decides what the accounts hold now.
             if let Some(cache) = cache.as_mut() {
@@ -46,7 +65,8 @@ impl SqlStore {
         requests: &[TransferRequest],
         now: DateTime<Utc>,
         mut cache: Option<&mut LedgerCache>,
-    ) -> StoreResult<Vec<Result<Transfer, LedgerError>>> {
+        follow: Option<Follow<'_>>,
+    ) -> StoreResult<Written> {
         let mut batch = Batch::new(requests, now);
         let largest_id = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -77,6 +97,31 @@ impl SqlStore {
             }
 
             let count = batch.plan();
+            if let Some(follow) = follow {
+                // A follow-up goes with its transfers or not at all.
+                let unwritten = match batch.refusal() {
+                    Some(refusal) => Some(Written::Refused(refusal)),
+                    // Before the transfers: on PostgreSQL its row lock (taken after the
+                    // account locks) makes a concurrent second grant or settlement wait,
+                    // then find the row moved on.
+                    None => {
+                        let updated = follow.update().build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                        (updated == 0).then_some(Written::Stale)
+                    }
+                };
+                if let Some(unwritten) = unwritten {
+                    let known: Option<i64> = sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1")
+                        .bind(follow.consultation().0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    known.ok_or(StoreError::NotFound)?;
+                    // The cache stays right: nothing was written, and the batch changed
+                    // only its own copies of the accounts.
+                    tx.rollback().await.map_err(err)?;
+                    return Ok(unwritten);
+                }
+            }
             let ids = tx.transfer_ids(count, largest_id).await?;
             for chunk in batch.number(ids)?.chunks(CHUNK) {
                 insert_transfers(chunk).build().execute(&mut *tx).await.map_err(err)?;
@@ -107,13 +152,23 @@ impl SqlStore {
         if let (Some(cache), Some(largest)) = (cache, largest_id) {
             batch.remember(cache, largest);
         }
-        batch.results()
+        Ok(Written::Done(batch.results()?))
     }
+}
+
+/// What became of a batch of transfers.
+pub(crate) enum Written {
+    /// Committed: each request's answer (without a follow-up, refused ones among them).
+    Done(Vec<Result<Transfer, LedgerError>>),
+    /// With a follow-up, a transfer was refused for this reason: nothing was written.
+    Refused(LedgerError),
+    /// The follow-up matched no row: nothing was written.
+    Stale,
 }
 
 /// A value both engines bind. As a supertrait bundle, naming it for a `DB` implies its
 /// `Encode` and `Type` bounds, so each builder below states one line per column type.
-trait Bind<DB: Database>: for<'q> Encode<'q, DB> + Type<DB> {}
+pub(crate) trait Bind<DB: Database>: for<'q> Encode<'q, DB> + Type<DB> {}
 
 impl<DB: Database, T> Bind<DB> for T where T: for<'q> Encode<'q, DB> + Type<DB> {}
 

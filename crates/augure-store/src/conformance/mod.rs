@@ -6,6 +6,7 @@
 //! tests start from (other older rows: [`upgrades`]).
 
 pub mod accounts;
+pub mod consultations;
 pub mod experts;
 pub mod jobs;
 pub mod ledger;
@@ -266,6 +267,21 @@ macro_rules! conformance_tests {
             failed_job_is_retried_at_the_given_time_or_given_up,
             concurrent_workers_never_share_a_job,
             old_finished_jobs_are_purged_in_batches,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; consultations:
+            a_consultation_round_trips_with_its_frozen_terms,
+            an_expert_has_at_most_one_open_consultation,
+            concurrent_starts_with_one_expert_open_one_consultation,
+            a_grant_writes_its_hold_and_the_consultation_together,
+            a_grant_the_ledger_refuses_writes_nothing,
+            a_grant_out_of_sequence_or_from_another_node_is_stale,
+            a_settlement_posts_splits_and_frees_the_expert_exactly_once,
+            checkpoints_move_forward_only_renew_leases_and_stay_on_their_node,
+            lapsed_leases_are_listed_and_taken_over_by_one_node,
+            a_users_consultations_list_newest_first_as_client_or_expert,
+            only_a_consultation_that_really_started_counts_as_consulted,
+            open_consultations_list_oldest_first,
+            only_a_ringing_consultation_is_lost,
         );
         $crate::conformance_tests!(@aggregate $fresh; legal:
             site_pages_are_kept_per_site_kind_and_language,

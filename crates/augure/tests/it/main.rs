@@ -8,6 +8,7 @@ mod api_document;
 mod bad_input;
 mod browser;
 mod cli;
+mod consultations;
 mod crash;
 mod credit;
 mod directory;
