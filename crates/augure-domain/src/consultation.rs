@@ -196,6 +196,8 @@ pub struct ConsultationPolicy {
     /// when it starts again.
     pub node_id: String,
     pub commission: CommissionRates,
+    /// Chat messages: length, pace, masking of contact details, retention.
+    pub chat: crate::chat::ChatPolicy,
 }
 
 impl Default for ConsultationPolicy {
@@ -217,6 +219,7 @@ impl Default for ConsultationPolicy {
             lease_seconds: 90,
             hold_expiry_seconds: 86_400,
             node_id: "local".into(),
+            chat: Default::default(),
             commission: CommissionRates::default(),
         }
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod availability;
 pub mod bank;
 pub mod charging;
+pub mod chat;
 pub mod clock;
 pub mod consultation;
 pub mod credit;
