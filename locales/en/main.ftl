@@ -687,3 +687,17 @@ admin-site-tariff-per-call = Price per call
 admin-site-tariff-remove = Remove this tariff
 admin-site-tariffs-save = Save the tariffs
 done-site-tariffs-saved = { $site }: tariffs saved.
+
+# Quote: what a consultation costs the reader, computed as it is billed
+profile-quote-title = Example
+quote-per-minute = { $minutes } minutes: { $price }
+quote-free-yours = { $minutes } minutes: { $price } — your first { $free } minutes are free
+quote-free-yours-one = { $minutes } minutes: { $price } — your first minute is free
+quote-free-new = { $minutes } minutes: { $price } for a first consultation — the first { $free } minutes are free for new clients
+quote-free-new-one = { $minutes } minutes: { $price } for a first consultation — the first minute is free for new clients
+quote-free-used = { $minutes } minutes: { $price } — your free minutes were used in your first consultation
+quote-package = { $minutes } minutes with the package ({ $package }): { $price }
+err-quote-expert = No such expert on this site.
+err-quote-mode = A quote is for a consultation by the minute: phone, chat or video.
+err-quote-seconds = The length is a whole number of seconds, from 1 to { $max }.
+err-quote-package = This expert sells no package.

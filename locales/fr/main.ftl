@@ -697,3 +697,17 @@ admin-site-tariff-per-call = Prix par appel
 admin-site-tariff-remove = Retirer ce tarif
 admin-site-tariffs-save = Enregistrer les tarifs
 done-site-tariffs-saved = { $site } : tarifs enregistrés.
+
+# Quote: what a consultation costs the reader, computed as it is billed
+profile-quote-title = Exemple de prix
+quote-per-minute = { $minutes } minutes : { $price }
+quote-free-yours = { $minutes } minutes : { $price } — vos { $free } premières minutes sont offertes
+quote-free-yours-one = { $minutes } minutes : { $price } — votre première minute est offerte
+quote-free-new = { $minutes } minutes : { $price } pour une première consultation — les { $free } premières minutes sont offertes aux nouveaux clients
+quote-free-new-one = { $minutes } minutes : { $price } pour une première consultation — la première minute est offerte aux nouveaux clients
+quote-free-used = { $minutes } minutes : { $price } — vos minutes offertes ont servi lors de votre première consultation
+quote-package = { $minutes } minutes avec le forfait ({ $package }) : { $price }
+err-quote-expert = Cet expert n'existe pas ou n'est pas proposé sur ce site.
+err-quote-mode = Un devis porte sur une consultation à la minute : phone, chat ou video.
+err-quote-seconds = La durée est un nombre entier de secondes, de 1 à { $max }.
+err-quote-package = Cet expert ne propose pas de forfait.

@@ -697,3 +697,17 @@ admin-site-tariff-per-call = Prezzo per chiamata
 admin-site-tariff-remove = Togliere questa tariffa
 admin-site-tariffs-save = Salva le tariffe
 done-site-tariffs-saved = { $site }: tariffe salvate.
+
+# Quote: what a consultation costs the reader, computed as it is billed
+profile-quote-title = Esempio di prezzo
+quote-per-minute = { $minutes } minuti: { $price }
+quote-free-yours = { $minutes } minuti: { $price } — i tuoi primi { $free } minuti sono in omaggio
+quote-free-yours-one = { $minutes } minuti: { $price } — il tuo primo minuto è in omaggio
+quote-free-new = { $minutes } minuti: { $price } per un primo consulto — i primi { $free } minuti sono in omaggio per i nuovi clienti
+quote-free-new-one = { $minutes } minuti: { $price } per un primo consulto — il primo minuto è in omaggio per i nuovi clienti
+quote-free-used = { $minutes } minuti: { $price } — i tuoi minuti in omaggio sono stati usati nel tuo primo consulto
+quote-package = { $minutes } minuti con il pacchetto ({ $package }): { $price }
+err-quote-expert = Questo esperto non esiste o non è disponibile su questo sito.
+err-quote-mode = Un preventivo riguarda un consulto al minuto: phone, chat o video.
+err-quote-seconds = La durata è un numero intero di secondi, da 1 a { $max }.
+err-quote-package = Questo esperto non offre pacchetti.

@@ -9,10 +9,12 @@ use augure_domain::pricing::{
     self, Package, PriceSet, PriceSetError, SiteNeeds, SitePrices, check_price_set, check_site_tariff,
 };
 use augure_domain::site::{Tariff, TariffRowProblem, check_tariff};
-use augure_domain::{Currency, Mode, Money, Site, SiteCode, UserId};
-use augure_store::{ExpertProfile, Store, StoreError};
+use augure_domain::tariff::{self, Charge, Plan};
+use augure_domain::{Currency, Mode, Money, Role, Site, SiteCode, UserId};
+use augure_store::{ExpertProfile, Store, StoreError, User};
 
-use crate::directory::DirectoryChanges;
+use crate::credit::{Credit, CreditError};
+use crate::directory::{Directory, DirectoryChanges};
 use crate::settings::Settings;
 use crate::sites::Sites;
 
@@ -232,6 +234,75 @@ pub enum TariffError {
     Store(#[from] StoreError),
 }
 
+/// WG-rate: the modes billed by the minute, all at the one per-minute price.
+pub const PER_MINUTE_MODES: [Mode; 3] = [Mode::Phone, Mode::Chat, Mode::Video];
+
+/// The longest consultation a quote prices: a day. A bound on what may be asked, so that
+/// absurd inputs are refused, not a rule of the platform (a consultation ends with the
+/// client's credit).
+pub const MAX_QUOTE_SECONDS: u64 = 86_400;
+
+/// What a client asks the price of (Quote, SPEC §3).
+#[derive(Clone, Debug)]
+pub struct QuoteRequest<'a> {
+    pub expert_code: u32,
+    /// The site whose prices apply. `None`: the client's own site when the expert is listed
+    /// there, else the expert's home site, as the profile page prices them.
+    pub site: Option<SiteCode>,
+    /// The signed-in person. A client is quoted with their history (PH-free) and credit;
+    /// anyone else as a new client would be, without credit.
+    pub viewer: Option<&'a User>,
+    /// One of [`PER_MINUTE_MODES`].
+    pub mode: Mode,
+    /// Billable seconds, 1 to [`MAX_QUOTE_SECONDS`].
+    pub seconds: u64,
+    /// PH-package: with the expert's package rather than by the minute.
+    pub package: bool,
+}
+
+/// The exact price of a consultation, as the tariff will bill it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// The site whose prices these are.
+    pub site: SiteCode,
+    pub prices: SitePrices,
+    /// By the minute (first consultation with this expert or not), or the package.
+    pub plan: Plan,
+    pub charge: Charge,
+    /// Quoted with a signed-in client's history and credit (not as a new client).
+    pub for_client: bool,
+    /// The longest consultation the client's credit pays for with this plan (none while
+    /// they owe a debt); `None` when not quoted for a client.
+    pub affordable_seconds: Option<u64>,
+}
+
+impl Quote {
+    /// PH-free: whether the expert's free minutes apply, as on a first consultation.
+    pub fn first_with_expert(&self) -> bool {
+        matches!(self.plan, Plan::PerMinute { first_with_expert: true })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuoteError {
+    /// No expert has this code, or they are not listed (with a price) on the site.
+    #[error("no such expert on this site")]
+    UnknownExpert,
+    #[error("unknown site")]
+    UnknownSite,
+    /// Only phone, chat and video are billed by the minute.
+    #[error("a quote is for a consultation by the minute")]
+    Mode,
+    #[error("a quote is for 1 to {max} seconds")]
+    Seconds { max: u64 },
+    #[error("the expert sells no package")]
+    NoPackage,
+    #[error(transparent)]
+    Credit(#[from] CreditError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Prices as clients meet them, and the sites' imposed tariffs.
 #[derive(Clone)]
 pub struct Pricing {
@@ -256,6 +327,69 @@ impl Pricing {
             Err(e) => return Err(e.into()),
         };
         Ok(pricing::effective_prices(&profile.prices, &site))
+    }
+
+    /// Quote: the price of `request.seconds` with an expert, computed by
+    /// [`augure_domain::tariff`] as a consultation is billed: the expert's prices on the
+    /// site, their free minutes if this would be the client's first consultation with
+    /// them (PH-free), or their package (PH-package). The listing and the wallet are the
+    /// caller's services: they are built after this one.
+    pub async fn quote(
+        &self,
+        directory: &Directory,
+        credit: &Credit,
+        request: &QuoteRequest<'_>,
+    ) -> Result<Quote, QuoteError> {
+        if !PER_MINUTE_MODES.contains(&request.mode) {
+            return Err(QuoteError::Mode);
+        }
+        if !(1..=MAX_QUOTE_SECONDS).contains(&request.seconds) {
+            return Err(QuoteError::Seconds { max: MAX_QUOTE_SECONDS });
+        }
+        let expert = match self.store.user_by_expert_code(request.expert_code).await {
+            Ok(user) if user.role == Role::Expert => user,
+            Ok(_) | Err(StoreError::NotFound) => return Err(QuoteError::UnknownExpert),
+            Err(e) => return Err(e.into()),
+        };
+        let listing = directory.sites_listing(request.expert_code).await?.ok_or(QuoteError::UnknownExpert)?;
+        let sites = self.sites.list().await?;
+        let listed = |site: &&Site| listing.contains(&site.id);
+        let client = request.viewer.filter(|v| v.role == Role::Client);
+        let site = match &request.site {
+            Some(code) => {
+                let site = sites.iter().find(|s| s.code == *code).ok_or(QuoteError::UnknownSite)?;
+                Some(site).filter(listed).ok_or(QuoteError::UnknownExpert)?
+            }
+            None => client
+                .and_then(|c| sites.iter().filter(listed).find(|s| Some(s.id) == c.site_id))
+                .or_else(|| home_site(&sites, expert.site_id, &listing).filter(listed))
+                .ok_or(QuoteError::UnknownExpert)?,
+        };
+        let prices = self.expert_on_site(expert.id, &site.code).await.map_err(|e| match e {
+            TariffError::Store(e) => QuoteError::Store(e),
+            _ => QuoteError::UnknownSite,
+        })?;
+        let prices = prices.ok_or(QuoteError::UnknownExpert)?;
+        let plan = if request.package {
+            Plan::Package
+        } else {
+            let consulted = match client {
+                Some(c) => self.store.has_consulted(c.id, expert.id).await?,
+                None => false,
+            };
+            Plan::PerMinute { first_with_expert: !consulted }
+        };
+        let no_package = |_: tariff::TariffError| QuoteError::NoPackage;
+        let rules = self.settings.consultations.tariff_rules();
+        let charge = tariff::charge(&prices, plan, request.seconds, &rules).map_err(no_package)?;
+        let affordable_seconds = match client {
+            Some(c) => Some(match credit.spendable(c, site.currency).await? {
+                Some(available) => tariff::affordable_seconds(&prices, plan, available).map_err(no_package)?,
+                None => 0,
+            }),
+            None => None,
+        };
+        Ok(Quote { site: site.code.clone(), prices, plan, charge, for_client: client.is_some(), affordable_seconds })
     }
 
     /// SP-tariffs: imposes `typed` (major units, either separator) as the per-minute price

@@ -285,6 +285,25 @@ impl From<augure_app::pricing::TariffError> for Problem {
 }
 
 /// AT-min and the other price rules of a price set; the caller names the set (`$prices`).
+impl From<augure_app::pricing::QuoteError> for Problem {
+    fn from(e: augure_app::pricing::QuoteError) -> Self {
+        use augure_app::pricing::QuoteError as E;
+        match e {
+            E::UnknownExpert => Problem::new(StatusCode::NOT_FOUND, "err-quote-expert"),
+            E::UnknownSite => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-unknown-site"),
+            E::Mode => Problem::new(StatusCode::BAD_REQUEST, "err-quote-mode"),
+            E::Seconds { max } => Problem {
+                arg: Some(("max", max.to_string())),
+                ..Problem::new(StatusCode::BAD_REQUEST, "err-quote-seconds")
+            },
+            // The expert may sell one later: the request is right, the offer is not there.
+            E::NoPackage => Problem::new(StatusCode::CONFLICT, "err-quote-package"),
+            E::Credit(e) => e.into(),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<augure_domain::pricing::PriceSetError> for Problem {
     fn from(e: augure_domain::pricing::PriceSetError) -> Self {
         use augure_domain::pricing::{PriceSetError as E, ServiceType};

@@ -231,6 +231,20 @@ impl Credit {
         })
     }
 
+    /// What a client can spend on a new consultation in `currency`: their available credit
+    /// (what live consultations hold is not), or `None` while they owe a debt, since no new
+    /// consultation starts until it is paid back. Only reads, like [`Self::wallet`].
+    pub async fn spendable(&self, user: &User, currency: Currency) -> Result<Option<Money>, CreditError> {
+        if user.role != Role::Client {
+            return Err(CreditError::NotAClient);
+        }
+        if self.debt(user.id, currency).await? > 0 {
+            return Ok(None);
+        }
+        let account = self.ledger.find_account(LedgerOwner::User(user.id), AccountKind::ClientCredit, currency).await?;
+        Ok(Some(Money::new(account.map_or(0, |a| a.balances.available()).max(0), currency)))
+    }
+
     /// A paid purchase of `user`'s, for their receipt. Someone else's, or one not paid,
     /// does not exist as far as they can tell.
     pub async fn receipt(&self, user: &User, purchase_id: i64) -> Result<Purchase, CreditError> {

@@ -12,6 +12,7 @@ use augure_app::Settings;
 pub fn document(settings: &Settings, site_codes: &[String]) -> Value {
     let mut doc = super::ApiDoc::openapi();
     doc.merge(super::profile::ProfileDoc::openapi());
+    doc.merge(super::quote::QuoteDoc::openapi());
     let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| json!({}));
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
@@ -115,7 +116,10 @@ fn constrain_parameters(operation: &mut Map<String, Value>, site_codes: &[String
             ("query", "site") => {
                 json!({ "type": "string", "enum": site_codes.iter().map(String::as_str).chain([""]).collect::<Vec<_>>() })
             }
-            ("query", "mode") => json!({ "type": "string", "enum": ["phone", "chat", "email", "video", ""] }),
+            // The directory's filter; an operation naming its own modes keeps them.
+            ("query", "mode") if param.get("schema").is_none_or(|s| s.get("$ref").is_none()) => {
+                json!({ "type": "string", "enum": ["phone", "chat", "email", "video", ""] })
+            }
             ("header", "Idempotency-Key") => {
                 json!({ "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~](?:[ -~]*[!-~])?$" })
             }

@@ -26,6 +26,7 @@ mod credit;
 mod doc;
 mod planning;
 mod profile;
+mod quote;
 
 pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
     Router::new()
@@ -40,6 +41,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/experts", get(experts))
         .route("/experts/{code}/planning", get(planning::expert_planning))
         .route("/experts/{code}/alert", post(planning::ask_alert))
+        .route("/experts/{code}/quote", get(quote::quote))
         .route("/openapi.json", get(openapi))
 }
 

@@ -2,6 +2,8 @@
 
 use askama::Template;
 use augure_app::directory::DirectoryQuery;
+use augure_app::i18n::Tr;
+use augure_app::pricing::{PER_MINUTE_MODES, Quote, QuoteError, QuoteRequest};
 use augure_domain::Role;
 use augure_domain::availability::ExpectedReturn;
 use axum::extract::{Path, State};
@@ -12,6 +14,10 @@ use super::planning::{day_label, slot_label};
 use super::{Layout, PageCtx, PageResult, render};
 use crate::AppState;
 use crate::error::Problem;
+
+/// The length the profile page quotes, in minutes: a common first consultation. At least
+/// 2, as its sentences say "minutes".
+const QUOTE_MINUTES: u64 = 10;
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -36,6 +42,10 @@ struct ProfilePage<'a> {
     /// PH-package: "45,00 € for 30 min".
     package: Option<String>,
     free_minutes: u32,
+    /// Quote: what [`QUOTE_MINUTES`] cost this reader by the minute, in words, and with the
+    /// package when there is one.
+    quote: Option<String>,
+    package_quote: Option<String>,
     /// What the expert needs for an email consultation, read before writing.
     email_needs: String,
     /// SP-planning: the coming days with planned hours, `(day, ["09:00–12:00", …])`.
@@ -109,6 +119,24 @@ pub async fn profile(
             &[("price", k.price.format(l.tr.locale).into()), ("minutes", k.minutes.to_string().into())],
         )
     });
+    let viewer = ctx.session.as_ref().map(|s| &s.user);
+    // A visitor is quoted as a new client: free minutes are for a first consultation.
+    let ask = |mode, package| QuoteRequest {
+        expert_code: code,
+        site: priced_on.clone(),
+        viewer,
+        mode,
+        seconds: QUOTE_MINUTES * 60,
+        package,
+    };
+    // Nothing to quote for an expert consulted by email only.
+    let (mut quote, mut package_quote) = (None, None);
+    if let Some(mode) = p.modes.iter().copied().find(|m| PER_MINUTE_MODES.contains(m)) {
+        quote = quote_for(&st, &ask(mode, false)).await?.map(|q| quote_sentence(&l.tr, &q));
+        if let Some(package) = &package {
+            package_quote = quote_for(&st, &ask(mode, true)).await?.map(|q| package_sentence(&l.tr, &q, package));
+        }
+    }
     let user = st.app.accounts.user(p.user_id).await?;
     let upcoming = st.app.planning.upcoming(&user).await?;
     let tz = upcoming.time_zone;
@@ -132,7 +160,6 @@ pub async fn profile(
         }
         None => {}
     }
-    let viewer = ctx.session.as_ref().map(|s| &s.user);
     let alert = if !away {
         ""
     } else {
@@ -145,6 +172,8 @@ pub async fn profile(
     };
     let page = ProfilePage {
         package,
+        quote,
+        package_quote,
         free_minutes: prices.free_minutes,
         email_needs: details.email_needs,
         photo: expert.entry.photo.map(|id| id.0),
@@ -170,6 +199,50 @@ pub async fn profile(
         l,
     };
     render(StatusCode::OK, &page)
+}
+
+/// The quote a profile shows; none where the expert cannot be quoted (no package, not
+/// sold on the site). Only a failure to read is an error.
+async fn quote_for(st: &AppState, ask: &QuoteRequest<'_>) -> Result<Option<Quote>, Problem> {
+    match st.app.pricing.quote(&st.app.directory, &st.app.credit, ask).await {
+        Ok(quote) => Ok(Some(quote)),
+        Err(e @ (QuoteError::Store(_) | QuoteError::Credit(_))) => Err(e.into()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// "10 minutes : 7,75 € — vos 5 premières minutes sont offertes": the price, and whether
+/// free minutes (PH-free) apply to the reader, as a new client or as this client.
+fn quote_sentence(tr: &Tr<'_>, q: &Quote) -> String {
+    let free = q.prices.free_minutes;
+    let key = match (q.charge.free_seconds > 0, q.for_client, free) {
+        (true, true, 1) => "quote-free-yours-one",
+        (true, true, _) => "quote-free-yours",
+        (true, false, 1) => "quote-free-new-one",
+        (true, false, _) => "quote-free-new",
+        (false, true, 1..) if !q.first_with_expert() => "quote-free-used",
+        _ => "quote-per-minute",
+    };
+    tr.t_args(
+        key,
+        &[
+            ("minutes", QUOTE_MINUTES.to_string()),
+            ("price", q.charge.charge.format(tr.locale)),
+            ("free", free.to_string()),
+        ],
+    )
+}
+
+/// "10 minutes avec le forfait (45,00 € pour 30 min) : 45,00 €" (PH-package).
+fn package_sentence(tr: &Tr<'_>, q: &Quote, package: &str) -> String {
+    tr.t_args(
+        "quote-package",
+        &[
+            ("minutes", QUOTE_MINUTES.to_string()),
+            ("package", package.to_owned()),
+            ("price", q.charge.charge.format(tr.locale)),
+        ],
+    )
 }
 
 /// The expert with this code as the listing of `site` shows them (all sites: `None`).

@@ -20,6 +20,7 @@ mod payment_incidents;
 mod planning;
 mod prices;
 mod profile_edit;
+mod quote;
 mod readable;
 mod retention;
 mod site_pages;
