@@ -1,14 +1,17 @@
 //! The ports' implementations. Each provider has a local default that needs nothing
-//! installed (the outbox for mail) and a production adapter (SMTP).
+//! installed (the outboxes for mail and SMS) and a production adapter (SMTP; none for SMS
+//! yet).
 
 mod mail;
 pub mod payments;
+mod sms;
 pub mod test_checkout;
 
 pub mod stripe_signature;
 
 pub use mail::{OutboxMailer, SmtpMailer};
 pub use payments::StripePayments;
+pub use sms::OutboxSmsSender;
 pub use test_checkout::TestPayments;
 
 /// Installs ring as the process's TLS provider (once; later calls do nothing). HTTP clients

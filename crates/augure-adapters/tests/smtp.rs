@@ -144,6 +144,7 @@ async fn queued_mail_reaches_the_smtp_server_through_the_job_runner() {
         subject: "Bienvenue".into(),
         text_body: "Bienvenue sur augure".into(),
         html_body: "<p>Bienvenue sur augure</p>".into(),
+        notice: None,
     };
     queued.enqueue(&*store, Some("welcome:1".into()), chrono::Utc::now()).await.unwrap();
     let report = runner.run_due().await.unwrap();

@@ -365,7 +365,9 @@ impl Accounts {
             &ResetText { tr, name, reset_url: url, minutes },
             &ResetHtml { tr, name, reset_url: url, minutes },
         )
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+        .map_err(|e| AccountError::Internal(e.to_string()))?
+        // The link is a secret for the mailbox only: the list says a mail went, no more.
+        .with_notice(tr.t("notice-reset-body"), None);
         Ok(Some(mail))
     }
 
@@ -401,7 +403,9 @@ impl Accounts {
             &WelcomeText { tr, name, login_url: url, expert_code: code },
             &WelcomeHtml { tr, name, login_url: url, expert_code: code },
         )
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+        .map_err(|e| AccountError::Internal(e.to_string()))?
+        // Its link is the sign-in page, of no use to someone reading their list signed in.
+        .with_notice(tr.t("mail-welcome-body"), None);
         mail.enqueue(&*self.store, Some(format!("welcome:{}", user.id)), self.clock.now()).await?;
         Ok(())
     }

@@ -1,12 +1,14 @@
-//! The operator's back office: what the admin pages list (accounts, the mail outbox, the
-//! job queue, the ledger). It only reads.
+//! The operator's back office: what the admin pages list (accounts, the mail and SMS
+//! outboxes, the job queue, the ledger). It only reads.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use augure_domain::ledger::{AccountId, LedgerAccount};
 use augure_domain::{MailId, UserId};
-use augure_store::{Job, JobStatus, LedgerOwner, Store, StoreResult, StoredMail, Transfer, TrialBalance, User};
+use augure_store::{
+    Job, JobStatus, LedgerOwner, Store, StoreResult, StoredMail, StoredSms, Transfer, TrialBalance, User,
+};
 
 /// The admin's landing page: a few numbers to watch.
 #[derive(Clone, Debug)]
@@ -61,6 +63,12 @@ impl BackOffice {
     pub async fn outbox(&self, page: i64, size: i64) -> StoreResult<Paged<StoredMail>> {
         let page = page.max(0);
         Ok(paged(self.store.list_mail(size + 1, page * size).await?, page, size))
+    }
+
+    /// The SMS outbox, newest first.
+    pub async fn sms_outbox(&self, page: i64, size: i64) -> StoreResult<Paged<StoredSms>> {
+        let page = page.max(0);
+        Ok(paged(self.store.list_sms(size + 1, page * size).await?, page, size))
     }
 
     pub async fn mail(&self, id: MailId) -> StoreResult<StoredMail> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use augure_domain::Clock;
-use augure_store::{Job, OutboxMail, Store, StoreResult};
+use augure_store::{Job, OutboxMail, OutboxSms, Store, StoreResult};
 use chrono::Duration;
 use tokio::sync::watch;
 
@@ -15,9 +15,11 @@ use crate::accounts::{Accounts, RESET_MAIL_JOB};
 use crate::credit::{CHECKOUT_EXPIRY_JOB, Credit, CreditError, PaymentError, REFUND_JOB, WEBHOOK_JOB};
 use crate::ledger::Ledger;
 use crate::mail::{DELIVER_JOB, Mail, MailError, Mailer};
+use crate::notifications::Notifications;
 use crate::planning::{BACK_ALERTS_JOB, Planning};
 use crate::retention::Retention;
 use crate::settings::Settings;
+use crate::sms::{SMS_JOB, Sms, SmsError, TextMessage};
 
 #[derive(Clone)]
 pub struct JobRunner {
@@ -32,6 +34,10 @@ pub struct JobRunner {
     planning: Option<Planning>,
     /// Writes password-reset mails; absent in bare runners.
     accounts: Option<Accounts>,
+    /// Sends text messages; absent in bare runners.
+    sms: Option<Arc<dyn Sms>>,
+    /// Where every mail and SMS handed to a port is listed for its recipient.
+    notifications: Notifications,
     retention: Retention,
 }
 
@@ -57,7 +63,25 @@ impl JobRunner {
         ledger: Ledger,
     ) -> Self {
         let retention = Retention::new(store.clone(), clock.clone(), settings.retention.clone());
-        Self { store, clock, mailer, settings, ledger, credit: None, planning: None, accounts: None, retention }
+        let notifications = Notifications::new(store.clone(), clock.clone());
+        Self {
+            store,
+            clock,
+            mailer,
+            settings,
+            ledger,
+            credit: None,
+            planning: None,
+            accounts: None,
+            sms: None,
+            notifications,
+            retention,
+        }
+    }
+
+    pub fn with_sms(mut self, sms: Arc<dyn Sms>) -> Self {
+        self.sms = Some(sms);
+        self
     }
 
     pub fn with_credit(mut self, credit: Credit) -> Self {
@@ -82,6 +106,10 @@ impl JobRunner {
 
     pub fn mailer_name(&self) -> &'static str {
         self.mailer.name()
+    }
+
+    pub fn sms_name(&self) -> Option<&'static str> {
+        self.sms.as_ref().map(|sms| sms.name())
     }
 
     /// Runs every job due now, until none is left.
@@ -176,6 +204,11 @@ impl JobRunner {
                     .map_err(|e| Failure::GiveUp(format!("bad payload: {e}")))?;
                 self.deliver(job, mail).await
             }
+            SMS_JOB => {
+                let message: TextMessage = serde_json::from_value(job.payload.clone())
+                    .map_err(|e| Failure::GiveUp(format!("bad payload: {e}")))?;
+                self.send_sms(job, message).await
+            }
             RESET_MAIL_JOB => {
                 let accounts = self.accounts.as_ref().ok_or_else(|| Failure::GiveUp("no accounts here".into()))?;
                 let request = serde_json::from_value(job.payload.clone())
@@ -261,9 +294,34 @@ impl JobRunner {
             html_body: mail.html_body,
             created_at: self.clock.now(),
         };
+        // Listed before it goes: a failure to list retries before anything was sent (SMTP
+        // would send twice otherwise), and a mail that bounces is still on the dashboard.
+        self.notifications
+            .record_mail(&outbox, mail.notice.as_ref())
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
         self.mailer.deliver(&outbox).await.map_err(|e| match e {
             MailError::Transient(m) => Failure::Retry(m),
             MailError::Permanent(m) => Failure::GiveUp(m),
+        })
+    }
+
+    async fn send_sms(&self, job: &Job, message: TextMessage) -> Result<(), Failure> {
+        let sms = self.sms.as_ref().ok_or_else(|| Failure::GiveUp("no sms here".into()))?;
+        // One key per job, as for mail: a rerun after a crash sends once.
+        let outbox = OutboxSms {
+            key: format!("job-{}", job.id),
+            to: message.to,
+            text: message.text,
+            created_at: self.clock.now(),
+        };
+        self.notifications
+            .record_sms(message.user_id, &outbox, message.link)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        sms.send(&outbox).await.map_err(|e| match e {
+            SmsError::Transient(m) => Failure::Retry(m),
+            SmsError::Permanent(m) => Failure::GiveUp(m),
         })
     }
 }

@@ -1,6 +1,7 @@
-//! augure's use cases. They speak to the outside only through ports ([`Mailer`], the
-//! [`Store`](augure_store::Store), the [`Clock`](augure_domain::Clock)), so every rule here
-//! runs in tests on a fake clock with the outbox as mail.
+//! augure's use cases. They speak to the outside only through ports ([`Mailer`],
+//! [`Sms`](sms::Sms), the [`Store`](augure_store::Store), the
+//! [`Clock`](augure_domain::Clock)), so every rule here runs in tests on a fake clock with
+//! the outboxes as mail and SMS.
 
 pub mod accounts;
 pub mod admin;
@@ -18,12 +19,14 @@ pub mod ledger;
 pub mod legal;
 pub mod mail;
 pub mod media;
+pub mod notifications;
 pub mod planning;
 pub mod pricing;
 pub mod profile;
 pub mod retention;
 pub mod settings;
 pub mod sites;
+pub mod sms;
 mod tokens;
 
 use std::sync::Arc;
@@ -38,6 +41,7 @@ pub use i18n::I18n;
 pub use jobs::JobRunner;
 pub use ledger::Ledger;
 pub use mail::{MailError, Mailer};
+pub use notifications::{Notice, Notifications};
 pub use settings::Settings;
 
 /// The real clock, for production.
@@ -78,6 +82,8 @@ pub struct App {
     pub back_office: admin::BackOffice,
     pub legal: legal::Legal,
     pub idempotency: idempotency::Idempotency,
+    /// Each user's notification list (SPEC §11).
+    pub notifications: Notifications,
     /// Live consultations of this node and their money.
     pub engine: charging::Engine,
 }
@@ -87,6 +93,7 @@ impl App {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
+        sms: Arc<dyn sms::Sms>,
         payments: Arc<dyn Payments>,
         settings: Settings,
     ) -> Self {
@@ -121,7 +128,9 @@ impl App {
         let jobs = JobRunner::new(store.clone(), clock.clone(), mailer, settings.clone(), ledger.clone())
             .with_credit(credit.clone())
             .with_planning(planning.clone())
-            .with_accounts(accounts.clone());
+            .with_accounts(accounts.clone())
+            .with_sms(sms);
+        let notifications = Notifications::new(store.clone(), clock.clone());
         let back_office = admin::BackOffice::new(store.clone());
         let legal = legal::Legal::new(store.clone(), clock.clone());
         let idempotency =
@@ -150,6 +159,7 @@ impl App {
             back_office,
             legal,
             idempotency,
+            notifications,
             engine,
         }
     }

@@ -278,7 +278,8 @@ impl Media {
             &DecisionText { tr, name, what: &what, approved: approve, reason, url },
             &DecisionHtml { tr, name, what: &what, approved: approve, reason, url },
         )
-        .map_err(|e| MediaServiceError::Internal(e.to_string()))?;
+        .map_err(|e| MediaServiceError::Internal(e.to_string()))?
+        .with_notice(decision_notice(&tr, &what, approve, reason), Some(url));
         mail.enqueue(&*self.store, Some(format!("media-decision:{}", item.id)), now).await?;
         Ok(item)
     }
@@ -327,3 +328,16 @@ macro_rules! decision_mail {
 }
 
 decision_mail!(DecisionText => "mail/media_decision.txt", DecisionHtml => "mail/media_decision.html");
+
+/// The decision as the expert's notification list tells it: the mail's paragraph, and
+/// the reason for a refusal.
+fn decision_notice(tr: &Tr<'_>, what: &str, approved: bool, reason: Option<&str>) -> String {
+    if approved {
+        return tr.t1("mail-media-approved-body", "what", what);
+    }
+    let refused = tr.t1("mail-media-refused-body", "what", what);
+    match reason {
+        Some(reason) => format!("{refused} {}", tr.t1("notice-media-reason", "reason", reason)),
+        None => refused,
+    }
+}

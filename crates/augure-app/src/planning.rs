@@ -255,7 +255,8 @@ impl Planning {
             &BackText { tr, name, expert: expert_name, url: &url },
             &BackHtml { tr, name, expert: expert_name, url: &url },
         )
-        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+        .with_notice(tr.t1("mail-back-body", "expert", expert_name), Some(&url));
         mail.enqueue(&*self.store, Some(format!("back-alert:{}", alert.id)), now).await
     }
 }

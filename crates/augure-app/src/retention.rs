@@ -1,5 +1,6 @@
-//! Forgetting on schedule: finished jobs, outbox mail, provider event ids, idempotency
-//! records and expired sessions are only useful for a while (`[retention]`). The job
+//! Forgetting on schedule: finished jobs, outbox mail and SMS, read notifications,
+//! provider event ids, idempotency records and expired sessions are only useful for a
+//! while (`[retention]`). The job
 //! runner calls [`Retention::purge`] every `retention.purge_minutes`; it reads the
 //! injected clock, so tests purge by moving the fake clock.
 
@@ -27,6 +28,8 @@ pub struct Retention {
 pub struct PurgeReport {
     pub jobs: u64,
     pub mails: u64,
+    pub sms: u64,
+    pub notifications: u64,
     pub payment_events: u64,
     pub idempotency: u64,
     pub sessions: u64,
@@ -51,6 +54,8 @@ impl Retention {
         let report = PurgeReport {
             jobs: batched(|n| store.purge_finished_jobs(before(s.finished_jobs_days), n)).await?,
             mails: batched(|n| store.purge_mail(before(s.outbox_days), n)).await?,
+            sms: batched(|n| store.purge_sms(before(s.outbox_days), n)).await?,
+            notifications: batched(|n| store.purge_read_notifications(before(s.notifications_days), n)).await?,
             payment_events: batched(|n| store.purge_payment_events(retries(s.payment_events_days), n)).await?,
             idempotency: batched(|n| store.purge_responses(retries(s.idempotency_days), n)).await?,
             sessions: store.delete_expired_sessions(now).await?,

@@ -450,8 +450,11 @@ impl Default for Minimums {
 pub struct RetentionSettings {
     /// Jobs done or given up (a mail job holds the whole mail).
     pub finished_jobs_days: u32,
-    /// Mail in the outbox, the local stand-in for a mailbox (reset links included).
+    /// Mail and SMS in the outboxes, the local stand-ins for a mailbox and a phone (reset
+    /// links included).
     pub outbox_days: u32,
+    /// Notifications already read (SPEC §11); unread ones are kept whatever their age.
+    pub notifications_days: u32,
     /// Provider event ids, which make a webhook delivered twice count once. Stripe
     /// retries for up to 3 days and its events can be resent for 30: a shorter life
     /// would let a late retry count again, so fewer than 4 days are taken as 4.
@@ -472,6 +475,7 @@ impl Default for RetentionSettings {
         Self {
             finished_jobs_days: 30,
             outbox_days: 30,
+            notifications_days: 180,
             payment_events_days: 30,
             idempotency_days: 30,
             purge_minutes: 60,

@@ -66,6 +66,7 @@ fn mail() -> Mail {
         subject: "Bonjour".into(),
         text_body: "t".into(),
         html_body: "<p>t</p>".into(),
+        notice: None,
     }
 }
 

@@ -30,6 +30,10 @@ id_type!(
     MailId,
     /// A photo, audio clip or presentation an expert submitted for moderation.
     MediaId,
+    /// An entry of a user's notification list.
+    NotificationId,
+    /// A text message recorded in the SMS outbox.
+    SmsId,
     /// A consultation between a client and an expert, live or ended.
     ConsultationId,
 );

@@ -57,9 +57,11 @@ mod ledger;
 mod legal;
 mod mail;
 mod media;
+mod notifications;
 mod payments;
 mod planning;
 mod sites;
+mod sms;
 
 /// Every store trait, on SQLite or PostgreSQL. Cheap to clone: clones share the pools.
 #[derive(Clone)]

@@ -6,6 +6,8 @@
 mod consultations;
 mod error;
 mod model;
+mod notifications;
+mod sms;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -23,6 +25,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use consultations::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use notifications::*;
+pub use sms::*;
 
 #[async_trait]
 pub trait SiteStore {
@@ -419,6 +423,8 @@ pub trait Store:
     + JobStore
     + LegalStore
     + ConsultationStore
+    + NotificationStore
+    + SmsStore
     + Send
     + Sync
     + 'static

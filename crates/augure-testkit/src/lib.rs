@@ -8,7 +8,7 @@ pub mod browser;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use augure_adapters::{OutboxMailer, TestPayments};
+use augure_adapters::{OutboxMailer, OutboxSmsSender, TestPayments};
 use augure_app::jobs::RunReport;
 use augure_app::settings::HashingCost;
 use augure_app::{App, Settings};
@@ -66,7 +66,8 @@ impl TestApp {
         settings.public_url = format!("http://{addr}");
         let mailer = Arc::new(OutboxMailer::new(store.clone()));
         let payments = Arc::new(TestPayments::new(&settings.public_url, settings.payments.webhook_secrets.clone()));
-        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, payments.clone(), settings);
+        let sms = Arc::new(OutboxSmsSender::new(store.clone()));
+        let app = App::new(store.clone(), Arc::new(clock.clone()), mailer, sms, payments.clone(), settings);
         let state = augure_web::AppState::new(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(augure_web::serve(listener, state, async move {

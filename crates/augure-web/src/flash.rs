@@ -41,6 +41,8 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("purchase-cancelled", "done-purchase-cancelled", &["id"]),
     ("password-changed", "done-password-changed", &[]),
     ("signed-out", "done-signed-out", &[]),
+    ("notifications-read", "done-notifications-read", &[]),
+    ("notification-read", "done-notification-read", &[]),
 ];
 
 /// A confirmation to show on the next page.

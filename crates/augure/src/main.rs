@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use augure_adapters::{OutboxMailer, SmtpMailer, StripePayments, TestPayments};
+use augure_adapters::{OutboxMailer, OutboxSmsSender, SmtpMailer, StripePayments, TestPayments};
 use augure_app::mail::Mailer;
 use augure_app::{App, Payments, Settings, SystemClock, demo};
 use augure_store::Store;
@@ -241,7 +241,9 @@ async fn build_app_with(db: &DbArgs, settings: Settings) -> anyhow::Result<App> 
         }
         other => bail!("unknown payments.provider {other:?}: use \"test\" or \"stripe\""),
     };
-    Ok(App::new(store, Arc::new(SystemClock), mailer, payments, settings))
+    // SMS have only their local default so far: the outbox admins read.
+    let sms = Arc::new(OutboxSmsSender::new(store.clone()));
+    Ok(App::new(store, Arc::new(SystemClock), mailer, sms, payments, settings))
 }
 
 /// Chooses the backend from the URL's scheme; anything else is refused, never guessed.

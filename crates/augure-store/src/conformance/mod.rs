@@ -13,9 +13,11 @@ pub mod ledger;
 pub mod legal;
 pub mod mail;
 pub mod media;
+pub mod notifications;
 pub mod payments;
 pub mod planning;
 pub mod sites;
+pub mod sms;
 pub mod upgrades;
 
 use augure_domain::ledger::{AccountId, Balances, TransferMode, TransferRequest};
@@ -291,6 +293,17 @@ macro_rules! conformance_tests {
             mail_is_recorded_once_per_key,
             mail_lists_newest_first_and_by_recipient,
             old_mail_is_purged_in_batches,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; notifications:
+            a_notification_is_recorded_once_per_user_and_key,
+            notifications_list_newest_first_for_their_user_only,
+            notifications_are_marked_read_by_id_for_their_owner_only,
+            marking_all_read_stops_at_what_was_seen,
+            old_read_notifications_are_purged_and_unread_ones_kept,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; sms:
+            an_sms_is_recorded_once_per_key_and_listed_newest_first,
+            old_sms_are_purged_in_batches,
         );
     };
     (@aggregate $fresh:expr; $aggregate:ident: $($name:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ pub fn document(settings: &Settings, site_codes: &[String]) -> Value {
     let mut doc = super::ApiDoc::openapi();
     doc.merge(super::profile::ProfileDoc::openapi());
     doc.merge(super::quote::QuoteDoc::openapi());
+    doc.merge(super::notifications::NotificationsDoc::openapi());
     let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| json!({}));
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {

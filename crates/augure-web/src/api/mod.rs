@@ -24,6 +24,7 @@ use crate::locale;
 
 mod credit;
 mod doc;
+mod notifications;
 mod planning;
 mod profile;
 mod quote;
@@ -38,6 +39,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/me", get(me))
         .route("/sites", get(sites))
         .merge(credit::routes())
+        .merge(notifications::routes())
         .route("/experts", get(experts))
         .route("/experts/{code}/planning", get(planning::expert_planning))
         .route("/experts/{code}/alert", post(planning::ask_alert))

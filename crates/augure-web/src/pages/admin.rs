@@ -1,4 +1,4 @@
-//! The operator's pages: overview, the mail outbox, the job queue, accounts.
+//! The operator's pages: overview, the mail and SMS outboxes, the job queue, accounts.
 
 use askama::Template;
 use augure_app::admin::{LedgerOverview, Paged};
@@ -35,6 +35,25 @@ struct OutboxPage<'a> {
     mails: Vec<(StoredMail, String)>,
     page: i64,
     more: bool,
+    /// Each text message: its number as dialled, its text and when it went.
+    sms: Vec<SmsView>,
+    sms_page: i64,
+    sms_more: bool,
+}
+
+struct SmsView {
+    to: String,
+    text: String,
+    at: String,
+}
+
+/// The outbox's two lists page on their own.
+#[derive(Deserialize)]
+pub struct OutboxPaging {
+    #[serde(default)]
+    page: i64,
+    #[serde(default)]
+    sms_page: i64,
 }
 
 #[derive(Template)]
@@ -100,14 +119,26 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     render(StatusCode::OK, &page)
 }
 
-pub async fn outbox(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<Paging>) -> PageResult {
+pub async fn outbox(State(st): State<AppState>, ctx: PageCtx, Query(p): Query<OutboxPaging>) -> PageResult {
     ctx.require(Role::Admin)?;
     let Paged { items: mails, page, more } = st.app.back_office.outbox(p.page, PAGE_SIZE).await?;
+    let Paged { items: sms, page: sms_page, more: sms_more } =
+        st.app.back_office.sms_outbox(p.sms_page, PAGE_SIZE).await?;
     let zone = st.app.sites.zone_for(None).await?;
+    // Numbers read as dialled from the operator's own country, its first site's.
+    let home = st.app.sites.list().await?.first().map(|site| site.code.clone());
     let l = ctx.layout(&st);
     let mails =
         mails.into_iter().map(|m| (super::when(&l.tr, m.mail.created_at, zone), m)).map(|(at, m)| (m, at)).collect();
-    render(StatusCode::OK, &OutboxPage { l, mails, page, more })
+    let sms = sms
+        .into_iter()
+        .map(|s| SmsView {
+            to: super::names::phone(&s.sms.to, home.as_ref()),
+            at: super::when(&l.tr, s.sms.created_at, zone),
+            text: s.sms.text,
+        })
+        .collect();
+    render(StatusCode::OK, &OutboxPage { l, mails, page, more, sms, sms_page, sms_more })
 }
 
 pub async fn outbox_mail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {

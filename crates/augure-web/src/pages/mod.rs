@@ -12,6 +12,7 @@ mod legal;
 pub use home::CardCache;
 mod media;
 mod names;
+mod notifications;
 mod planning;
 mod profile;
 mod sites;
@@ -61,6 +62,8 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin", get(admin::home))
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/outbox/{id}", get(admin::outbox_mail))
+        .route("/notifications", get(notifications::page))
+        .route("/notifications/read", post(notifications::mark_read))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/users", get(admin::users))
         .route("/admin/ledger", get(admin::ledger))
@@ -119,11 +122,23 @@ pub struct Layout<'a> {
     pub locales: [&'static str; 3],
     /// What the last action did, when this page follows one ([`crate::flash`]).
     pub flash: Option<String>,
+    /// The signed-in person's unread notifications, for the header.
+    pub unread: i64,
 }
 
 impl<'a> Layout<'a> {
     pub fn anonymous(tr: Tr<'a>, path: &str) -> Self {
-        Self { tr, user: None, path: path.to_owned(), locales: LOCALES, flash: None }
+        Self { tr, user: None, path: path.to_owned(), locales: LOCALES, flash: None, unread: 0 }
+    }
+
+    /// The header's link to the notification list, with the unread count in words: read
+    /// out by screen readers, and not shown by colour alone.
+    pub fn notifications_label(&self) -> String {
+        if self.unread > 0 {
+            self.tr.t1("nav-notifications-unread", "count", &self.unread.to_string())
+        } else {
+            self.tr.t("nav-notifications")
+        }
     }
 
     /// Where this person's dashboard is.
@@ -183,6 +198,8 @@ pub struct PageCtx {
     pub token: Option<String>,
     /// The confirmation this page's query names.
     pub flash: Option<Flash>,
+    /// The signed-in person's unread notifications (0 when nobody is signed in).
+    pub unread: i64,
 }
 
 impl FromRequestParts<AppState> for PageCtx {
@@ -208,7 +225,12 @@ impl FromRequestParts<AppState> for PageCtx {
         }
         let locale = locale::from_headers(&parts.headers);
         let viewer = Viewer::from_request_parts(parts, state).await?;
-        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token, flash })
+        // Every signed-in page's header shows it: one count on an index of unread rows.
+        let unread = match &viewer.session {
+            Some(session) => state.app.notifications.unread(session.user.id).await?,
+            None => 0,
+        };
+        Ok(PageCtx { locale, path, session: viewer.session, token: viewer.token, flash, unread })
     }
 }
 
@@ -221,6 +243,7 @@ impl PageCtx {
             user: self.session.as_ref().map(|s| s.user.clone()),
             path: self.path.clone(),
             locales: LOCALES,
+            unread: self.unread,
         }
     }
 

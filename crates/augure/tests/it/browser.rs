@@ -143,6 +143,8 @@ async fn browser_home_listing_updates_when_an_expert_changes_status() {
 async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
     let app = TestApp::spawn().await;
     augure_app::demo::seed(&app.app).await.unwrap();
+    // Something in each list and the outboxes: a mail, an SMS, an alert with a link.
+    notify_everyone(&app).await;
     let Some(browser) = Browser::start().await else { return };
     let password = augure_app::demo::DEMO_PASSWORD;
     let walks: [(&str, &str, &str, &str, &[&str]); 3] = [
@@ -151,14 +153,14 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
             "claire@augure.localhost",
             password,
             "header form[action='/logout']",
-            &["/dashboard", "/wallet", "/"],
+            &["/dashboard", "/wallet", "/", "/notifications"],
         ),
         (
             "/expert/login",
             "luna@augure.localhost",
             password,
             "#media-link",
-            &["/expert/dashboard", "/expert/profile/edit", "/expert/planning", "/expert/bank"],
+            &["/expert/dashboard", "/expert/profile/edit", "/expert/planning", "/expert/bank", "/notifications"],
         ),
         (
             "/admin/login",
@@ -177,6 +179,7 @@ async fn browser_pages_pass_axe_at_phone_size_for_client_expert_and_admin() {
                 "/admin/packs?done=pack-on-sale&id=1",
                 "/admin/moderation",
                 "/admin/specialties",
+                "/notifications",
             ],
         ),
     ];
@@ -333,4 +336,30 @@ async fn browser_planning_saves_a_night_slot_and_shows_a_wrong_day_again() {
     let Some(found) = browser.axe_violations().await else { return };
     assert!(found.is_empty(), "axe-core violations on the refused planning: {found:?}");
     browser.quit().await;
+}
+
+/// A mail, an SMS and a linked alert for the accounts the accessibility walk signs in
+/// with, so that their notification lists and the outboxes are not empty.
+async fn notify_everyone(app: &TestApp) {
+    use augure_domain::Clock;
+    for email in ["claire@augure.localhost", "luna@augure.localhost", augure_app::demo::ADMIN_EMAIL] {
+        let user = app.store.user_by_email(&email.parse().unwrap()).await.unwrap();
+        app.app.accounts.request_password_reset(email, "fr").await.unwrap();
+        let sms =
+            augure_app::sms::TextMessage::new(user.id, "+33612345678", "augure : Luna est de nouveau disponible.");
+        sms.unwrap().enqueue(&*app.store, None, app.clock.now()).await.unwrap();
+        let notice = augure_app::Notice {
+            key: "browser:1".into(),
+            kind: "review_invitation".into(),
+            title: "Donnez votre avis sur votre consultation avec Luna".into(),
+            body: "Votre avis aide les autres clients à choisir.".into(),
+            link: Some("/".into()),
+        };
+        app.app.notifications.notify(user.id, notice).await.unwrap();
+    }
+    app.drain_jobs().await;
+    // One read, the others new: both looks are checked.
+    let claire = app.store.user_by_email(&"claire@augure.localhost".parse().unwrap()).await.unwrap();
+    let newest = app.app.notifications.inbox(claire.id).await.unwrap().items;
+    app.app.notifications.mark_read(claire.id, &[newest[0].id]).await.unwrap();
 }

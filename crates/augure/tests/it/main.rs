@@ -15,6 +15,7 @@ mod directory;
 mod expert_status;
 mod ledger;
 mod media;
+mod notifications;
 mod ops;
 mod payment_incidents;
 mod planning;
