@@ -78,8 +78,12 @@ impl Inner {
                 other => other,
             });
         }
-        self.reschedule(id, &live.session);
+        // In the map before its timer: a wake-up never finds a timer without its session.
+        let next = live.session.next_due(&self.policy).map(|(at, _)| at);
         locked(&self.sessions).insert(id, Arc::new(tokio::sync::Mutex::new(Some(live))));
+        if locked(&self.timers).set(id, next) {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
