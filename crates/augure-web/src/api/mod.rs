@@ -402,10 +402,10 @@ pub struct DirectoryFilters {
     /// A site code: only experts listed there.
     pub(crate) site: Option<String>,
     /// Page number, from 1.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "saturating_count")]
     pub(crate) page: Option<usize>,
     /// Experts per page, at most 100; the site's page size when absent.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "saturating_count")]
     pub(crate) per_page: Option<usize>,
 }
 
@@ -418,6 +418,19 @@ where
 {
     match Option::<String>::deserialize(deserializer)?.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A count from the query (a page, a page size), an empty one being absent. The schema
+/// says "integer": one too large for this machine is the largest, which paging clamps,
+/// not a refused request.
+fn saturating_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    match Option::<String>::deserialize(deserializer)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(digits.parse().unwrap_or(usize::MAX)))
+        }
         Some(value) => value.parse().map(Some).map_err(serde::de::Error::custom),
     }
 }

@@ -129,8 +129,13 @@ pub(super) async fn list(State(st): State<AppState>, caller: ApiCaller) -> Resul
 pub(super) async fn mark_read(
     State(st): State<AppState>,
     caller: ApiCaller,
-    ApiJson(request): ApiJson<ReadRequest>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<ReadView>, Problem> {
+    // Only an object: serde would also read `[]` as this struct, and mark everything read.
+    let request: ReadRequest = serde_json::from_value(serde_json::Value::Object(body)).map_err(|e| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, crate::error::default_key(StatusCode::UNPROCESSABLE_ENTITY))
+            .with_detail(e.to_string())
+    })?;
     let user = caller.session.user.id;
     let notifications = &st.app.notifications;
     let marked = match request.ids {

@@ -365,3 +365,17 @@ async fn the_language_switch_stays_on_the_site_and_clients_browse_their_own_site
     let home = giulia.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("<input type=\"hidden\" name=\"site\" value=\"CH\">"), "Giulia's home is CH");
 }
+
+/// The schema says a page and its size are integers: one too large for the machine is
+/// the largest (clamped), not a 400 (found by the API fuzzer).
+#[tokio::test]
+async fn a_page_number_or_size_beyond_any_integer_is_clamped_not_refused() {
+    let app = augure_testkit::TestApp::spawn().await;
+    let huge = "123083094219775087850213336940544";
+    for query in [format!("per_page={huge}"), format!("page={huge}"), "per_page=&page=".into()] {
+        let response = app.client.get(app.url(&format!("/api/v1/experts?{query}"))).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{query}");
+    }
+    let refused = app.client.get(app.url("/api/v1/experts?per_page=-3")).send().await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+}

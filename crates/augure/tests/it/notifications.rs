@@ -171,6 +171,11 @@ async fn alerts_recorded_directly_are_kept_once_and_marked_read_as_seen() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({ "marked": 1, "unread": 0 }));
     assert_eq!(app.app.notifications.unread(paul_id).await.unwrap(), 1);
+    // A body that is not an object marks nothing (serde would read `[]` as "all").
+    for not_an_object in [json!([]), json!([[]]), json!([[third.id.0]])] {
+        assert_eq!(read(not_an_object).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(app.app.notifications.unread(paul_id).await.unwrap(), 1);
     let too_many: Vec<i64> = (1..=501).collect();
     assert_eq!(read(json!({ "ids": too_many })).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(read(json!({ "all": true })).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
