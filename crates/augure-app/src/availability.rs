@@ -146,6 +146,21 @@ impl Availability {
         }
     }
 
+    /// The platform's own status: Busy while the expert is in a consultation, Available
+    /// again after it (SP-status). Only the platform sets or lifts Busy.
+    pub async fn set_busy(&self, user: UserId, busy: bool) -> StoreResult<()> {
+        let mut p = self.presence(user).await?;
+        let was_busy = p.status == Status::Busy;
+        if busy == was_busy {
+            return Ok(());
+        }
+        p.status = if busy { Status::Busy } else { Status::Available };
+        p.updated_at = self.clock.now();
+        self.store.save_presence(&p).await?;
+        self.changes.changed();
+        Ok(())
+    }
+
     /// A dashboard is open: chat stays live until the grace period after the last one.
     pub async fn heartbeat(&self, user: UserId) -> StoreResult<()> {
         let mut p = self.presence(user).await?;

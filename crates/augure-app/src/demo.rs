@@ -113,6 +113,35 @@ pub async fn seed(app: &App) -> Result<bool, AccountError> {
     Ok(true)
 }
 
+/// `serve --demo`: each demo client buys credit through the test-mode checkout, as a person
+/// would, and the provider's webhooks are delivered at once, so a newcomer can hold a paid
+/// chat within a minute and the ledger shows real purchases. With a real card processor
+/// nothing is bought. Kept apart from [`seed`], whose data tests start from.
+pub async fn fund_clients(app: &App) -> Result<usize, AccountError> {
+    let mut funded = 0;
+    for (login, ..) in CLIENTS {
+        let email = format!("{login}@augure.localhost").parse().map_err(|_| AccountError::Internal(login.into()))?;
+        let client = app.store.user_by_email(&email).await?;
+        funded += usize::from(buy_credit(app, &client).await?);
+    }
+    app.jobs.run_due().await.map_err(|e| AccountError::Internal(e.to_string()))?;
+    Ok(funded)
+}
+
+/// Buys the demo client the site's middle pack (20 and its bonus) through the test-mode
+/// checkout, as a person would; with a real card processor nothing is bought.
+async fn buy_credit(app: &App, client: &augure_store::User) -> Result<bool, AccountError> {
+    let internal = |e: crate::credit::CreditError| AccountError::Internal(e.to_string());
+    if app.credit.payments().test_checkout().is_none() {
+        return Ok(false);
+    }
+    let packs = app.credit.packs_for(client).await.map_err(internal)?;
+    let Some(pack) = packs.iter().find(|p| p.price.minor == 2000) else { return Ok(false) };
+    let (purchase, _) = app.credit.start_purchase(client, pack.id, &app.settings.public_url).await.map_err(internal)?;
+    app.credit.pay_test_checkout(&purchase, "4242 4242 4242 4242", 0).await.map_err(internal)?;
+    Ok(true)
+}
+
 fn sites() -> Vec<NewSite> {
     let site = |code: &str, name: &str, currency, tz, phone: &str, tariffs| NewSite {
         code: code.parse().expect("demo site code"),

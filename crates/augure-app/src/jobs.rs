@@ -62,7 +62,12 @@ impl JobRunner {
         settings: Arc<Settings>,
         ledger: Ledger,
     ) -> Self {
-        let retention = Retention::new(store.clone(), clock.clone(), settings.retention.clone());
+        let retention = Retention::new(
+            store.clone(),
+            clock.clone(),
+            settings.retention.clone(),
+            settings.consultations.chat.retention_days,
+        );
         let notifications = Notifications::new(store.clone(), clock.clone());
         Self {
             store,

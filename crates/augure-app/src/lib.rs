@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod availability;
 pub mod charging;
+pub mod chat;
 pub mod credit;
 pub mod demo;
 mod demo_pages;
@@ -86,6 +87,8 @@ pub struct App {
     pub notifications: Notifications,
     /// Live consultations of this node and their money.
     pub engine: charging::Engine,
+    /// Live chats (SP-chat) on the engine.
+    pub chats: chat::Chats,
 }
 
 impl App {
@@ -140,6 +143,21 @@ impl App {
             clock.clone(),
             settings.consultations.clone(),
         );
+        let chats = chat::Chats::new(chat::ChatDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            i18n: i18n.clone(),
+            engine: engine.clone(),
+            availability: availability.clone(),
+            pricing: pricing.clone(),
+            credit: credit.clone(),
+            directory: directory.clone(),
+            ledger: ledger.clone(),
+            sites: sites.clone(),
+            media: media.clone(),
+            notifications: notifications.clone(),
+        });
         Self {
             store,
             clock,
@@ -161,6 +179,7 @@ impl App {
             idempotency,
             notifications,
             engine,
+            chats,
         }
     }
 

@@ -143,14 +143,7 @@ impl Media {
 
     /// Decodes and re-encodes the photo (EXIF gone, bounded size), then queues it.
     pub async fn submit_photo(&self, user: UserId, bytes: Vec<u8>) -> Result<MediaItem, MediaServiceError> {
-        let limits = self.settings.media.photo_limits();
-        let slot = self.decoding_slot().await?;
-        let photo = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            augure_media::process_photo(&bytes, &limits)
-        })
-        .await
-        .map_err(|e| MediaServiceError::Internal(e.to_string()))??;
+        let photo = self.process_photo(bytes).await?;
         let item = NewMedia {
             user_id: user,
             kind: MediaKind::Photo,
@@ -164,6 +157,20 @@ impl Media {
             created_at: self.clock.now(),
         };
         Ok(self.store.submit_media(&item).await?)
+    }
+
+    /// Decodes and re-encodes a photo as profile photos are (a chat's images too), within
+    /// the bound on photos decoded at once.
+    pub async fn process_photo(&self, bytes: Vec<u8>) -> Result<augure_media::Photo, MediaServiceError> {
+        let limits = self.settings.media.photo_limits();
+        let slot = self.decoding_slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            augure_media::process_photo(&bytes, &limits)
+        })
+        .await
+        .map_err(|e| MediaServiceError::Internal(e.to_string()))?
+        .map_err(Into::into)
     }
 
     /// Decodes the whole MP3 (a truncated or fake file is refused), then queues it.

@@ -1,5 +1,5 @@
 //! Forgetting on schedule: finished jobs, outbox mail and SMS, read notifications,
-//! provider event ids, idempotency records and expired sessions are only useful for a
+//! provider event ids, idempotency records, expired sessions and chat transcripts are only useful for a
 //! while (`[retention]`). The job
 //! runner calls [`Retention::purge`] every `retention.purge_minutes`; it reads the
 //! injected clock, so tests purge by moving the fake clock.
@@ -21,6 +21,8 @@ pub struct Retention {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: RetentionSettings,
+    /// SP-chat: transcripts and their images are kept this long.
+    chat_days: u32,
 }
 
 /// What one purge deleted.
@@ -33,11 +35,12 @@ pub struct PurgeReport {
     pub payment_events: u64,
     pub idempotency: u64,
     pub sessions: u64,
+    pub chat_messages: u64,
 }
 
 impl Retention {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: RetentionSettings) -> Self {
-        Self { store, clock, settings }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: RetentionSettings, chat_days: u32) -> Self {
+        Self { store, clock, settings, chat_days }
     }
 
     pub fn every(&self) -> Duration {
@@ -59,6 +62,7 @@ impl Retention {
             payment_events: batched(|n| store.purge_payment_events(retries(s.payment_events_days), n)).await?,
             idempotency: batched(|n| store.purge_responses(retries(s.idempotency_days), n)).await?,
             sessions: store.delete_expired_sessions(now).await?,
+            chat_messages: batched(|n| store.purge_chat_messages(before(self.chat_days), n)).await?,
         };
         Ok(report)
     }

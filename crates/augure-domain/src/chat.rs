@@ -77,12 +77,29 @@ pub enum Contact {
     Link,
 }
 
+impl Contact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Contact::Phone => "phone",
+            Contact::Email => "email",
+            Contact::Link => "link",
+        }
+    }
+}
+
 /// A message as the other party sees it, and what was hidden from them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Masked {
     pub text: String,
     /// Each kind once, in order; empty when nothing was masked.
     pub found: Vec<Contact>,
+}
+
+impl Masked {
+    /// Nothing hidden (masking switched off).
+    pub fn none(text: &str) -> Self {
+        Self { text: text.to_owned(), found: Vec::new() }
+    }
 }
 
 /// What replaces a hidden contact detail.

@@ -62,10 +62,14 @@ pub enum EndReason {
     ForceEnded,
     /// The node running it stopped (crash or shutdown): settled up to its last checkpoint.
     Interrupted,
+    /// SP-lost: the expert did not answer the ring in time…
+    NoAnswer,
+    /// …or refused it.
+    Refused,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 9] = [
+    pub const ALL: [EndReason; 11] = [
         EndReason::ClientLeft,
         EndReason::ExpertLeft,
         EndReason::Idle,
@@ -75,6 +79,8 @@ impl EndReason {
         EndReason::NoCredit,
         EndReason::ForceEnded,
         EndReason::Interrupted,
+        EndReason::NoAnswer,
+        EndReason::Refused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +94,8 @@ impl EndReason {
             EndReason::NoCredit => "no_credit",
             EndReason::ForceEnded => "force_ended",
             EndReason::Interrupted => "interrupted",
+            EndReason::NoAnswer => "no_answer",
+            EndReason::Refused => "refused",
         }
     }
 

@@ -47,6 +47,7 @@ macro_rules! on_writer {
 }
 
 mod accounts;
+mod chat;
 mod codec;
 mod consultations;
 mod dialect;

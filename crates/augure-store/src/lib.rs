@@ -3,6 +3,7 @@
 //! against itself. Methods take `now`
 //! explicitly: a store never reads a clock.
 
+mod chat;
 mod consultations;
 mod error;
 mod model;
@@ -22,6 +23,7 @@ use augure_domain::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use chat::*;
 pub use consultations::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -423,6 +425,7 @@ pub trait Store:
     + JobStore
     + LegalStore
     + ConsultationStore
+    + ChatStore
     + NotificationStore
     + SmsStore
     + Send

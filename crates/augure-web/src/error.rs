@@ -304,6 +304,39 @@ impl From<augure_app::pricing::QuoteError> for Problem {
     }
 }
 
+impl From<augure_app::chat::ChatError> for Problem {
+    fn from(e: augure_app::chat::ChatError) -> Self {
+        use augure_app::chat::ChatError as E;
+        use augure_domain::chat::MessageError as M;
+        match e {
+            E::UnknownExpert => Problem::new(StatusCode::NOT_FOUND, "err-quote-expert"),
+            E::Offline => Problem::new(StatusCode::CONFLICT, "err-chat-offline"),
+            E::Blocked => Problem::new(StatusCode::FORBIDDEN, "err-chat-blocked"),
+            E::Busy => Problem::new(StatusCode::CONFLICT, "err-chat-busy"),
+            E::NoCredit => Problem::new(StatusCode::PAYMENT_REQUIRED, "err-chat-no-credit"),
+            // Someone else's consultation does not exist for this reader.
+            E::NotParty => Problem::new(StatusCode::NOT_FOUND, "err-chat-not-found"),
+            E::NotOpen => Problem::new(StatusCode::CONFLICT, "err-chat-not-open"),
+            E::Paused => Problem::new(StatusCode::CONFLICT, "err-chat-paused"),
+            E::Message(M::Empty) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-chat-empty"),
+            E::Message(M::TooLong(max)) => Problem {
+                arg: Some(("max", max.to_string())),
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-chat-too-long")
+            },
+            E::Message(M::Invalid) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-chat-invalid"),
+            E::Message(M::TooFast) => Problem::new(StatusCode::TOO_MANY_REQUESTS, "err-chat-too-fast"),
+            E::Image(e) => e.into(),
+            E::Review { max } => Problem {
+                arg: Some(("max", max.to_string())),
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-review-invalid")
+            },
+            E::NotReviewable => Problem::new(StatusCode::CONFLICT, "err-review-not-open"),
+            E::Engine(e) => Problem::internal(e),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<augure_domain::pricing::PriceSetError> for Problem {
     fn from(e: augure_domain::pricing::PriceSetError) -> Self {
         use augure_domain::pricing::{PriceSetError as E, ServiceType};

@@ -43,6 +43,13 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("signed-out", "done-signed-out", &[]),
     ("notifications-read", "done-notifications-read", &[]),
     ("notification-read", "done-notification-read", &[]),
+    ("chat-needs-credit", "done-chat-needs-credit", &[]),
+    ("chat-busy", "done-chat-busy", &[]),
+    ("chat-offline", "done-chat-offline", &[]),
+    ("client-blocked", "done-client-blocked", &[]),
+    ("note-saved", "done-note-saved", &[]),
+    ("report-sent", "done-report-sent", &[]),
+    ("review-sent", "done-review-sent", &[]),
 ];
 
 /// A confirmation to show on the next page.

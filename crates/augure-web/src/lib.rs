@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 mod auth;
+mod chat_text;
 mod client_addr;
 mod error;
 pub mod flash;
@@ -12,6 +13,7 @@ mod locale;
 mod ops;
 mod pages;
 mod redirect;
+mod socket;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -75,7 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.svg", axum::routing::get(favicon))
         // Browsers ask for it on their own; the SVG is the one icon.
         .route("/favicon.ico", axum::routing::get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
-        .route("/static/presence.js", axum::routing::get(presence_script))
+        .route("/ws", axum::routing::get(socket::socket))
+        .route("/static/live.js", axum::routing::get(live_script))
         .route("/static/directory.js", axum::routing::get(directory_script))
         .route("/static/wallet.js", axum::routing::get(wallet_script))
         .route("/static/counter.js", axum::routing::get(counter_script))
@@ -136,10 +139,10 @@ async fn wallet_script() -> impl axum::response::IntoResponse {
     )
 }
 
-async fn presence_script() -> impl axum::response::IntoResponse {
+async fn live_script() -> impl axum::response::IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../static/presence.js"),
+        include_str!("../static/live.js"),
     )
 }
 

@@ -159,7 +159,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.check_local_defaults(args.demo).map_err(anyhow::Error::msg)?;
     let app = build_app_with(&args.db, settings).await?;
     if args.demo && demo::seed(&app).await.context("cannot seed demo data")? {
-        tracing::info!("demo data created");
+        let funded = demo::fund_clients(&app).await.context("cannot buy the demo clients' credit")?;
+        tracing::info!(funded, "demo data created");
         println!(
             "demo data: admin {} / {}; experts luna@augure.localhost … and clients claire@augure.localhost, password {}",
             demo::ADMIN_EMAIL,
@@ -181,6 +182,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let engine = engine.clone();
         async move { engine.run(async { drop(engine_stopped.await) }).await }
     });
+    let chats = app.chats.clone();
+    let (stop_chats, chats_stopped) = tokio::sync::oneshot::channel::<()>();
+    let chats_task = tokio::spawn({
+        let chats = chats.clone();
+        async move { chats.run(async { drop(chats_stopped.await) }).await }
+    });
     let state = augure_web::AppState::new(app);
     tracing::info!(%address, "augure listening");
     println!("augure listening on http://{address}");
@@ -195,6 +202,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if ended > 0 {
         tracing::info!(consultations = ended, "live consultations settled at shutdown");
     }
+    // Last: the chats act on those ends (experts available again, earnings mailed).
+    let _ = stop_chats.send(());
+    let _ = chats_task.await;
     tracing::info!("augure stopped");
     Ok(())
 }

@@ -16,7 +16,7 @@ mod port;
 mod run;
 #[cfg(any(test, feature = "simulation"))]
 pub mod simulation;
-mod timers;
+pub(crate) mod timers;
 
 pub use memory::MemoryPort;
 pub use port::{ChargingPort, StorePort};
@@ -32,7 +32,7 @@ use augure_domain::tariff::{self, TariffError};
 use augure_domain::{Clock, ConsultationId, Money, UserId};
 use augure_store::{ConsultationStatus, ConsultationTerms, NewConsultation, StoreError};
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 use timers::Timers;
 
@@ -68,6 +68,10 @@ pub enum NoticeEvent {
         side: Side,
     },
     Ended(Ended),
+    /// It never started (SP-lost): unanswered, refused, left while ringing, no credit.
+    Lost {
+        reason: EndReason,
+    },
 }
 
 /// How a consultation ended and what it cost.
@@ -83,9 +87,13 @@ pub struct Ended {
 /// A live consultation as its parties see it now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveView {
+    /// The meter runs now: started, both sides there, not paused.
+    pub running: bool,
     pub billable_seconds: u64,
     /// What the billable time costs so far (the tariff of the total).
     pub charge: Money,
+    /// The client's credit once this charge is paid.
+    pub credit_left: Money,
     /// When the credit runs out if nothing changes; `None` while the meter is stopped or
     /// when no limit is in sight.
     pub cut_at: Option<DateTime<Utc>>,
@@ -137,6 +145,9 @@ struct Inner {
     timers: Mutex<Timers>,
     wake: Notify,
     notices: broadcast::Sender<Notice>,
+    /// The one reader that must see every notice (the channels act on each end): never
+    /// lags, unlike the broadcast.
+    observer: std::sync::OnceLock<mpsc::UnboundedSender<Notice>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,6 +167,7 @@ impl Engine {
                 timers: Mutex::default(),
                 wake: Notify::new(),
                 notices,
+                observer: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -167,6 +179,13 @@ impl Engine {
     /// Every notice from now on (a receiver that lags loses the oldest).
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.inner.notices.subscribe()
+    }
+
+    /// Every notice from now on, none lost: for the one service that acts on them (the
+    /// channels). `None` when someone took it already.
+    pub fn observe(&self) -> Option<mpsc::UnboundedReceiver<Notice>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner.observer.set(tx).ok().map(|()| rx)
     }
 
     /// Live consultations on this node.
@@ -231,7 +250,7 @@ impl Engine {
     /// A ringing consultation nobody answered, refused, or left (SP-lost); false if it
     /// was no longer ringing.
     pub async fn abandon(&self, id: ConsultationId, reason: EndReason) -> Result<bool, EngineError> {
-        Ok(self.inner.port.mark_consultation_lost(id, reason, self.inner.clock.now()).await?)
+        self.inner.lose(id, reason).await
     }
 
     /// The real start (the expert's first reply in a chat): billing begins.
@@ -303,9 +322,15 @@ impl Engine {
         let now = self.inner.clock.now();
         let billable = session.meter.billable_seconds(now);
         let charge = session.pricing().charge(billable).ok()?;
+        // What is held and not yet owed is the client's still, beside what is not held.
+        let available = self.inner.port.available_credit(session.accounts.client_credit).await.ok()?;
+        let unspent = session.grant.posted + session.grant.held - charge;
+        let currency = session.prices.currency();
         Some(LiveView {
+            running: session.meter.is_running(),
             billable_seconds: billable,
-            charge: Money::new(charge, session.prices.currency()),
+            charge: Money::new(charge, currency),
+            credit_left: Money::new((available + unspent).max(0), currency),
             cut_at: session.cut_at().filter(|_| session.reach.cut != u64::MAX),
             warned: session.warned,
             paused_until: session.paused_until(),

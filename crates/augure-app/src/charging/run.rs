@@ -36,8 +36,15 @@ impl Inner {
     }
 
     fn send(&self, id: ConsultationId, live: &Live, event: NoticeEvent) {
+        self.emit(Notice { id, client: live.client, expert: live.expert, event });
+    }
+
+    pub(super) fn emit(&self, notice: Notice) {
+        if let Some(observer) = self.observer.get() {
+            let _ = observer.send(notice.clone());
+        }
         // Nobody listening is fine: the store has what matters.
-        let _ = self.notices.send(Notice { id, client: live.client, expert: live.expert, event });
+        let _ = self.notices.send(notice);
     }
 
     /// Changes a live session and reschedules its timer.
@@ -61,6 +68,17 @@ impl Inner {
         }
     }
 
+    /// Marks a ringing consultation lost and tells its parties; false if it was not
+    /// ringing any more.
+    pub(super) async fn lose(&self, id: ConsultationId, reason: EndReason) -> Result<bool, EngineError> {
+        if !self.port.mark_consultation_lost(id, reason, self.clock.now()).await? {
+            return Ok(false);
+        }
+        let c = self.port.consultation(id).await?;
+        self.emit(Notice { id, client: c.client, expert: c.expert, event: NoticeEvent::Lost { reason } });
+        Ok(true)
+    }
+
     pub(super) async fn answer(&self, id: ConsultationId) -> Result<(), EngineError> {
         let c = self.port.consultation(id).await?;
         if c.status != ConsultationStatus::Ringing || c.node != self.policy.node_id {
@@ -72,7 +90,7 @@ impl Inner {
         let mut live = Live { session, client: c.client, expert: c.expert };
         if let Err(e) = self.grant(&mut live, now).await {
             // The credit went elsewhere since the ring: the consultation never starts.
-            self.port.mark_consultation_lost(id, EndReason::NoCredit, now).await?;
+            self.lose(id, EndReason::NoCredit).await?;
             return Err(match e {
                 EngineError::Ledger(LedgerError::ExceedsCredits) => EngineError::NotEnoughCredit,
                 other => other,
@@ -356,7 +374,7 @@ impl Inner {
     /// checkpoint, never time after it. A ringing one is lost.
     async fn settle_recorded(&self, c: &Consultation) -> Result<(), EngineError> {
         if c.status == ConsultationStatus::Ringing {
-            self.port.mark_consultation_lost(c.id, EndReason::Interrupted, self.clock.now()).await?;
+            self.lose(c.id, EndReason::Interrupted).await?;
             return Ok(());
         }
         let rules = self.policy.tariff_rules();
@@ -381,12 +399,7 @@ impl Inner {
                 record,
             )
             .await?;
-        let _ = self.notices.send(Notice {
-            id: c.id,
-            client: c.client,
-            expert: c.expert,
-            event: NoticeEvent::Ended(ended),
-        });
+        self.emit(Notice { id: c.id, client: c.client, expert: c.expert, event: NoticeEvent::Ended(ended) });
         Ok(())
     }
 

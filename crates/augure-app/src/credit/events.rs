@@ -96,6 +96,9 @@ impl Credit {
         // Only the delivery that marked it paid pays debt back from it, so the amount,
         // read once, is never asked again under the same key with another value.
         self.repay_debt(purchase, now).await?;
+        if let Some(landed) = self.landed.get() {
+            let _ = landed.send(purchase.user_id);
+        }
         Ok(EventOutcome::Credited)
     }
 

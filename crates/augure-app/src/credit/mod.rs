@@ -11,7 +11,7 @@ mod refunds;
 use std::sync::Arc;
 
 use augure_domain::ledger::{AccountId, AccountKind, LedgerError};
-use augure_domain::{Clock, Currency, Money, Role};
+use augure_domain::{Clock, Currency, Money, Role, UserId};
 use augure_store::{CreditPack, LedgerOwner, Purchase, PurchaseStatus, Store, StoreError, Transfer, User};
 
 use crate::i18n::I18n;
@@ -132,6 +132,8 @@ pub struct Credit {
     payments: Arc<dyn Payments>,
     settings: Arc<Settings>,
     i18n: Arc<I18n>,
+    /// Told whose credit just landed: a live consultation extends its grant at once.
+    landed: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<UserId>>>,
 }
 
 impl Credit {
@@ -143,7 +145,13 @@ impl Credit {
         settings: Arc<Settings>,
         i18n: Arc<I18n>,
     ) -> Self {
-        Self { store, clock, ledger, payments, settings, i18n }
+        Self { store, clock, ledger, payments, settings, i18n, landed: Arc::default() }
+    }
+
+    /// Each client whose purchase was credited, from now on; `None` when taken already.
+    pub fn observe_landed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<UserId>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.landed.set(tx).ok().map(|()| rx)
     }
 
     pub fn payments(&self) -> &dyn Payments {

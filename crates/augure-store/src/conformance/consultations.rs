@@ -50,6 +50,20 @@ async fn fixture(store: &dyn Store, credit: i64) -> Fixture {
     f
 }
 
+/// `n` chat consultations of one client, each with an expert of its own: what the chat
+/// suite writes its messages, reports and reviews about.
+pub(crate) async fn chats(store: &dyn Store, n: usize) -> Vec<Consultation> {
+    let f = fixture(store, 0).await;
+    let mut opened = Vec::new();
+    for i in 0..n {
+        let call = f.call(expert(store, i + 1).await);
+        let chat =
+            NewConsultation { terms: ConsultationTerms { channel: Channel::Chat, ..call.terms.clone() }, ..call };
+        opened.push(store.create_consultation(&chat).await.unwrap());
+    }
+    opened
+}
+
 async fn expert(store: &dyn Store, n: usize) -> UserId {
     store.create_user(&new_user(&format!("expert{n}@example.fr"), Role::Expert)).await.unwrap().id
 }

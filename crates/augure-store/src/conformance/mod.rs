@@ -6,6 +6,7 @@
 //! tests start from (other older rows: [`upgrades`]).
 
 pub mod accounts;
+pub mod chat;
 pub mod consultations;
 pub mod experts;
 pub mod jobs;
@@ -284,6 +285,19 @@ macro_rules! conformance_tests {
             only_a_consultation_that_really_started_counts_as_consulted,
             open_consultations_list_oldest_first,
             only_a_ringing_consultation_is_lost,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; chat:
+            messages_are_numbered_per_consultation_and_resume_after_a_seq,
+            a_resend_with_the_same_client_key_returns_the_first_message,
+            concurrent_appends_to_one_consultation_take_distinct_numbers,
+            an_image_round_trips_and_a_message_without_one_has_none,
+            delivered_and_read_marks_touch_the_authors_messages_up_to_the_given_one,
+            flagged_messages_list_oldest_first_until_dismissed,
+            old_messages_are_purged_in_batches_with_their_images,
+            an_expert_note_is_replaced_deleted_when_emptied_and_listed_newest_first,
+            a_party_reports_once_per_consultation_and_an_admin_resolves_it,
+            a_block_is_kept_once_and_lifted,
+            a_review_is_pending_once_per_consultation_and_rated_one_to_five,
         );
         $crate::conformance_tests!(@aggregate $fresh; legal:
             site_pages_are_kept_per_site_kind_and_language,

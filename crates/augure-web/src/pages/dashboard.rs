@@ -6,9 +6,8 @@ use augure_domain::availability::{ExpertStatus, Status};
 use augure_domain::expert::ListingGap;
 use augure_domain::{Mode, Role, Site};
 use augure_store::{ExpertProfile, StoreError, User};
-use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -56,6 +55,10 @@ struct ExpertDashboard<'a> {
     today_hours: Vec<String>,
     today_rows: Vec<(String, String)>,
     planning_saved: bool,
+    /// Chats ringing for the expert now: id and "Claire vous demande un chat".
+    rings: Vec<(i64, String)>,
+    /// The chat the expert is in, if any.
+    in_chat: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -139,7 +142,16 @@ pub async fn expert(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<Ex
         }
     });
     let terms_pending = st.app.profiles.own(me.id).await?.terms_pending;
+    let mut rings = Vec::new();
+    for id in st.app.chats.pending_rings(me.id) {
+        if let Ok(state) = st.app.chats.state(&me, id, i64::MAX).await {
+            rings.push((id.0, l.tr.t1("chat-ring", "client", &state.other.display_name)));
+        }
+    }
+    let in_chat = st.app.chats.live_chat_of(me.id).map(|id| id.0);
     let page = ExpertDashboard {
+        rings,
+        in_chat,
         terms_pending,
         today: upcoming.today.to_string(),
         today_hours: today_slots.iter().map(|s| super::planning::slot_label(&l.tr, s)).collect(),
@@ -236,52 +248,6 @@ pub async fn change_availability(
     };
     st.app.availability.change(me.id, change).await?;
     Ok(done.redirect("/expert/dashboard"))
-}
-
-/// The dashboard's WebSocket: while it is open, the expert's chat is live.
-pub async fn presence_socket(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> PageResult {
-    let me = ctx.require(Role::Expert)?.clone();
-    // Another site's page must not hold an expert's presence open.
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if let (Some(origin), Some(host)) = (origin, host)
-        && origin.split("://").nth(1) != Some(host)
-    {
-        return Err(Problem::status(StatusCode::FORBIDDEN).into());
-    }
-    let availability = st.app.availability.clone();
-    let stopping = st.stopping();
-    Ok(upgrade
-        .on_upgrade(move |mut socket| async move {
-            if availability.heartbeat(me.id).await.is_err() {
-                return;
-            }
-            tokio::pin!(stopping);
-            loop {
-                let message = tokio::select! {
-                    message = socket.recv() => message,
-                    // The server stops: close, and the page reconnects to another node.
-                    () = &mut stopping => {
-                        let _ = socket.send(Message::Close(None)).await;
-                        break;
-                    }
-                };
-                match message {
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => {
-                        if let Err(e) = availability.heartbeat(me.id).await {
-                            tracing::warn!(error = %e, "presence heartbeat not recorded");
-                        }
-                    }
-                }
-            }
-        })
-        .into_response())
 }
 
 pub async fn bank_page(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<SavedQuery>) -> PageResult {

@@ -102,7 +102,7 @@ async fn expert_media_page(
 
 /// Reads the one file field of an upload form. A body over the route's limit is
 /// reported with the same clear message as a file over the setting's limit.
-async fn file_field(mut multipart: Multipart, name: &str, max: usize) -> Result<Bytes, Problem> {
+pub(super) async fn file_field(mut multipart: Multipart, name: &str, max: usize) -> Result<Bytes, Problem> {
     let too_large = || {
         Problem::from(augure_app::media::MediaServiceError::Invalid(augure_media::MediaError::TooLarge {
             max_bytes: max,

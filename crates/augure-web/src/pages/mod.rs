@@ -3,7 +3,9 @@
 
 mod account;
 mod admin;
+mod chat;
 mod checkout;
+mod consultations;
 mod dashboard;
 mod expert_profile;
 mod home;
@@ -41,6 +43,21 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/", get(home::home))
         .route("/experts/{code}", get(profile::profile))
         .route("/experts/{code}/alert", post(planning::ask_alert))
+        .route("/experts/{code}/chat", post(chat::start))
+        .route("/consultations", get(consultations::history))
+        .route("/consultations/{id}", get(chat::page))
+        .route("/consultations/{id}/messages", post(chat::send))
+        .route(
+            "/consultations/{id}/images",
+            post(chat::send_image)
+                .layer(DefaultBodyLimit::max(crate::limits::upload_body_limit(settings.media.photo_max_upload_bytes))),
+        )
+        .route("/consultations/{id}/images/{seq}", get(chat::image))
+        .route("/consultations/{id}/note", post(chat::save_note))
+        .route("/consultations/{id}/report", post(chat::report))
+        .route("/consultations/{id}/review", get(consultations::review_page).post(consultations::review))
+        .route("/consultations/{id}/{action}", post(chat::act))
+        .route("/expert/notes", get(consultations::notes))
         .route("/expert/planning", get(planning::page).post(planning::save))
         .route("/sitemap.xml", get(profile::sitemap_index))
         .route("/robots.txt", get(profile::robots))
@@ -58,7 +75,6 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/expert/dashboard", get(dashboard::expert))
         .route("/expert/availability", post(dashboard::change_availability))
         .route("/expert/bank", get(dashboard::bank_page).post(dashboard::save_bank))
-        .route("/expert/presence", get(dashboard::presence_socket))
         .route("/admin", get(admin::home))
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/outbox/{id}", get(admin::outbox_mail))

@@ -30,6 +30,8 @@ struct ProfilePage<'a> {
     languages: String,
     modes: Vec<String>,
     live: Vec<String>,
+    /// SP-chat: the expert's chat is live and the reader may start one.
+    chat_live: bool,
     available: bool,
     price: String,
     email_price: Option<String>,
@@ -192,6 +194,9 @@ pub async fn profile(
         languages: super::names::languages(&l.tr, &p.languages),
         modes: p.modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
         live: expert.live_modes.iter().map(|m| l.tr.t(&format!("mode-{m}"))).collect(),
+        // Experts and admins do not start chats; anyone else may (a visitor signs in first).
+        chat_live: expert.live_modes.contains(&augure_domain::Mode::Chat)
+            && l.user.as_ref().is_none_or(|u| u.role == augure_domain::Role::Client),
         available: expert.position < 8,
         price: l.tr.t1("price-per-minute", "price", &prices.per_minute.format(l.tr.locale)),
         email_price: prices.email.map(|m| m.format(l.tr.locale)),

@@ -7,6 +7,8 @@ mod amount_bounds;
 mod api_document;
 mod bad_input;
 mod browser;
+mod chat;
+mod chat_browser;
 mod cli;
 mod consultations;
 mod crash;
