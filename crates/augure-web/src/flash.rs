@@ -50,6 +50,10 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("note-saved", "done-note-saved", &[]),
     ("report-sent", "done-report-sent", &[]),
     ("review-sent", "done-review-sent", &[]),
+    ("chat-force-ended", "done-chat-force-ended", &[]),
+    ("chat-already-over", "done-chat-already-over", &[]),
+    ("report-resolved", "done-report-resolved", &[]),
+    ("flag-dismissed", "done-flag-dismissed", &[]),
 ];
 
 /// A confirmation to show on the next page.

@@ -9,6 +9,7 @@
 //! The engine decides money and time of the meter; this service decides everything a
 //! chat adds, and acts on the engine's notices (the end of a chat whatever ended it).
 
+pub mod admin;
 mod after;
 mod care;
 mod hub;

@@ -164,7 +164,7 @@ pub(super) async fn create_purchase(
 }
 
 /// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
     key.map(|k| Some(k.to_owned())).ok_or_else(|| {
@@ -173,18 +173,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     })
 }
 
-/// The first answer given for this key, sent again.
-fn replay(stored: augure_store::StoredResponse) -> Response {
+/// The first answer given for this key, sent again (a JSON body, or none).
+pub(super) fn replay(stored: augure_store::StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    (
-        status,
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::HeaderName::from_static("idempotent-replayed"), "true"),
-        ],
-        stored.body,
-    )
-        .into_response()
+    let replayed = (axum::http::header::HeaderName::from_static("idempotent-replayed"), "true");
+    if stored.body.is_empty() {
+        return (status, [replayed]).into_response();
+    }
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json"), replayed], stored.body).into_response()
 }
 
 /// The caller's credit: what is available, what live consultations hold, and the history.

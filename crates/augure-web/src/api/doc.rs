@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
 use augure_app::Settings;
+use augure_domain::consultation::EndReason;
 
 /// The document `GET /api/v1/openapi.json` serves, for a server whose sites have these
 /// codes.
@@ -14,6 +15,7 @@ pub fn document(settings: &Settings, site_codes: &[String]) -> Value {
     doc.merge(super::profile::ProfileDoc::openapi());
     doc.merge(super::quote::QuoteDoc::openapi());
     doc.merge(super::notifications::NotificationsDoc::openapi());
+    doc.merge(super::consultations::ConsultationsDoc::openapi());
     let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| json!({}));
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
@@ -97,6 +99,10 @@ fn apply_limits(schemas: &mut Map<String, Value>, settings: &Settings) {
     constrain(schemas, "PresentationRequest", "locale", &json!({ "enum": augure_app::i18n::LOCALES }));
     let presentation = &settings.media.presentation;
     constrain(schemas, "PresentationRequest", "text", &json!({ "minLength": presentation.min_chars }));
+    let chat = &settings.consultations.chat;
+    constrain(schemas, "MessageRequest", "text", &json!({ "maxLength": chat.max_message_chars }));
+    let reasons = EndReason::ALL.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>();
+    constrain(schemas, "ConsultationView", "end_reason", &json!({ "enum": nullable_enum(&reasons) }));
 }
 
 fn nullable_enum(values: &[String]) -> Value {

@@ -22,6 +22,7 @@ use crate::auth::{ApiCaller, ClientIp};
 use crate::error::{Problem, default_key};
 use crate::locale;
 
+mod consultations;
 mod credit;
 mod doc;
 mod notifications;
@@ -40,6 +41,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/sites", get(sites))
         .merge(credit::routes())
         .merge(notifications::routes())
+        .merge(consultations::routes())
         .route("/experts", get(experts))
         .route("/experts/{code}/planning", get(planning::expert_planning))
         .route("/experts/{code}/alert", post(planning::ask_alert))

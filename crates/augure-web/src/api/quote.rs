@@ -41,10 +41,10 @@ pub(super) enum QuoteMode {
 #[derive(Serialize, ToSchema)]
 pub(super) struct AmountView {
     /// Minor units (cents, centimes) of `currency`.
-    minor: i64,
+    pub(super) minor: i64,
     /// ISO 4217.
     #[schema(example = "EUR")]
-    currency: String,
+    pub(super) currency: String,
 }
 
 #[derive(Serialize, ToSchema)]

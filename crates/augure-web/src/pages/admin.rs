@@ -23,6 +23,9 @@ struct AdminHome<'a> {
     users: i64,
     queued: usize,
     failed: usize,
+    /// Consultations ringing or live now, and reports and flagged messages to look at.
+    in_progress: usize,
+    to_review: usize,
     mailer: &'static str,
     backend: &'static str,
 }
@@ -108,10 +111,13 @@ pub struct JobFilter {
 pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> PageResult {
     ctx.require(Role::Admin)?;
     let overview = st.app.back_office.overview().await?;
+    let chats = st.app.chats.admin_counts().await?;
     let page = AdminHome {
         users: overview.users,
         queued: overview.queued,
         failed: overview.failed,
+        in_progress: chats.in_progress,
+        to_review: chats.to_review,
         mailer: st.app.jobs.mailer_name(),
         backend: overview.backend,
         l: ctx.layout(&st),

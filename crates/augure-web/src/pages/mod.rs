@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_chat;
 mod chat;
 mod checkout;
 mod consultations;
@@ -78,6 +79,11 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/admin", get(admin::home))
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/outbox/{id}", get(admin::outbox_mail))
+        .route("/admin/live", get(admin_chat::live))
+        .route("/admin/live/{id}/end", post(admin_chat::force_end))
+        .route("/admin/reports", get(admin_chat::reports))
+        .route("/admin/reports/{id}/resolve", post(admin_chat::resolve))
+        .route("/admin/flags/{consultation}/{seq}/dismiss", post(admin_chat::dismiss))
         .route("/notifications", get(notifications::page))
         .route("/notifications/read", post(notifications::mark_read))
         .route("/admin/jobs", get(admin::jobs))
