@@ -8,6 +8,7 @@ pub mod admin;
 pub mod availability;
 pub mod charging;
 pub mod chat;
+pub mod commissions;
 pub mod credit;
 pub mod demo;
 mod demo_pages;
@@ -89,6 +90,8 @@ pub struct App {
     pub engine: charging::Engine,
     /// Live chats (SP-chat) on the engine.
     pub chats: chat::Chats,
+    /// The experts' own commission rates (PH-commission).
+    pub commissions: commissions::Commissions,
 }
 
 impl App {
@@ -143,6 +146,7 @@ impl App {
             clock.clone(),
             settings.consultations.clone(),
         );
+        let commissions = commissions::Commissions::new(store.clone(), clock.clone(), sites.clone(), settings.clone());
         let chats = chat::Chats::new(chat::ChatDeps {
             store: store.clone(),
             clock: clock.clone(),
@@ -157,6 +161,7 @@ impl App {
             sites: sites.clone(),
             media: media.clone(),
             notifications: notifications.clone(),
+            commissions: commissions.clone(),
         });
         Self {
             store,
@@ -180,6 +185,7 @@ impl App {
             notifications,
             engine,
             chats,
+            commissions,
         }
     }
 

@@ -174,6 +174,45 @@ impl Rate {
     pub fn basis_points(self) -> u32 {
         self.0
     }
+
+    /// Reads a percentage as an admin types it: `25`, `12,5`, `12.25 %`; at most two
+    /// decimals (a basis point) and at most 100.
+    pub fn parse_percent(text: &str) -> Option<Rate> {
+        let number = text.trim().trim_end_matches('%').trim_end();
+        let (whole, frac) = number.split_once([',', '.']).unwrap_or((number, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 3 || frac.len() > 2 || !digits(whole) || !digits(frac) {
+            return None;
+        }
+        if number.len() > whole.len() && frac.is_empty() {
+            return None;
+        }
+        let whole: u32 = whole.parse().ok()?;
+        let frac: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+        Rate::from_basis_points(whole * 100 + frac)
+    }
+
+    /// The plain number [`Rate::parse_percent`] reads back, for forms: `30`, `12.5`.
+    pub fn to_percent(self) -> String {
+        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        match frac {
+            0 => whole.to_string(),
+            f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+            f => format!("{whole}.{f:02}"),
+        }
+    }
+
+    /// For people: `30 %`, `12,5 %` (fr, with a narrow no-break space), `30%` (en, it).
+    pub fn format(self, locale: &str) -> String {
+        let plain = self.to_percent();
+        if locale.starts_with("en") {
+            format!("{plain}%")
+        } else if locale.starts_with("it") {
+            format!("{}%", plain.replace('.', ","))
+        } else {
+            format!("{}\u{202f}%", plain.replace('.', ","))
+        }
+    }
 }
 
 /// A settled charge split between the platform and the expert.
@@ -269,6 +308,26 @@ mod tests {
     }
 
     #[test]
+    fn ph_commission_rates_read_and_print_as_percentages() {
+        let bp = |t: &str| Rate::parse_percent(t).map(Rate::basis_points);
+        assert_eq!(bp("25"), Some(2500));
+        assert_eq!(bp(" 12,5 % "), Some(1250));
+        assert_eq!(bp("12.25%"), Some(1225));
+        assert_eq!(bp("100"), Some(10_000));
+        assert_eq!(bp("0"), Some(0));
+        for refused in ["", "%", "100.01", "101", "-5", "12.345", "12.", ".5", "1e2", "abc", "1 000"] {
+            assert_eq!(bp(refused), None, "{refused:?}");
+        }
+        let rate = Rate::from_basis_points(1250).unwrap();
+        assert_eq!(
+            (rate.format("fr"), rate.format("en"), rate.format("it")),
+            ("12,5\u{202f}%".into(), "12.5%".into(), "12,5%".into())
+        );
+        assert_eq!(Rate::from_basis_points(3000).unwrap().to_percent(), "30");
+        assert_eq!(Rate::from_basis_points(1205).unwrap().to_percent(), "12.05");
+    }
+
+    #[test]
     fn the_quote_of_the_issue_reads_as_the_tariff_computes_it() {
         // 10 minutes at 1,55 €/min with 5 free minutes: 7,75 €.
         let p = prices(155, 5, None);
@@ -307,6 +366,13 @@ mod tests {
                 prop_assert!(cost(n) <= credit, "{n} s cost {} > {credit}", cost(n));
                 prop_assert!(cost(n + 1) > credit, "{} s cost {} ≤ {credit}", n + 1, cost(n + 1));
             }
+        }
+
+        #[test]
+        fn a_rate_reads_back_what_it_prints(bp in 0u32..=10_000) {
+            let rate = Rate::from_basis_points(bp).unwrap();
+            prop_assert_eq!(Rate::parse_percent(&rate.to_percent()), Some(rate));
+            prop_assert_eq!(Rate::parse_percent(&rate.format("fr")), Some(rate));
         }
 
         #[test]

@@ -49,6 +49,7 @@ macro_rules! on_writer {
 mod accounts;
 mod chat;
 mod codec;
+mod commissions;
 mod consultations;
 mod dialect;
 mod experts;

@@ -4,6 +4,7 @@
 //! explicitly: a store never reads a clock.
 
 mod chat;
+mod commissions;
 mod consultations;
 mod error;
 mod model;
@@ -24,6 +25,7 @@ use augure_domain::{
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use chat::*;
+pub use commissions::*;
 pub use consultations::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -426,6 +428,7 @@ pub trait Store:
     + LegalStore
     + ConsultationStore
     + ChatStore
+    + CommissionStore
     + NotificationStore
     + SmsStore
     + Send

@@ -337,6 +337,21 @@ impl From<augure_app::chat::ChatError> for Problem {
     }
 }
 
+/// PH-commission: an expert's own rate refused.
+impl From<augure_app::commissions::CommissionError> for Problem {
+    fn from(e: augure_app::commissions::CommissionError) -> Self {
+        use augure_app::commissions::CommissionError as E;
+        match e {
+            E::UnknownExpert => Problem::new(StatusCode::NOT_FOUND, "err-unknown-expert"),
+            E::NotARate { channel, .. } => Problem {
+                arg: Some(("channel", channel.as_str().to_owned())),
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "err-commission-rate")
+            },
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<augure_domain::pricing::PriceSetError> for Problem {
     fn from(e: augure_domain::pricing::PriceSetError) -> Self {
         use augure_domain::pricing::{PriceSetError as E, ServiceType};

@@ -54,6 +54,7 @@ pub const MESSAGES: &[(&str, &str, &[&str])] = &[
     ("chat-already-over", "done-chat-already-over", &[]),
     ("report-resolved", "done-report-resolved", &[]),
     ("flag-dismissed", "done-flag-dismissed", &[]),
+    ("commission-saved", "done-commission-saved", &[]),
 ];
 
 /// A confirmation to show on the next page.

@@ -80,7 +80,7 @@ pub async fn socket(
         .max_frame_size(MAX_FRAME_BYTES);
     Ok(upgrade
         .on_upgrade(move |socket| async move {
-            let tab = Tab { st, user, zone, joined: None, last_presence: None };
+            let tab = Tab { st, user, zone, joined: None, last_presence: None, last_meter: None };
             tab.run(socket, q, stopping).await;
         })
         .into_response())
@@ -93,6 +93,9 @@ struct Tab {
     /// The consultation this tab shows, and the side of it the user is on.
     joined: Option<(ConsultationId, Side)>,
     last_presence: Option<std::time::Instant>,
+    /// When this tab was last sent the meter: the charge and credit shown follow the
+    /// time, a heartbeat at a time.
+    last_meter: Option<std::time::Instant>,
 }
 
 impl Tab {
@@ -230,7 +233,7 @@ impl Tab {
             Frame::Join { consultation, after } => {
                 return self.join(socket, ConsultationId(consultation), after.unwrap_or(0)).await;
             }
-            Frame::Beat => Ok(()),
+            Frame::Beat => return self.meter(socket).await,
             Frame::Accept { consultation } => chats.accept(&user, ConsultationId(consultation)).await,
             Frame::Refuse { consultation } => chats.refuse(&user, ConsultationId(consultation)).await,
             frame => match joined {
@@ -273,6 +276,21 @@ impl Tab {
             self.delivered(id, side, std::slice::from_ref(m)).await;
         }
         true
+    }
+
+    /// The joined chat's meter, at most once per heartbeat period. False when the socket
+    /// is gone.
+    async fn meter(&mut self, socket: &mut WebSocket) -> bool {
+        let Some((id, _)) = self.joined else { return true };
+        let every = Duration::from_secs(self.st.app.settings.consultations.heartbeat_seconds.max(1));
+        if self.last_meter.is_some_and(|at| at.elapsed() < every) {
+            return true;
+        }
+        self.last_meter = Some(std::time::Instant::now());
+        match self.st.app.engine.view(id).await {
+            Some(live) => send(socket, chat_text::meter_frame(&self.tr(), id, &live, self.st.app.clock.now())).await,
+            None => true,
+        }
     }
 
     async fn ring_frame(&self, id: ConsultationId) -> Option<Value> {

@@ -87,6 +87,8 @@ pub struct Ended {
 /// A live consultation as its parties see it now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveView {
+    /// The real start (first reply, bridge), before a checkpoint makes it durable.
+    pub started_at: Option<DateTime<Utc>>,
     /// The meter runs now: started, both sides there, not paused.
     pub running: bool,
     pub billable_seconds: u64,
@@ -327,6 +329,7 @@ impl Engine {
         let unspent = session.grant.posted + session.grant.held - charge;
         let currency = session.prices.currency();
         Some(LiveView {
+            started_at: session.started_at,
             running: session.meter.is_running(),
             billable_seconds: billable,
             charge: Money::new(charge, currency),

@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 use crate::availability::Availability;
 use crate::charging::timers::Timers;
 use crate::charging::{Engine, EngineError, LiveView};
+use crate::commissions::Commissions;
 use crate::credit::Credit;
 use crate::directory::Directory;
 use crate::i18n::I18n;
@@ -154,6 +155,7 @@ struct Inner {
     sites: Sites,
     media: Media,
     notifications: Notifications,
+    commissions: Commissions,
     hub: Hub,
     rooms: Mutex<HashMap<ConsultationId, Room>>,
     timers: Mutex<Timers>,
@@ -187,6 +189,7 @@ pub struct ChatDeps {
     pub sites: Sites,
     pub media: Media,
     pub notifications: Notifications,
+    pub commissions: Commissions,
 }
 
 impl Chats {
@@ -207,6 +210,7 @@ impl Chats {
                 sites: d.sites,
                 media: d.media,
                 notifications: d.notifications,
+                commissions: d.commissions,
                 hub: Hub::default(),
                 rooms: Mutex::default(),
                 timers: Mutex::default(),

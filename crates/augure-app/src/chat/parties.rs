@@ -29,7 +29,7 @@ pub(super) async fn terms(
         expert_earnings: account(LedgerOwner::User(expert.id), AccountKind::ExpertEarnings).await?.id,
         platform_revenue: account(LedgerOwner::Platform, AccountKind::PlatformRevenue).await?.id,
     };
-    let rate = inner.settings.consultations.commission.rate(&site.code, Channel::Chat, None);
+    let rate = inner.commissions.rate(expert, &site.code, Channel::Chat).await?;
     Ok(ConsultationTerms {
         site: site.id,
         channel: Channel::Chat,

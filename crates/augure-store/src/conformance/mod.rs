@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod chat;
+pub mod commissions;
 pub mod consultations;
 pub mod experts;
 pub mod jobs;
@@ -298,6 +299,12 @@ macro_rules! conformance_tests {
             a_party_reports_once_per_consultation_and_an_admin_resolves_it,
             a_block_is_kept_once_and_lifted,
             a_review_is_pending_once_per_consultation_and_rated_one_to_five,
+        );
+        $crate::conformance_tests!(@aggregate $fresh; commissions:
+            an_experts_rates_are_set_replaced_and_listed_in_channel_order,
+            removing_a_rate_brings_the_settings_back_and_removing_none_changes_nothing,
+            a_rate_for_an_unknown_user_is_not_found,
+            concurrent_settings_of_one_channel_leave_one_of_the_rates,
         );
         $crate::conformance_tests!(@aggregate $fresh; legal:
             site_pages_are_kept_per_site_kind_and_language,

@@ -154,7 +154,7 @@ fn live_line(l: &Layout<'_>, r: &LiveRow, zone: chrono_tz::Tz) -> LiveLine {
     let tr = &l.tr;
     let c = &r.consultation;
     let (client, expert) = (person(l, r.client.as_ref()), person(l, r.expert.as_ref()));
-    let started = match c.started_at {
+    let started = match c.started_at.or(r.live.and_then(|v| v.started_at)) {
         Some(at) => super::when(tr, at, zone),
         None => tr.t1("admin-live-asked", "when", &super::when(tr, c.opened_at, zone)),
     };

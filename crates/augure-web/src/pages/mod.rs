@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod admin_chat;
+mod admin_experts;
 mod chat;
 mod checkout;
 mod consultations;
@@ -88,6 +89,7 @@ pub fn routes(settings: &augure_app::Settings) -> Router<AppState> {
         .route("/notifications/read", post(notifications::mark_read))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/users", get(admin::users))
+        .route("/admin/experts/{code}/commission", get(admin_experts::commission).post(admin_experts::save_commission))
         .route("/admin/ledger", get(admin::ledger))
         .route("/admin/purchases", get(wallet::admin_purchases))
         .route("/admin/sites", get(sites::admin_sites))
@@ -312,6 +314,7 @@ page_rejection_from!(
     augure_app::media::MediaServiceError,
     augure_app::credit::CreditError,
     augure_app::legal::LegalError,
+    augure_app::commissions::CommissionError,
     augure_store::StoreError,
     askama::Error
 );

@@ -379,3 +379,55 @@ async fn transcripts_are_deleted_after_their_retention_and_the_consultation_stay
     assert!(app.store.chat_messages(id, 0, 10).await.unwrap().is_empty());
     assert_eq!(app.store.consultation(id).await.unwrap().status, ConsultationStatus::Settled);
 }
+
+/// Top-up without leaving: after the warning, opening the top-up pauses the chat (nothing
+/// billed); credit bought meanwhile extends the grant and the chat resumes.
+#[tokio::test]
+async fn after_the_warning_a_top_up_pauses_the_chat_and_the_credit_landing_resumes_it() {
+    let (app, luna) = chat_demo().await;
+    let id = start_chat(&app).await;
+    post(&luna, &app, &format!("/consultations/{id}/accept"), &[]).await;
+    say(&luna, &app, id, "Bonjour").await;
+    // 22 € at 2,99 €/min last 441 s: the warning comes at 381 s.
+    for _ in 0..3 {
+        advance_heard(&app, id, 95).await;
+        say(&app.client, &app, id, "Oui ?").await;
+        say(&luna, &app, id, "Je continue…").await;
+    }
+    advance_heard(&app, id, 100).await;
+    let before = app.app.engine.view(id).await.unwrap();
+    assert!(before.warned, "SP-beep at one minute left");
+    let window = post(&app.client, &app, &format!("/consultations/{id}/top-up"), &[]).await;
+    assert_eq!(window.url().path(), "/wallet", "the top-up opens the wallet in its own window");
+    let paused = app.app.engine.view(id).await.unwrap();
+    assert!(paused.paused_until.is_some() && !paused.running);
+    advance_heard(&app, id, 30).await;
+    assert_eq!(
+        app.app.engine.view(id).await.unwrap().billable_seconds,
+        paused.billable_seconds,
+        "nothing billed during the pause"
+    );
+
+    let checkout = start_purchase(&app, 2000).await.url().clone();
+    pay(&app, &checkout, "4242 4242 4242 4242", "0").await;
+    app.drain_jobs().await;
+    run_timers(&app).await;
+    let resumed = app.app.engine.view(id).await.unwrap();
+    assert!(resumed.paused_until.is_none() && resumed.running, "the credit landed: the chat goes on");
+    assert!(resumed.cut_at.unwrap() > app.app.clock.now() + Duration::seconds(300), "the cut moved");
+    advance_heard(&app, id, 20).await;
+    say(&app.client, &app, id, "Merci").await;
+    post(&app.client, &app, &format!("/consultations/{id}/leave"), &[]).await;
+    run_timers(&app).await;
+    let c = app.store.consultation(id).await.unwrap();
+    let expected = tariff::charge(
+        &luna_prices(&app).await,
+        FIRST,
+        c.billable_seconds,
+        &app.app.settings.consultations.tariff_rules(),
+    )
+    .unwrap();
+    assert_eq!(c.billable_seconds, paused.billable_seconds + 20, "the pause is not billed");
+    assert_eq!(c.ended.unwrap().charge, expected.charge.minor);
+    assert!(app.app.ledger.verify().await.unwrap().problems.is_empty());
+}

@@ -10,6 +10,7 @@ mod browser;
 mod chat;
 mod chat_admin;
 mod chat_browser;
+mod chat_commission;
 mod chat_crash;
 mod cli;
 mod consultations;
