@@ -26,8 +26,9 @@ pub struct ChannelCommission {
 #[derive(Clone, Debug)]
 pub struct ExpertCommission {
     pub expert: User,
-    /// The site whose settings give the defaults; `None` when the expert has no home site.
-    pub site: Option<SiteCode>,
+    /// The site whose settings give the defaults (code and name); `None` when the expert
+    /// has no home site.
+    pub site: Option<(SiteCode, String)>,
     pub channels: Vec<ChannelCommission>,
 }
 
@@ -63,7 +64,7 @@ impl Commissions {
             Err(e) => return Err(e.into()),
         };
         let site = match expert.site_id {
-            Some(id) => self.sites.list().await?.iter().find(|s| s.id == id).map(|s| s.code.clone()),
+            Some(id) => self.sites.list().await?.iter().find(|s| s.id == id).map(|s| (s.code.clone(), s.name.clone())),
             None => None,
         };
         let own = self.store.expert_commissions(expert.id).await?;
@@ -74,7 +75,7 @@ impl Commissions {
                 channel,
                 own: own.iter().find(|(c, _)| *c == channel).map(|(_, r)| *r),
                 site_default: match &site {
-                    Some(code) => rates.rate(code, channel, None),
+                    Some((code, _)) => rates.rate(code, channel, None),
                     None => rates.default.of(channel),
                 },
             })

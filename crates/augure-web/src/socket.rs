@@ -93,9 +93,8 @@ struct Tab {
     /// The consultation this tab shows, and the side of it the user is on.
     joined: Option<(ConsultationId, Side)>,
     last_presence: Option<std::time::Instant>,
-    /// When this tab was last sent the meter: the charge and credit shown follow the
-    /// time, a heartbeat at a time.
-    last_meter: Option<std::time::Instant>,
+    /// The meter frame last sent, so a second that changed nothing sends nothing.
+    last_meter: Option<Value>,
 }
 
 impl Tab {
@@ -126,8 +125,16 @@ impl Tab {
         // without a close): its side dropped.
         let silence = Duration::from_secs(self.st.app.settings.consultations.heartbeat_seconds.max(1) * 3);
         tokio::pin!(stopping);
+        // The charge and credit shown follow the clock shown: the meter, every second.
+        let mut meter_tick = tokio::time::interval(Duration::from_secs(1));
+        meter_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
+                _ = meter_tick.tick() => {
+                    if !self.meter(&mut socket).await {
+                        break;
+                    }
+                }
                 frame = tokio::time::timeout(silence, socket.recv()) => match frame {
                     Ok(Some(Ok(Message::Text(text)))) => {
                         if !self.on_frame(&mut socket, text.as_str()).await {
@@ -233,7 +240,7 @@ impl Tab {
             Frame::Join { consultation, after } => {
                 return self.join(socket, ConsultationId(consultation), after.unwrap_or(0)).await;
             }
-            Frame::Beat => return self.meter(socket).await,
+            Frame::Beat => Ok(()),
             Frame::Accept { consultation } => chats.accept(&user, ConsultationId(consultation)).await,
             Frame::Refuse { consultation } => chats.refuse(&user, ConsultationId(consultation)).await,
             frame => match joined {
@@ -278,19 +285,17 @@ impl Tab {
         true
     }
 
-    /// The joined chat's meter, at most once per heartbeat period. False when the socket
-    /// is gone.
+    /// The joined chat's meter, when it changed since the last one sent. False when the
+    /// socket is gone.
     async fn meter(&mut self, socket: &mut WebSocket) -> bool {
         let Some((id, _)) = self.joined else { return true };
-        let every = Duration::from_secs(self.st.app.settings.consultations.heartbeat_seconds.max(1));
-        if self.last_meter.is_some_and(|at| at.elapsed() < every) {
+        let Some(live) = self.st.app.engine.view(id).await else { return true };
+        let frame = chat_text::meter_frame(&self.tr(), id, &live, self.st.app.clock.now());
+        if self.last_meter.as_ref() == Some(&frame) {
             return true;
         }
-        self.last_meter = Some(std::time::Instant::now());
-        match self.st.app.engine.view(id).await {
-            Some(live) => send(socket, chat_text::meter_frame(&self.tr(), id, &live, self.st.app.clock.now())).await,
-            None => true,
-        }
+        self.last_meter = Some(frame.clone());
+        send(socket, frame).await
     }
 
     async fn ring_frame(&self, id: ConsultationId) -> Option<Value> {

@@ -68,14 +68,26 @@ function mmss(total) {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
-// The meter as the server last said, counted on between frames while it runs.
+// The meter as the server last said, counted on between frames while it runs. The
+// server bills only up to when both tabs were last heard (each beats every few seconds),
+// so one frame can be a few seconds behind another: the count follows the most advanced
+// frame, runs on by itself at most a heartbeat past the server's latest figure (a side
+// that went silent stops it), and never goes back.
+const AHEAD_SECONDS = 6;
+let shownSeconds = 0;
+let aheadBase = null;
 function showMeter() {
   if (!meter) return;
   const box = $("meter");
   if (box) box.hidden = false;
-  const since = (Date.now() - meter.at) / 1000;
-  const elapsed = meter.billable_seconds + (meter.running ? since : 0);
-  $("meter-elapsed").textContent = mmss(elapsed);
+  const now = Date.now() / 1000;
+  const since = now - meter.at / 1000;
+  let elapsed = meter.billable_seconds;
+  if (meter.running && aheadBase !== null) {
+    elapsed = Math.max(elapsed, Math.min(now - aheadBase, meter.billable_seconds + AHEAD_SECONDS));
+  }
+  shownSeconds = Math.max(shownSeconds, elapsed);
+  $("meter-elapsed").textContent = mmss(shownSeconds);
   $("meter-charge").textContent = meter.charge;
   if ($("meter-credit")) $("meter-credit").textContent = meter.credit_left;
   if ($("meter-left")) {
@@ -226,6 +238,10 @@ function handle(f) {
       break;
     case "meter":
       meter = { ...f, at: Date.now() };
+      {
+        const base = Date.now() / 1000 - f.billable_seconds;
+        aheadBase = f.running ? (aheadBase === null ? base : Math.min(aheadBase, base)) : null;
+      }
       showMeter();
       break;
     case "warning":

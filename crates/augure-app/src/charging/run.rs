@@ -254,34 +254,50 @@ impl Inner {
     pub(super) async fn run_due(&self) -> usize {
         let now = self.clock.now();
         let due = locked(&self.timers).take_due(now);
-        for &id in &due {
-            let Ok(slot) = self.slot(id) else { continue };
-            let mut guard = slot.lock().await;
-            let mut failed = false;
-            for _ in 0..ACTS_PER_WAKE {
-                let Some(live) = guard.as_mut() else { break };
-                let Some((at, what)) = live.session.next_due(&self.policy) else { break };
-                if at > now {
+        // One at a time: every grant writes the same clearing account, so overlapping them
+        // only queues them on its row lock. Warnings write nothing: they go first, rather
+        // than wait behind the grants' writes.
+        let mut ordered = Vec::with_capacity(due.len());
+        for id in due {
+            let next = match self.slot(id) {
+                Ok(slot) => slot.lock().await.as_ref().and_then(|live| live.session.next_due(&self.policy)),
+                Err(_) => None,
+            };
+            ordered.push((!matches!(next, Some((at, Due::Warning)) if at <= now), id));
+        }
+        ordered.sort_by_key(|(later, _)| *later);
+        for &(_, id) in &ordered {
+            self.run_one(id, now).await;
+        }
+        ordered.len()
+    }
+
+    async fn run_one(&self, id: ConsultationId, now: DateTime<Utc>) {
+        let Ok(slot) = self.slot(id) else { return };
+        let mut guard = slot.lock().await;
+        let mut failed = false;
+        for _ in 0..ACTS_PER_WAKE {
+            let Some(live) = guard.as_mut() else { break };
+            let Some((at, what)) = live.session.next_due(&self.policy) else { break };
+            if at > now {
+                break;
+            }
+            match self.act(live, what, now).await {
+                Ok(Some(ended)) => self.finish(id, &mut guard, ended),
+                Ok(None) => {}
+                Err(e) => {
+                    // Retried a little later: a store that failed may answer again.
+                    tracing::error!(consultation = %id, error = %e, "consultation timer failed");
+                    let retry = now + seconds(self.policy.heartbeat_seconds.max(1));
+                    locked(&self.timers).set(id, Some(retry));
+                    failed = true;
                     break;
                 }
-                match self.act(live, what, now).await {
-                    Ok(Some(ended)) => self.finish(id, &mut guard, ended),
-                    Ok(None) => {}
-                    Err(e) => {
-                        // Retried a little later: a store that failed may answer again.
-                        tracing::error!(consultation = %id, error = %e, "consultation timer failed");
-                        let retry = now + seconds(self.policy.heartbeat_seconds.max(1));
-                        locked(&self.timers).set(id, Some(retry));
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if let (Some(live), false) = (guard.as_ref(), failed) {
-                self.reschedule(id, &live.session);
             }
         }
-        due.len()
+        if let (Some(live), false) = (guard.as_ref(), failed) {
+            self.reschedule(id, &live.session);
+        }
     }
 
     /// One due thing; `Some` when it ended the consultation.

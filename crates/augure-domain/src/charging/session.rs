@@ -96,7 +96,9 @@ impl Session {
     }
 
     /// After a grant was written (or the client's credit changed): where the credit now
-    /// reaches. A cut moved past the warning takes the warning back.
+    /// reaches. A cut moved later, past the warning, takes the warning back; a grant that
+    /// only moves credit into the hold leaves the cut, and the warning given, where they
+    /// are (the billed time may lag the clock by a heartbeat: it must not warn twice).
     pub fn granted(
         &mut self,
         state: GrantState,
@@ -104,10 +106,14 @@ impl Session {
         at: DateTime<Utc>,
         policy: &ConsultationPolicy,
     ) -> Result<(), TariffError> {
+        let before = self.reach.cut;
         self.grant = state;
         self.available = available.max(0);
         self.reach = reach(&self.pricing(), state, self.available)?;
-        if self.warned && self.reach.cut > self.meter.billable_seconds(at).saturating_add(policy.warning_seconds) {
+        if self.warned
+            && self.reach.cut > before
+            && self.reach.cut > self.meter.billable_seconds(at).saturating_add(policy.warning_seconds)
+        {
             self.warned = false;
         }
         Ok(())

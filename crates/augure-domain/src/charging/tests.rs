@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
 use super::*;
+use crate::consultation::ConsultationPolicy;
 use crate::ledger::{AccountKind, Balances, KnownTransfer, LedgerAccount, Outcome, TransferId};
+use crate::meter::Side;
 use crate::money::Currency;
 use crate::pricing::Package;
 
@@ -280,4 +282,36 @@ proptest! {
         prop_assert_eq!(books.balances(2).net_posted(), 0);
         prop_assert_eq!(books.balances(2).credits_pending, 0);
     }
+}
+
+/// SP-beep, found by the engine bench: the warning fired on the clock, then the next grant
+/// came while the billed time still lagged a heartbeat behind; it took the warning back
+/// and the client was warned twice. Only credit that moves the cut does that.
+#[test]
+fn sp_beep_a_grant_after_the_warning_does_not_warn_again() {
+    let policy = ConsultationPolicy { grant_seconds: 60, warning_seconds: 60, ..ConsultationPolicy::default() };
+    let at = |s| t0() + Duration::seconds(s);
+    let prices = per_minute(300, 0);
+    let rate = Rate::from_basis_points(3000).unwrap();
+    let plan = Plan::PerMinute { first_with_expert: false };
+    let mut s = Session::new(ID, prices, plan, TariffRules::default(), rate, accounts(), t0());
+    // 5,60 € of credit at 3 €/min: the cut at 112 s; the first grant holds 60 s.
+    s.granted(GrantState { seq: 1, posted: 0, held: 300 }, 260, t0(), &policy).unwrap();
+    assert_eq!(s.reach.cut, 112);
+    s.start(t0());
+    for side in [Side::Client, Side::Expert] {
+        s.heard(side, t0());
+    }
+    s.heard(Side::Client, at(50));
+    s.heard(Side::Expert, at(45));
+    assert_eq!(s.next_due(&policy).map(|(_, due)| due), Some(Due::Warning));
+    s.warned = true;
+    // The next slice at 54 s, while only 45 s are billed (the expert last heard then).
+    s.granted(GrantState { seq: 2, posted: 225, held: 300 }, 35, at(54), &policy).unwrap();
+    assert_eq!(s.reach.cut, 112, "the cut has not moved");
+    assert!(s.warned, "the warning given stays given");
+    assert_ne!(s.next_due(&policy).map(|(_, due)| due), Some(Due::Warning));
+    // Credit that lands moves the cut: the next warning is for the new cut.
+    s.granted(GrantState { seq: 2, posted: 225, held: 300 }, 35 + 1500, at(55), &policy).unwrap();
+    assert!(!s.warned && s.reach.cut > 112);
 }

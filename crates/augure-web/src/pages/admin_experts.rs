@@ -97,7 +97,7 @@ fn page(
     let error =
         refused.map(|(_, bad)| tr.t1("err-commission-rate", "channel", &tr.t(&format!("channel-{}", bad.as_str()))));
     let defaults_from = match &current.site {
-        Some(site) => tr.t1("admin-commission-defaults-site", "site", site.as_str()),
+        Some((_, name)) => tr.t1("admin-commission-defaults-site", "site", name),
         None => tr.t("admin-commission-defaults-none"),
     };
     let page = CommissionPage {
