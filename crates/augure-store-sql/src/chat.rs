@@ -114,10 +114,25 @@ fn invalid_rating(rating: u8) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
+impl SqlStore {
+    async fn mark_chat(&self, mark: ChatMark) -> StoreResult<u64> {
+        match self.write_chat(&[ChatWrite::Mark(mark)]).await?.pop() {
+            Some(ChatWritten::Marked(changed)) => Ok(changed),
+            _ => Err(StoreError::Corrupt("a mark answered as an append".into())),
+        }
+    }
+}
+
 #[async_trait]
 impl ChatStore for SqlStore {
     async fn append_chat_message(&self, m: &NewChatMessage) -> StoreResult<(ChatMessage, bool)> {
-        let author = side_str(m.author);
+        match self.write_chat(&[ChatWrite::Append(m.clone())]).await?.pop() {
+            Some(ChatWritten::Appended(message, new)) => Ok((message, new)),
+            _ => Err(StoreError::Corrupt("an append answered as a mark".into())),
+        }
+    }
+
+    async fn write_chat(&self, writes: &[ChatWrite]) -> StoreResult<Vec<ChatWritten>> {
         let by_key = format!(
             "SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE consultation_id = $1 AND author = $2 AND client_key = $3"
         );
@@ -126,55 +141,93 @@ impl ChatStore for SqlStore {
              image_width, image_height, client_key, sent_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {MESSAGE_COLUMNS}"
         );
-        let image = m.image.as_ref();
+        // In consultation order, each consultation's own in the order given: the row locks
+        // below are taken in the order a checkpoint or a batch of grants takes them.
+        let mut order: Vec<usize> = (0..writes.len()).collect();
+        order.sort_by_key(|&i| writes[i].consultation());
+        let mut answers: Vec<Option<ChatWritten>> = vec![None; writes.len()];
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            // The consultation's lock serializes its appends: two never take one number,
-            // and a resend waits for the first send to be stored, then finds it.
             let lock = tx.lock_rows();
-            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM consultations WHERE id = $1{lock}")))
-                .bind(m.consultation.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-            if let Some(key) = &m.client_key
-                && let Some(row) = sqlx::query(sqlx::AssertSqlSafe(by_key))
-                    .bind(m.consultation.0)
-                    .bind(author)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(err)?
-            {
-                tx.commit().await.map_err(err)?;
-                return Ok((message(&row)?, false));
+            for &i in &order {
+                let answer = match &writes[i] {
+                    ChatWrite::Append(m) => {
+                        let author = side_str(m.author);
+                        let image = m.image.as_ref();
+                        // The consultation's lock serializes its appends: two never take one
+                        // number, and a resend waits for the first send to be stored, then
+                        // finds it.
+                        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM consultations WHERE id = $1{lock}")))
+                            .bind(m.consultation.0)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                        let known = match &m.client_key {
+                            Some(key) => sqlx::query(sqlx::AssertSqlSafe(by_key.as_str()))
+                                .bind(m.consultation.0)
+                                .bind(author)
+                                .bind(key)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(err)?,
+                            None => None,
+                        };
+                        match known {
+                            Some(row) => ChatWritten::Appended(message(&row)?, false),
+                            None => {
+                                let last: i64 = sqlx::query_scalar(
+                                    "SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE consultation_id = $1",
+                                )
+                                .bind(m.consultation.0)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                                let row = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+                                    .bind(m.consultation.0)
+                                    .bind(last + 1)
+                                    .bind(author)
+                                    .bind(&m.body)
+                                    .bind(&m.masked)
+                                    .bind(flags_str(&m.flags))
+                                    .bind(image.map(|i| i.content.as_slice()))
+                                    .bind(image.map(|i| i.content_type.as_str()))
+                                    .bind(image.map(|i| i64::from(i.width)))
+                                    .bind(image.map(|i| i64::from(i.height)))
+                                    .bind(m.client_key.as_deref())
+                                    .bind(micros(m.at))
+                                    .fetch_one(&mut *tx)
+                                    .await
+                                    .map_err(err)?;
+                                ChatWritten::Appended(message(&row)?, true)
+                            }
+                        }
+                    }
+                    ChatWrite::Mark(mark) => {
+                        // A message read was delivered, at the latest when it was read.
+                        let q = if mark.read {
+                            "UPDATE chat_messages SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) \
+                             WHERE consultation_id = $2 AND author = $3 AND seq <= $4 AND read_at IS NULL"
+                        } else {
+                            "UPDATE chat_messages SET delivered_at = $1 \
+                             WHERE consultation_id = $2 AND author = $3 AND seq <= $4 AND delivered_at IS NULL"
+                        };
+                        let done = sqlx::query(q)
+                            .bind(micros(mark.at))
+                            .bind(mark.consultation.0)
+                            .bind(side_str(mark.author))
+                            .bind(mark.up_to)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                        ChatWritten::Marked(done.rows_affected())
+                    }
+                };
+                answers[i] = Some(answer);
             }
-            let last: i64 =
-                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE consultation_id = $1")
-                    .bind(m.consultation.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            let row = sqlx::query(sqlx::AssertSqlSafe(insert))
-                .bind(m.consultation.0)
-                .bind(last + 1)
-                .bind(author)
-                .bind(&m.body)
-                .bind(&m.masked)
-                .bind(flags_str(&m.flags))
-                .bind(image.map(|i| i.content.as_slice()))
-                .bind(image.map(|i| i.content_type.as_str()))
-                .bind(image.map(|i| i64::from(i.width)))
-                .bind(image.map(|i| i64::from(i.height)))
-                .bind(m.client_key.as_deref())
-                .bind(micros(m.at))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-            let stored = message(&row)?;
             tx.commit().await.map_err(err)?;
-            Ok((stored, true))
-        })
+            Ok::<_, StoreError>(())
+        })?;
+        answers.into_iter().map(|a| a.ok_or_else(|| StoreError::Corrupt("a chat write unanswered".into()))).collect()
     }
 
     async fn chat_messages(
@@ -221,20 +274,7 @@ impl ChatStore for SqlStore {
         up_to: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        on_writer!(self, |pool| {
-            let done = sqlx::query(
-                "UPDATE chat_messages SET delivered_at = $1 \
-                 WHERE consultation_id = $2 AND author = $3 AND seq <= $4 AND delivered_at IS NULL",
-            )
-            .bind(micros(at))
-            .bind(consultation.0)
-            .bind(side_str(author))
-            .bind(up_to)
-            .execute(pool)
-            .await
-            .map_err(err)?;
-            Ok(done.rows_affected())
-        })
+        self.mark_chat(ChatMark { consultation, author, up_to, read: false, at }).await
     }
 
     async fn mark_chat_read(
@@ -244,21 +284,7 @@ impl ChatStore for SqlStore {
         up_to: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        on_writer!(self, |pool| {
-            // A message read was delivered, at the latest when it was read.
-            let done = sqlx::query(
-                "UPDATE chat_messages SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) \
-                 WHERE consultation_id = $2 AND author = $3 AND seq <= $4 AND read_at IS NULL",
-            )
-            .bind(micros(at))
-            .bind(consultation.0)
-            .bind(side_str(author))
-            .bind(up_to)
-            .execute(pool)
-            .await
-            .map_err(err)?;
-            Ok(done.rows_affected())
-        })
+        self.mark_chat(ChatMark { consultation, author, up_to, read: true, at }).await
     }
 
     async fn flagged_chat_messages(&self, limit: i64) -> StoreResult<Vec<ChatMessage>> {

@@ -28,6 +28,9 @@ const COLUMNS: &str = "id, client_id, expert_id, site_id, channel, plan, first_w
 /// Checkpoints per statement: at 3 binds a row, well under both engines' bind limits.
 const CHECKPOINT_CHUNK: usize = 5000;
 
+/// Grants per statement: at 9 binds a row, under both engines' bind limits.
+const GRANTS_CHUNK: usize = 1000;
+
 /// Seconds as stored; no meter runs for 292 billion years.
 fn seconds(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX)
@@ -124,14 +127,26 @@ fn consultation(row: &impl Columns) -> StoreResult<Consultation> {
 #[derive(Clone, Copy)]
 pub(crate) enum Follow<'a> {
     Grant(&'a GrantRecord),
+    /// Several grants at once, sorted by consultation: all match or nothing is written.
+    Grants(&'a [GrantRecord]),
     Settle(&'a SettlementRecord),
 }
 
 impl Follow<'_> {
-    pub(crate) fn consultation(self) -> ConsultationId {
+    /// The one consultation written, to tell an unknown one from a stale write.
+    pub(crate) fn consultation(self) -> Option<ConsultationId> {
         match self {
-            Follow::Grant(g) => g.id,
-            Follow::Settle(s) => s.id,
+            Follow::Grant(g) => Some(g.id),
+            Follow::Grants(_) => None,
+            Follow::Settle(s) => Some(s.id),
+        }
+    }
+
+    /// How many rows the update matches when it applies.
+    pub(crate) fn rows(self) -> u64 {
+        match self {
+            Follow::Grants(grants) => grants.len() as u64,
+            Follow::Grant(_) | Follow::Settle(_) => 1,
         }
     }
 
@@ -145,8 +160,12 @@ impl Follow<'_> {
         String: Bind<DB>,
         &'static str: Bind<DB>,
     {
+        if let Follow::Grants(grants) = self {
+            return grants_update(grants);
+        }
         let mut qb = QueryBuilder::new("UPDATE consultations SET ");
         let (id, node, seq) = match self {
+            Follow::Grants(_) => unreachable!("handled above"),
             Follow::Grant(g) => {
                 let billable = seconds(g.billable_seconds);
                 let at = micros(g.at);
@@ -180,6 +199,39 @@ impl Follow<'_> {
         qb.push(" AND grant_seq = ").push_bind(seq);
         qb
     }
+}
+
+/// [`Follow::Grant`]'s guarded update for many rows in one statement. VALUES columns are
+/// column1, column2… on both engines.
+fn grants_update<DB: Database>(grants: &[GrantRecord]) -> QueryBuilder<DB>
+where
+    i64: Bind<DB>,
+    Option<i64>: Bind<DB>,
+    String: Bind<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "UPDATE consultations SET status = 'live', grant_seq = v.column2, posted_minor = v.column3, \
+         held_minor = v.column4, billable_seconds = CASE WHEN v.column5 > consultations.billable_seconds \
+         THEN v.column5 ELSE consultations.billable_seconds END, checkpoint_at = CASE WHEN v.column6 > \
+         consultations.checkpoint_at THEN v.column6 ELSE consultations.checkpoint_at END, \
+         started_at = COALESCE(consultations.started_at, v.column7), lease_until = v.column8 FROM (",
+    );
+    qb.push_values(grants, |mut row, g| {
+        row.push_bind(g.id.0)
+            .push_bind(i64::from(g.state.seq))
+            .push_bind(g.state.posted)
+            .push_bind(g.state.held)
+            .push_bind(seconds(g.billable_seconds))
+            .push_bind(micros(g.at))
+            .push_bind(g.started_at.map(micros))
+            .push_bind(micros(g.lease_until))
+            .push_bind(g.node.clone());
+    });
+    qb.push(
+        ") AS v WHERE consultations.id = v.column1 AND consultations.status IN ('ringing', 'live') \
+         AND consultations.node_id = v.column9 AND consultations.grant_seq = v.column2 - 1",
+    );
+    qb
 }
 
 /// One node's tick over `checkpoints`: each moves forward only, and renews its lease.
@@ -301,6 +353,22 @@ impl ConsultationStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ConsultationWrite> {
         self.write_with(requests, now, Follow::Grant(grant)).await
+    }
+
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // In id order, the order the rows are locked in.
+        let mut sorted = grants.to_vec();
+        sorted.sort_unstable_by_key(|g| g.id);
+        let unique = sorted.windows(2).all(|w| w[0].id != w[1].id);
+        if sorted.is_empty() || !unique || sorted.len() > GRANTS_CHUNK {
+            return Ok(false);
+        }
+        Ok(matches!(self.write_with(requests, now, Follow::Grants(&sorted)).await?, ConsultationWrite::Applied(_)))
     }
 
     async fn settle_consultation(

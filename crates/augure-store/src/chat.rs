@@ -44,6 +44,10 @@ pub trait ChatStore {
         up_to: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<u64>;
+    /// Several messages and marks in one transaction, in order, each answered as its own
+    /// call would be: one commit for many is what lets a node carry thousands of chats.
+    /// One failing fails them all, and nothing is written.
+    async fn write_chat(&self, writes: &[ChatWrite]) -> StoreResult<Vec<ChatWritten>>;
     /// Messages in which contact details were masked and no admin dismissed the flag yet,
     /// oldest first.
     async fn flagged_chat_messages(&self, limit: i64) -> StoreResult<Vec<ChatMessage>>;
@@ -104,6 +108,40 @@ pub struct NewChatMessage {
     /// The tab's own id for the message, so a resend is not a second message.
     pub client_key: Option<String>,
     pub at: DateTime<Utc>,
+}
+
+/// One of a batch of chat writes ([`ChatStore::write_chat`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatWrite {
+    Append(NewChatMessage),
+    Mark(ChatMark),
+}
+
+/// [`ChatStore::mark_chat_read`] (`read`) or [`ChatStore::mark_chat_delivered`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChatMark {
+    pub consultation: ConsultationId,
+    pub author: Side,
+    pub up_to: i64,
+    pub read: bool,
+    pub at: DateTime<Utc>,
+}
+
+impl ChatWrite {
+    pub fn consultation(&self) -> ConsultationId {
+        match self {
+            ChatWrite::Append(m) => m.consultation,
+            ChatWrite::Mark(m) => m.consultation,
+        }
+    }
+}
+
+/// What a chat write did: the message and whether this write appended it, or how many
+/// messages the mark changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatWritten {
+    Appended(ChatMessage, bool),
+    Marked(u64),
 }
 
 /// A stored message, without its image's bytes.

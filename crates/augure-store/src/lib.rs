@@ -364,6 +364,16 @@ pub trait ConsultationStore {
         requests: &[TransferRequest],
         now: DateTime<Utc>,
     ) -> StoreResult<ConsultationWrite>;
+    /// Several consultations' grants in one transaction, `requests` being all their
+    /// transfers: one commit for many is what lets a node keep up with thousands of live
+    /// consultations. All applied (`true`), or nothing written (`false`: one was refused
+    /// or stale; the caller then writes each alone to learn which).
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// In one transaction: the settlement's transfers and the consultation's end, both or
     /// neither; the expert is free again. A second settlement is `Stale`.
     async fn settle_consultation(

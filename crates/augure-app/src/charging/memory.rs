@@ -31,6 +31,8 @@ struct State {
     consultations: BTreeMap<ConsultationId, Consultation>,
     /// Writes that would each be one transaction in the store.
     transactions: u64,
+    /// Grants written in a batch of several.
+    batched_grants: u64,
 }
 
 /// Consultations and a ledger in memory.
@@ -82,6 +84,11 @@ impl MemoryPort {
     /// Writes so far, each of which the store would make one transaction.
     pub fn transactions(&self) -> u64 {
         locked(&self.state).transactions
+    }
+
+    /// Grants written in batches of several so far.
+    pub fn batched_grants(&self) -> u64 {
+        locked(&self.state).batched_grants
     }
 }
 
@@ -135,6 +142,18 @@ impl State {
             out.push(transfer);
         }
         Ok(out)
+    }
+
+    /// A grant's change to its consultation, its transfers applied.
+    fn granted(&mut self, grant: &GrantRecord) {
+        if let Some(c) = self.open(grant.id, &grant.node) {
+            c.status = ConsultationStatus::Live;
+            c.grant = grant.state;
+            c.billable_seconds = c.billable_seconds.max(grant.billable_seconds);
+            c.started_at = c.started_at.or(grant.started_at);
+            c.checkpoint_at = grant.at;
+            c.lease_until = grant.lease_until;
+        }
     }
 
     fn open(&mut self, id: ConsultationId, node: &str) -> Option<&mut Consultation> {
@@ -203,15 +222,31 @@ impl ChargingPort for MemoryPort {
             Ok(t) => t,
             Err(e) => return Ok(ConsultationWrite::Refused(e)),
         };
-        if let Some(c) = state.open(grant.id, &grant.node) {
-            c.status = ConsultationStatus::Live;
-            c.grant = grant.state;
-            c.billable_seconds = c.billable_seconds.max(grant.billable_seconds);
-            c.started_at = c.started_at.or(grant.started_at);
-            c.checkpoint_at = grant.at;
-            c.lease_until = grant.lease_until;
-        }
+        state.granted(grant);
         Ok(ConsultationWrite::Applied(transfers))
+    }
+
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut state = locked(&self.state);
+        state.transactions += 1;
+        let mut ids: Vec<ConsultationId> = grants.iter().map(|g| g.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let fits = ids.len() == grants.len()
+            && grants.iter().all(|g| state.open(g.id, &g.node).is_some_and(|c| c.grant.seq + 1 == g.state.seq));
+        if grants.is_empty() || !fits || state.apply(requests, now).is_err() {
+            return Ok(false);
+        }
+        for grant in grants {
+            state.granted(grant);
+        }
+        state.batched_grants += grants.len() as u64;
+        Ok(true)
     }
 
     async fn settle_consultation(

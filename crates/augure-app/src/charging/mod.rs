@@ -11,6 +11,8 @@
 //! it when it starts again ([`Engine::recover`]), or another node once its lease ran out
 //! ([`Engine::recover_lapsed`]), up to its last checkpoint.
 
+mod batch;
+mod drive;
 mod memory;
 mod port;
 mod run;

@@ -23,6 +23,13 @@ pub trait ChargingPort: Send + Sync + 'static {
         requests: &[TransferRequest],
         now: DateTime<Utc>,
     ) -> StoreResult<ConsultationWrite>;
+    /// Many grants in one write, all or nothing (`false`).
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn settle_consultation(
         &self,
         settlement: &SettlementRecord,
@@ -75,6 +82,15 @@ impl ChargingPort for StorePort {
         now: DateTime<Utc>,
     ) -> StoreResult<ConsultationWrite> {
         self.0.grant_consultation(grant, requests, now).await
+    }
+
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.0.grant_consultations(grants, requests, now).await
     }
 
     async fn settle_consultation(

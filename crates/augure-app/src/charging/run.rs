@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use augure_domain::charging::{self, Due, GrantState, Pricing, Session};
+use augure_domain::charging::{self, Due, GrantPlan, GrantState, Pricing, Session};
 use augure_domain::consultation::{ConsultationPolicy, EndReason};
 use augure_domain::ledger::LedgerError;
 use augure_domain::{ConsultationId, Money};
@@ -23,7 +23,7 @@ pub(super) fn seconds(s: u64) -> Duration {
 const ACTS_PER_WAKE: usize = 8;
 
 impl Inner {
-    fn slot(&self, id: ConsultationId) -> Result<Slot, EngineError> {
+    pub(super) fn slot(&self, id: ConsultationId) -> Result<Slot, EngineError> {
         locked(&self.sessions).get(&id).cloned().ok_or(EngineError::NotLive)
     }
 
@@ -111,33 +111,10 @@ impl Inner {
         let session = &mut live.session;
         let mut available = self.port.available_credit(session.accounts.client_credit).await?;
         for attempt in 0..2 {
-            let billable = session.meter.billable_seconds(now);
-            let before = session.grant;
-            let plan = charging::plan_grant(
-                session.id,
-                &session.pricing(),
-                &session.accounts,
-                before,
-                billable,
-                available,
-                charging::Slice {
-                    seconds: self.policy.grant_seconds,
-                    expires_at: now + seconds(self.policy.hold_expiry_seconds),
-                },
-            )?;
-            let record = GrantRecord {
-                id: session.id,
-                node: self.policy.node_id.clone(),
-                state: plan.state,
-                billable_seconds: billable,
-                started_at: session.started_at,
-                lease_until: now + seconds(self.policy.lease_seconds),
-                at: now,
-            };
+            let (plan, record) = self.plan_grant(session, available, now)?;
             match self.port.grant_consultation(&record, &plan.requests, now).await? {
                 ConsultationWrite::Applied(_) => {
-                    let taken = (plan.state.posted + plan.state.held) - (before.posted + before.held);
-                    session.granted(plan.state, available - taken, now, &self.policy)?;
+                    self.granted(session, &plan, available, now)?;
                     return Ok(());
                 }
                 ConsultationWrite::Refused(LedgerError::ExceedsCredits) if attempt == 0 => {
@@ -148,6 +125,52 @@ impl Inner {
             }
         }
         Err(EngineError::Ledger(LedgerError::ExceedsCredits))
+    }
+
+    /// The grant of `session` now, from `available` credit, and its record.
+    pub(super) fn plan_grant(
+        &self,
+        session: &Session,
+        available: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(GrantPlan, GrantRecord), EngineError> {
+        let billable = session.meter.billable_seconds(now);
+        let plan = charging::plan_grant(
+            session.id,
+            &session.pricing(),
+            &session.accounts,
+            session.grant,
+            billable,
+            available,
+            charging::Slice {
+                seconds: self.policy.grant_seconds,
+                expires_at: now + seconds(self.policy.hold_expiry_seconds),
+            },
+        )?;
+        let record = GrantRecord {
+            id: session.id,
+            node: self.policy.node_id.clone(),
+            state: plan.state,
+            billable_seconds: billable,
+            started_at: session.started_at,
+            lease_until: now + seconds(self.policy.lease_seconds),
+            at: now,
+        };
+        Ok((plan, record))
+    }
+
+    /// `session` after its grant `plan`, planned from `available` credit, was written.
+    pub(super) fn granted(
+        &self,
+        session: &mut Session,
+        plan: &GrantPlan,
+        available: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let before = session.grant;
+        let taken = (plan.state.posted + plan.state.held) - (before.posted + before.held);
+        session.granted(plan.state, available - taken, now, &self.policy)?;
+        Ok(())
     }
 
     pub(super) async fn credit_changed(&self, id: ConsultationId) -> Result<(), EngineError> {
@@ -251,28 +274,7 @@ impl Inner {
         }
     }
 
-    pub(super) async fn run_due(&self) -> usize {
-        let now = self.clock.now();
-        let due = locked(&self.timers).take_due(now);
-        // One at a time: every grant writes the same clearing account, so overlapping them
-        // only queues them on its row lock. Warnings write nothing: they go first, rather
-        // than wait behind the grants' writes.
-        let mut ordered = Vec::with_capacity(due.len());
-        for id in due {
-            let next = match self.slot(id) {
-                Ok(slot) => slot.lock().await.as_ref().and_then(|live| live.session.next_due(&self.policy)),
-                Err(_) => None,
-            };
-            ordered.push((!matches!(next, Some((at, Due::Warning)) if at <= now), id));
-        }
-        ordered.sort_by_key(|(later, _)| *later);
-        for &(_, id) in &ordered {
-            self.run_one(id, now).await;
-        }
-        ordered.len()
-    }
-
-    async fn run_one(&self, id: ConsultationId, now: DateTime<Utc>) {
+    pub(super) async fn run_one(&self, id: ConsultationId, now: DateTime<Utc>) {
         let Ok(slot) = self.slot(id) else { return };
         let mut guard = slot.lock().await;
         let mut failed = false;
@@ -417,35 +419,6 @@ impl Inner {
             .await?;
         self.emit(Notice { id: c.id, client: c.client, expert: c.expert, event: NoticeEvent::Ended(ended) });
         Ok(())
-    }
-
-    pub(super) async fn run_loop(&self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        let tick_every = seconds(self.policy.checkpoint_seconds.max(1));
-        let mut next_tick = self.clock.now() + tick_every;
-        loop {
-            let wake_at = self.next_timer().map_or(next_tick, |at| at.min(next_tick));
-            tokio::select! {
-                _ = self.clock.sleep_until(wake_at) => {}
-                _ = self.wake.notified() => {}
-                _ = &mut stop => return,
-            }
-            self.run_due().await;
-            let now = self.clock.now();
-            if now >= next_tick {
-                if let Err(e) = self.tick().await {
-                    tracing::error!(error = %e, "consultation checkpoint failed");
-                }
-                if let Err(e) = self.recover_lapsed().await {
-                    tracing::error!(error = %e, "settling lapsed consultations failed");
-                }
-                next_tick = now + tick_every;
-            }
-        }
-    }
-
-    fn next_timer(&self) -> Option<DateTime<Utc>> {
-        locked(&self.timers).next()
     }
 }
 

@@ -15,6 +15,7 @@ mod care;
 mod hub;
 mod parties;
 mod rooms;
+mod writer;
 
 pub use after::duration_words;
 pub use care::{NOTE_MAX_CHARS, REPORT_MAX_CHARS, REVIEW_MAX_CHARS};
@@ -157,6 +158,7 @@ struct Inner {
     notifications: Notifications,
     commissions: Commissions,
     hub: Hub,
+    writer: writer::ChatWriter,
     rooms: Mutex<HashMap<ConsultationId, Room>>,
     timers: Mutex<Timers>,
     wake: Notify,
@@ -197,6 +199,7 @@ impl Chats {
         let observers = d.engine.observe().map(|notices| Observers { notices, landed: d.credit.observe_landed() });
         Self {
             inner: Arc::new(Inner {
+                writer: writer::ChatWriter::new(d.store.clone()),
                 store: d.store,
                 clock: d.clock,
                 settings: d.settings,
@@ -402,7 +405,7 @@ impl Chats {
             client_key: out.client_key.filter(|k| !k.is_empty() && k.len() <= 64),
             at: now,
         };
-        let (stored, new) = inner.store.append_chat_message(&message).await?;
+        let (stored, new) = inner.writer.append(message).await?;
         if !new {
             // A resend of what is stored already: the author's tab is told it is there.
             let mine = view(&stored, side);
@@ -465,11 +468,8 @@ impl Chats {
         let side = side_in(&c, user.id).ok_or(ChatError::NotParty)?;
         let author = opposite(side);
         let now = self.inner.clock.now();
-        let changed = if read {
-            self.inner.store.mark_chat_read(id, author, up_to, now).await?
-        } else {
-            self.inner.store.mark_chat_delivered(id, author, up_to, now).await?
-        };
+        let changed =
+            self.inner.writer.mark(augure_store::ChatMark { consultation: id, author, up_to, read, at: now }).await?;
         if changed > 0 {
             let kind = if read { EventKind::Read { up_to } } else { EventKind::Delivered { up_to } };
             let to = if author == Side::Client { c.client } else { c.expert };

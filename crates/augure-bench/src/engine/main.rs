@@ -263,7 +263,10 @@ async fn bench(name: &str, store: Arc<dyn Store>, config: &Config) -> Vec<(&'sta
         )
     };
     // Grants per live consultation per slice: 1.0 if each grant bought a whole slice.
-    let grants_per_slice = writes.entries(Kind::Grant, steady).len() as f64 / steady_seconds * SLICE_SECONDS as f64
+    let (batched_grants, batches) = writes.batched_in(steady);
+    let steady_grants = writes.entries(Kind::Grant, steady).len() + batched_grants;
+    let (batch_p50, batch_p99) = writes.latency_ms(Kind::Grants);
+    let grants_per_slice = steady_grants as f64 / steady_seconds * SLICE_SECONDS as f64
         / (consultation_minutes * 60.0 / steady_seconds).max(f64::MIN_POSITIVE);
 
     start_lags.sort_by(f64::total_cmp);
@@ -288,6 +291,9 @@ async fn bench(name: &str, store: Arc<dyn Store>, config: &Config) -> Vec<(&'sta
         "    write latency: grant p50 {grant_p50:.1} ms, p99 {grant_p99:.1} ms; settle p50 {settle_p50:.1} ms, p99 {settle_p99:.1} ms; checkpoint batch p50 {checkpoint_p50:.0} ms, p99 {checkpoint_p99:.0} ms"
     );
     println!("    grant p50 per slice (start slice first): {} ms", grant_p50_per_slice.join(" / "));
+    println!(
+        "    batched: {batched_grants} of {steady_grants} steady grants in {batches} transactions; batch write p50 {batch_p50:.1} ms, p99 {batch_p99:.1} ms"
+    );
     println!("  repeated warnings: {repeats}");
     println!(
         "  notices: {} warnings, {} cuts (of {limited} limited), {} cuts without a warning seen, {} lagged; ends {:?}",
@@ -324,6 +330,8 @@ async fn bench(name: &str, store: Arc<dyn Store>, config: &Config) -> Vec<(&'sta
         ("busiest second (tx)", busiest.to_string()),
         ("grant write p50 / p99", format!("{grant_p50:.1} / {grant_p99:.1} ms")),
         ("grant p50 per slice", format!("{} ms", grant_p50_per_slice.join(" / "))),
+        ("steady grants batched / in transactions", format!("{batched_grants} / {batches}")),
+        ("batch write p50 / p99", format!("{batch_p50:.1} / {batch_p99:.1} ms")),
         ("settle write p50 / p99", format!("{settle_p50:.1} / {settle_p99:.1} ms")),
         ("checkpoint batch p50 / p99", format!("{checkpoint_p50:.0} / {checkpoint_p99:.0} ms")),
         ("consultations warned / limited", format!("{} / {limited}", seen.warnings.len())),

@@ -21,38 +21,57 @@ use super::pct_f;
 pub enum Kind {
     Create,
     Grant,
+    /// Several grants in one transaction.
+    Grants,
     Settle,
     Checkpoint,
     Lost,
     TakeOver,
 }
 
-const KINDS: [Kind; 6] = [Kind::Create, Kind::Grant, Kind::Settle, Kind::Checkpoint, Kind::Lost, Kind::TakeOver];
+const KINDS: [Kind; 7] =
+    [Kind::Create, Kind::Grant, Kind::Grants, Kind::Settle, Kind::Checkpoint, Kind::Lost, Kind::TakeOver];
 
 /// Every write transaction the engine made: when it ended (ms since the run's start) and
 /// how long it took (µs), per kind; and the grants per consultation (a timer that fires
 /// again and again would show there).
 pub struct Writes {
     t0: Mutex<Option<Instant>>,
-    log: [Mutex<Vec<(u64, u64)>>; 6],
+    log: [Mutex<Vec<(u64, u64)>>; 7],
     grants: Mutex<HashMap<ConsultationId, u32>>,
     reads: AtomicU64,
+    /// Each batch of several grants written: when it ended (ms) and how many.
+    batched: Mutex<Vec<(u64, usize)>>,
 }
 
 impl Writes {
     pub fn new() -> Self {
-        Self { t0: Mutex::new(None), log: Default::default(), grants: Mutex::default(), reads: AtomicU64::new(0) }
+        Self {
+            t0: Mutex::new(None),
+            log: Default::default(),
+            grants: Mutex::default(),
+            reads: AtomicU64::new(0),
+            batched: Mutex::default(),
+        }
     }
 
     pub fn start(&self, t0: Instant) {
         *self.t0.lock().expect("t0") = Some(t0);
     }
 
-    fn record(&self, kind: Kind, began: Instant) {
+    fn record(&self, kind: Kind, began: Instant) -> u64 {
         let t0 = self.t0.lock().expect("t0").unwrap_or(began);
         let at = t0.elapsed().as_millis() as u64;
         let took = began.elapsed().as_micros() as u64;
         self.log[kind as usize].lock().expect("log").push((at, took));
+        at
+    }
+
+    /// Grants written in batches that ended in `window`, and how many batches.
+    pub fn batched_in(&self, (from, to): (u64, u64)) -> (usize, usize) {
+        let log = self.batched.lock().expect("batched");
+        let inside = log.iter().filter(|(at, _)| (from..to).contains(at));
+        inside.fold((0, 0), |(grants, batches), (_, n)| (grants + n, batches + 1))
     }
 
     pub fn entries(&self, kind: Kind, (from, to): (u64, u64)) -> Vec<(u64, u64)> {
@@ -130,6 +149,25 @@ impl ChargingPort for CountingPort {
         let out = self.inner.grant_consultation(grant, requests, now).await;
         self.writes.record(Kind::Grant, began);
         *self.writes.grants.lock().expect("grants").entry(grant.id).or_default() += 1;
+        out
+    }
+
+    async fn grant_consultations(
+        &self,
+        grants: &[GrantRecord],
+        requests: &[TransferRequest],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let began = Instant::now();
+        let out = self.inner.grant_consultations(grants, requests, now).await;
+        let at = self.writes.record(Kind::Grants, began);
+        if matches!(out, Ok(true)) {
+            let mut counts = self.writes.grants.lock().expect("grants");
+            for grant in grants {
+                *counts.entry(grant.id).or_default() += 1;
+            }
+            self.writes.batched.lock().expect("batched").push((at, grants.len()));
+        }
         out
     }
 

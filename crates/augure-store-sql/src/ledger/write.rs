@@ -106,16 +106,18 @@ impl SqlStore {
                     // then find the row moved on.
                     None => {
                         let updated = follow.update().build().execute(&mut *tx).await.map_err(err)?.rows_affected();
-                        (updated == 0).then_some(Written::Stale)
+                        (updated != follow.rows()).then_some(Written::Stale)
                     }
                 };
                 if let Some(unwritten) = unwritten {
-                    let known: Option<i64> = sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1")
-                        .bind(follow.consultation().0)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                    known.ok_or(StoreError::NotFound)?;
+                    if let Some(id) = follow.consultation() {
+                        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1")
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                        known.ok_or(StoreError::NotFound)?;
+                    }
                     // The cache stays right: nothing was written, and the batch changed
                     // only its own copies of the accounts.
                     tx.rollback().await.map_err(err)?;

@@ -118,6 +118,48 @@ pub async fn concurrent_appends_to_one_consultation_take_distinct_numbers(store:
     assert_eq!(seqs(&transcript(&*store, &c).await), (1..=9).collect::<Vec<_>>());
 }
 
+pub async fn writes_batched_together_answer_in_order_as_each_alone_would(store: Arc<dyn Store>) {
+    let cs = chats(&*store, 2).await;
+    let (c, other) = (&cs[0], &cs[1]);
+    let mark = |c: &Consultation, author, up_to, read, s| {
+        ChatWrite::Mark(ChatMark { consultation: c.id, author, up_to, read, at: secs(s) })
+    };
+    // Two chats interleaved, a resend within the batch, and marks after what they mark.
+    let writes = vec![
+        ChatWrite::Append(keyed(said(other, Side::Client, "autre", 1), "o1")),
+        ChatWrite::Append(keyed(said(c, Side::Client, "un", 1), "k1")),
+        ChatWrite::Append(said(c, Side::Expert, "deux", 2)),
+        ChatWrite::Append(keyed(said(c, Side::Client, "un (renvoyé)", 3), "k1")),
+        mark(c, Side::Client, 1, false, 4),
+        ChatWrite::Append(said(c, Side::Client, "trois", 5)),
+        mark(c, Side::Expert, 2, true, 6),
+    ];
+    let written = store.write_chat(&writes).await.unwrap();
+    let appended = |i: usize| match &written[i] {
+        ChatWritten::Appended(m, new) => (m.consultation, m.seq, m.body.clone(), *new),
+        other => panic!("write {i}: {other:?}"),
+    };
+    assert_eq!(appended(0), (other.id, 1, "autre".into(), true));
+    assert_eq!(appended(1), (c.id, 1, "un".into(), true));
+    assert_eq!(appended(2), (c.id, 2, "deux".into(), true));
+    assert_eq!(appended(3), (c.id, 1, "un".into(), false), "the resend finds the first");
+    assert_eq!(appended(5), (c.id, 3, "trois".into(), true));
+    assert_eq!((&written[4], &written[6]), (&ChatWritten::Marked(1), &ChatWritten::Marked(1)));
+    let kept = transcript(&*store, c).await;
+    assert_eq!(seqs(&kept), [1, 2, 3]);
+    assert_eq!((kept[0].delivered_at, kept[1].read_at, kept[2].delivered_at), (Some(secs(4)), Some(secs(6)), None));
+
+    // One write that cannot be made fails the batch, and nothing of it is kept.
+    let unknown = Consultation { id: ConsultationId(c.id.0 + 100), ..c.clone() };
+    let failing = vec![
+        ChatWrite::Append(said(c, Side::Client, "quatre", 7)),
+        ChatWrite::Append(said(&unknown, Side::Client, "perdu", 7)),
+    ];
+    assert!(store.write_chat(&failing).await.is_err());
+    assert_eq!(seqs(&transcript(&*store, c).await), [1, 2, 3]);
+    assert!(store.write_chat(&[]).await.unwrap().is_empty());
+}
+
 pub async fn an_image_round_trips_and_a_message_without_one_has_none(store: Arc<dyn Store>) {
     let c = &chats(&*store, 1).await[0];
     let bytes: Vec<u8> = (0..=255).cycle().take(70_000).collect();

@@ -288,6 +288,82 @@ pub async fn a_grant_the_ledger_refuses_writes_nothing(store: Arc<dyn Store>) {
     assert_sound(&*store).await;
 }
 
+pub async fn grants_written_together_apply_all_or_none(store: Arc<dyn Store>) {
+    let f = fixture(&*store, 1000).await;
+    let mut opened = Vec::new();
+    for n in 1..=3 {
+        opened.push(store.create_consultation(&f.call(expert(&*store, n).await)).await.unwrap());
+    }
+    let holds: Vec<TransferRequest> =
+        opened.iter().map(|c| hold(&format!("c{}:grant:1", c.id.0), f.credit, f.clearing, 200)).collect();
+    let records: Vec<GrantRecord> = opened.iter().map(|c| grant(c.id, 1, 0, 200, 5)).collect();
+    assert!(store.grant_consultations(&records, &holds, secs(5)).await.unwrap());
+    for c in &opened {
+        let live = store.consultation(c.id).await.unwrap();
+        assert_eq!((live.status, live.grant), (ConsultationStatus::Live, GrantState { seq: 1, posted: 0, held: 200 }));
+        assert_eq!((live.checkpoint_at, live.lease_until), (secs(5), secs(65)));
+    }
+    assert_eq!(balances(&*store, f.credit).await.available(), 400);
+    let before: Vec<Consultation> = {
+        let mut all = Vec::new();
+        for c in &opened {
+            all.push(store.consultation(c.id).await.unwrap());
+        }
+        all
+    };
+    let unchanged = |label: &'static str| {
+        let (store, before) = (store.clone(), before.clone());
+        async move {
+            for c in &before {
+                assert_eq!(&store.consultation(c.id).await.unwrap(), c, "{label}: consultation {} moved", c.id.0);
+            }
+            assert_eq!(balances(&*store, f.credit).await.available(), 400, "{label}: credit moved");
+        }
+    };
+
+    // Each grant's next slice: 150 posted of its hold, 100 held anew.
+    let next = |c: &Consultation, n: u32| {
+        let held = hold(&format!("c{}:grant:1", c.id.0), f.credit, f.clearing, 200);
+        vec![
+            post(&format!("c{}:post:1", c.id.0), &held, 150),
+            hold(&format!("c{}:grant:2", c.id.0), f.credit, f.clearing, 100 * i64::from(n)),
+        ]
+    };
+    // One of them out of sequence: none is written.
+    let mut records: Vec<GrantRecord> = opened.iter().map(|c| grant(c.id, 2, 150, 100, 65)).collect();
+    records[1].state.seq = 3;
+    let requests: Vec<TransferRequest> = opened.iter().flat_map(|c| next(c, 1)).collect();
+    assert!(!store.grant_consultations(&records, &requests, secs(65)).await.unwrap());
+    unchanged("stale").await;
+    assert!(matches!(store.transfer_by_key(&format!("c{}:post:1", opened[0].id.0)).await, Err(StoreError::NotFound)));
+
+    // Together more than the credit (3 × 450 on 550 free once the holds are back): none.
+    let records: Vec<GrantRecord> = opened.iter().map(|c| grant(c.id, 2, 150, 450, 65)).collect();
+    let requests: Vec<TransferRequest> = opened
+        .iter()
+        .flat_map(|c| {
+            next(c, 0).into_iter().take(1).chain([hold(&format!("c{}:grant:2", c.id.0), f.credit, f.clearing, 450)])
+        })
+        .collect();
+    assert!(!store.grant_consultations(&records, &requests, secs(65)).await.unwrap());
+    unchanged("refused").await;
+
+    // The same consultation twice: refused before anything is tried.
+    let twice = vec![grant(opened[0].id, 2, 150, 100, 65), grant(opened[0].id, 2, 150, 100, 65)];
+    assert!(!store.grant_consultations(&twice, &next(&opened[0], 1), secs(65)).await.unwrap());
+    unchanged("twice").await;
+
+    let records: Vec<GrantRecord> = opened.iter().map(|c| grant(c.id, 2, 150, 100, 65)).collect();
+    let requests: Vec<TransferRequest> = opened.iter().flat_map(|c| next(c, 1)).collect();
+    assert!(store.grant_consultations(&records, &requests, secs(65)).await.unwrap());
+    for c in &opened {
+        assert_eq!(store.consultation(c.id).await.unwrap().grant, GrantState { seq: 2, posted: 150, held: 100 });
+    }
+    let b = balances(&*store, f.credit).await;
+    assert_eq!((b.debits_posted, b.debits_pending, b.available()), (450, 300, 250));
+    assert_sound(&*store).await;
+}
+
 pub async fn a_grant_out_of_sequence_or_from_another_node_is_stale(store: Arc<dyn Store>) {
     let f = fixture(&*store, 1000).await;
     let c = store.create_consultation(&f.call(f.expert)).await.unwrap();

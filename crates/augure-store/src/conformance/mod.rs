@@ -278,6 +278,7 @@ macro_rules! conformance_tests {
             concurrent_starts_with_one_expert_open_one_consultation,
             a_grant_writes_its_hold_and_the_consultation_together,
             a_grant_the_ledger_refuses_writes_nothing,
+            grants_written_together_apply_all_or_none,
             a_grant_out_of_sequence_or_from_another_node_is_stale,
             a_settlement_posts_splits_and_frees_the_expert_exactly_once,
             checkpoints_move_forward_only_renew_leases_and_stay_on_their_node,
@@ -290,6 +291,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@aggregate $fresh; chat:
             messages_are_numbered_per_consultation_and_resume_after_a_seq,
             a_resend_with_the_same_client_key_returns_the_first_message,
+            writes_batched_together_answer_in_order_as_each_alone_would,
             concurrent_appends_to_one_consultation_take_distinct_numbers,
             an_image_round_trips_and_a_message_without_one_has_none,
             delivered_and_read_marks_touch_the_authors_messages_up_to_the_given_one,

@@ -698,8 +698,15 @@ pub async fn simulate(worlds: u64, first: u64, books: impl Fn(u64) -> Arc<dyn Si
 async fn the_engine_settles_every_consultation_once_within_the_tariff_under_random_events_and_crashes() {
     let worlds: u64 = std::env::var("AUGURE_SIM_WORLDS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let first: u64 = std::env::var("AUGURE_SIM_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x0A06_0E11);
-    let stats = simulate(worlds, first, |_| Arc::new(MemoryBooks(Arc::new(super::MemoryPort::new())))).await;
-    println!("{stats:#?}");
+    let ports = std::sync::Mutex::new(Vec::new());
+    let stats = simulate(worlds, first, |_| {
+        let port = Arc::new(super::MemoryPort::new());
+        ports.lock().expect("ports").push(port.clone());
+        Arc::new(MemoryBooks(port))
+    })
+    .await;
+    let batched: u64 = ports.lock().expect("ports").iter().map(|p| p.batched_grants()).sum();
+    println!("{stats:#?}\ngrants written in batches: {batched}");
     assert_eq!(stats.consultations as u64, worlds * PER_WORLD as u64);
     if worlds >= 100 {
         // The runs went through every way a consultation ends, and most were paid.
@@ -721,5 +728,7 @@ async fn the_engine_settles_every_consultation_once_within_the_tariff_under_rand
         }
         assert!(stats.charged * 2 > stats.settled, "{stats:#?}");
         assert!(stats.pauses > 0 && stats.crashes > 0, "{stats:#?}");
+        // The grants falling due together went through the batch, under the same checks.
+        assert!(batched > 0, "no grant was batched");
     }
 }
