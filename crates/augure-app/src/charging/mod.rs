@@ -326,8 +326,10 @@ impl Engine {
         let now = self.inner.clock.now();
         let billable = session.meter.billable_seconds(now);
         let charge = session.pricing().charge(billable).ok()?;
-        // What is held and not yet owed is the client's still, beside what is not held.
-        let available = self.inner.port.available_credit(session.accounts.client_credit).await.ok()?;
+        // What is held and not yet owed is the client's still, beside what is not held —
+        // as of the last grant or credit change, the figure the cut is computed from (the
+        // parties' tabs ask every second: no store read here).
+        let available = session.available;
         let unspent = session.grant.posted + session.grant.held - charge;
         let currency = session.prices.currency();
         Some(LiveView {

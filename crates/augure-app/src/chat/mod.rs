@@ -464,15 +464,22 @@ impl Chats {
 
     /// The reader's tab received (`read`: showed) the other's messages up to `up_to`.
     pub async fn mark(&self, user: &User, id: ConsultationId, up_to: i64, read: bool) -> Result<(), ChatError> {
-        let c = self.consultation_of(user, id).await?;
-        let side = side_in(&c, user.id).ok_or(ChatError::NotParty)?;
+        // A live chat's parties are in memory; the store is read for an ended one only.
+        let in_room = locked(&self.inner.rooms).get(&id).and_then(|r| Some((r.side_of(user.id)?, r.client, r.expert)));
+        let (side, client, expert) = match in_room {
+            Some(party) => party,
+            None => {
+                let c = self.consultation_of(user, id).await?;
+                (side_in(&c, user.id).ok_or(ChatError::NotParty)?, c.client, c.expert)
+            }
+        };
         let author = opposite(side);
         let now = self.inner.clock.now();
         let changed =
             self.inner.writer.mark(augure_store::ChatMark { consultation: id, author, up_to, read, at: now }).await?;
         if changed > 0 {
             let kind = if read { EventKind::Read { up_to } } else { EventKind::Delivered { up_to } };
-            let to = if author == Side::Client { c.client } else { c.expert };
+            let to = if author == Side::Client { client } else { expert };
             self.inner.hub.send(to, Event { consultation: id, kind });
         }
         Ok(())
