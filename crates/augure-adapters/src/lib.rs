@@ -8,6 +8,7 @@ mod sms;
 pub mod test_checkout;
 
 pub mod stripe_signature;
+pub mod twilio_signature;
 
 pub use mail::{OutboxMailer, SmtpMailer};
 pub use payments::StripePayments;
