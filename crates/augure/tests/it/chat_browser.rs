@@ -100,6 +100,11 @@ async fn browser_a_chat_with_free_minutes_and_an_overflow_costs_the_tariffs_cent
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     say(&claire, "Merci beaucoup").await;
     luna.wait_for("#transcript li[data-seq='4']").await;
+    // A transcript longer than the screen scrolls: keyboard users must reach it too.
+    say(&luna, &"Les cartes parlent d'un changement heureux. ".repeat(30)).await;
+    claire.wait_for("#transcript li[data-seq='5']").await;
+    axe(&claire, "client chat, a transcript that scrolls", &mut violations).await;
+    axe(&luna, "expert chat, a transcript that scrolls", &mut violations).await;
     claire.click("#chat-leave").await;
     claire.wait_for("#chat-summary").await;
     let summary = claire.text("#chat-summary").await;
