@@ -144,9 +144,22 @@ impl Meter {
 
     /// Billable time up to `at`, in whole seconds (what the tariff prices): while it runs,
     /// only up to the last moment both sides were heard from, so that a drop noticed late
-    /// never takes back time already shown.
+    /// never takes back time already billed.
     pub fn billable_seconds(&self, at: DateTime<Utc>) -> u64 {
         u64::try_from(self.billable_ms(at) / 1000).unwrap_or(0)
+    }
+
+    /// The time the parties are shown at `at`: while the meter runs and both sides were
+    /// heard within `fresh`, all of it up to `at` — the billable time catches up at their
+    /// next heartbeat, so the clock and the charge beside it move together each second.
+    /// If a side turns out to have gone, the bill is less than was shown, never more.
+    pub fn shown_seconds(&self, at: DateTime<Utc>, fresh: Duration) -> u64 {
+        let both_fresh = self.confirmed().is_some_and(|confirmed| at - confirmed <= fresh);
+        let ms = match self.running_since {
+            Some(since) if both_fresh => self.counted_ms + (at - since).num_milliseconds().max(0),
+            _ => self.billable_ms(at),
+        };
+        u64::try_from(ms / 1000).unwrap_or(0)
     }
 
     fn billable_ms(&self, at: DateTime<Utc>) -> i64 {
@@ -173,6 +186,24 @@ impl Meter {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_time_shown_runs_with_the_clock_while_both_sides_are_heard_and_bills_no_more() {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let s = |n: i64| t0 + Duration::seconds(n);
+        let fresh = Duration::seconds(10);
+        let mut m = Meter::new(t0);
+        m.start(t0);
+        m.heard(Side::Client, s(5));
+        m.heard(Side::Expert, s(5));
+        // Heard at 5 s: billed up to 5 s, shown up to the clock.
+        assert_eq!((m.billable_seconds(s(8)), m.shown_seconds(s(8), fresh)), (5, 8));
+        // Not heard for longer than `fresh`: only what was confirmed is shown.
+        assert_eq!(m.shown_seconds(s(16), fresh), 5);
+        // The expert dropped after 5 s: both show and bill 5 s.
+        m.dropped(Side::Expert);
+        assert_eq!((m.billable_seconds(s(9)), m.shown_seconds(s(9), fresh)), (5, 5));
+    }
 
     fn t(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).unwrap() + Duration::seconds(seconds)

@@ -93,6 +93,8 @@ pub struct LiveView {
     pub started_at: Option<DateTime<Utc>>,
     /// The meter runs now: started, both sides there, not paused.
     pub running: bool,
+    /// The time shown ([`augure_domain::meter::Meter::shown_seconds`]): the billable time,
+    /// or up to now while both sides are heard.
     pub billable_seconds: u64,
     /// What the billable time costs so far (the tariff of the total).
     pub charge: Money,
@@ -324,7 +326,9 @@ impl Engine {
         let guard = slot.lock().await;
         let session = &guard.as_ref()?.session;
         let now = self.inner.clock.now();
-        let billable = session.meter.billable_seconds(now);
+        // What the parties see ticks each second; the bill follows at the next heartbeat.
+        let fresh = chrono::Duration::seconds(i64::try_from(self.inner.policy.heartbeat_seconds * 2).unwrap_or(10));
+        let billable = session.meter.shown_seconds(now, fresh);
         let charge = session.pricing().charge(billable).ok()?;
         // What is held and not yet owed is the client's still, beside what is not held —
         // as of the last grant or credit change, the figure the cut is computed from (the
