@@ -9,6 +9,7 @@ pub mod test_checkout;
 
 pub mod stripe_signature;
 pub mod twilio_signature;
+pub mod twiml;
 
 pub use mail::{OutboxMailer, SmtpMailer};
 pub use payments::StripePayments;
