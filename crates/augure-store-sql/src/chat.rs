@@ -116,20 +116,19 @@ fn invalid_rating(rating: u8) -> StoreError {
 
 impl SqlStore {
     async fn mark_chat(&self, mark: ChatMark) -> StoreResult<u64> {
-        match self.write_chat(&[ChatWrite::Mark(mark)]).await?.pop() {
-            Some(ChatWritten::Marked(changed)) => Ok(changed),
-            _ => Err(StoreError::Corrupt("a mark answered as an append".into())),
-        }
+        self.write_one(ChatWrite::Mark(mark)).await?.marked()
+    }
+
+    async fn write_one(&self, write: ChatWrite) -> StoreResult<ChatWritten> {
+        let mut answers = self.write_chat(std::slice::from_ref(&write)).await?;
+        answers.pop().ok_or_else(|| StoreError::Corrupt("a chat write unanswered".into()))
     }
 }
 
 #[async_trait]
 impl ChatStore for SqlStore {
     async fn append_chat_message(&self, m: &NewChatMessage) -> StoreResult<(ChatMessage, bool)> {
-        match self.write_chat(&[ChatWrite::Append(m.clone())]).await?.pop() {
-            Some(ChatWritten::Appended(message, new)) => Ok((message, new)),
-            _ => Err(StoreError::Corrupt("an append answered as a mark".into())),
-        }
+        self.write_one(ChatWrite::Append(m.clone())).await?.appended()
     }
 
     async fn write_chat(&self, writes: &[ChatWrite]) -> StoreResult<Vec<ChatWritten>> {

@@ -9,7 +9,7 @@ use augure_domain::meter::Side;
 use augure_domain::{ConsultationId, UserId};
 use chrono::{DateTime, Utc};
 
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 
 #[async_trait]
 pub trait ChatStore {
@@ -142,6 +142,24 @@ impl ChatWrite {
 pub enum ChatWritten {
     Appended(ChatMessage, bool),
     Marked(u64),
+}
+
+impl ChatWritten {
+    /// What an append answered.
+    pub fn appended(self) -> StoreResult<(ChatMessage, bool)> {
+        match self {
+            ChatWritten::Appended(message, new) => Ok((message, new)),
+            ChatWritten::Marked(_) => Err(StoreError::Corrupt("an append answered as a mark".into())),
+        }
+    }
+
+    /// What a mark answered.
+    pub fn marked(self) -> StoreResult<u64> {
+        match self {
+            ChatWritten::Marked(changed) => Ok(changed),
+            ChatWritten::Appended(..) => Err(StoreError::Corrupt("a mark answered as an append".into())),
+        }
+    }
 }
 
 /// A stored message, without its image's bytes.

@@ -30,17 +30,11 @@ impl ChatWriter {
     }
 
     pub(crate) async fn append(&self, message: NewChatMessage) -> StoreResult<(ChatMessage, bool)> {
-        match self.write(ChatWrite::Append(message)).await? {
-            ChatWritten::Appended(message, new) => Ok((message, new)),
-            ChatWritten::Marked(_) => Err(StoreError::Corrupt("an append answered as a mark".into())),
-        }
+        self.write(ChatWrite::Append(message)).await?.appended()
     }
 
     pub(crate) async fn mark(&self, mark: ChatMark) -> StoreResult<u64> {
-        match self.write(ChatWrite::Mark(mark)).await? {
-            ChatWritten::Marked(changed) => Ok(changed),
-            ChatWritten::Appended(..) => Err(StoreError::Corrupt("a mark answered as an append".into())),
-        }
+        self.write(ChatWrite::Mark(mark)).await?.marked()
     }
 
     async fn write(&self, write: ChatWrite) -> StoreResult<ChatWritten> {
